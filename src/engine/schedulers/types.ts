@@ -1,0 +1,35 @@
+// The contract every sampler implements (one algorithm a file, as diffusers does).
+import type { SamplerName } from '../types.ts';
+
+/** scheduler/scheduler_config.json, diffusers keys parsed into camelCase. */
+export interface SchedulerConfig {
+  numTrainTimesteps: number; // num_train_timesteps, 1000
+  betaStart: number; // beta_start, 0.00085 for SD 1.x
+  betaEnd: number; // beta_end, 0.012 for SD 1.x
+  betaSchedule: 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';
+  predictionType: 'epsilon' | 'v_prediction' | 'sample';
+  timestepSpacing: 'leading' | 'linspace' | 'trailing';
+  stepsOffset: number;
+}
+
+export interface StepOutput {
+  prevSample: Float32Array;
+  /** The scheduler's estimate of the clean latent (x0), used for previews. */
+  predOriginalSample: Float32Array;
+}
+
+/** Standard-normal noise of the whole batch's latent size, drawn from each image's own seeded stream. */
+export type NoiseSource = () => Float32Array;
+
+export interface Scheduler {
+  readonly name: SamplerName;
+  /** Model timesteps, one per inference step (may be fractional for sigma-based samplers). Empty before setTimesteps. */
+  readonly timesteps: readonly number[];
+  /** Multiply unit noise by this to get the starting latent. */
+  readonly initNoiseSigma: number;
+  setTimesteps(steps: number): void;
+  scaleModelInput(sample: Float32Array, stepIndex: number): Float32Array;
+  step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, noise: NoiseSource): StepOutput;
+  /** Noise a clean latent to the level the sampler expects at stepIndex (image-to-image, forward-process strips). */
+  addNoise(original: Float32Array, noise: Float32Array, stepIndex: number): Float32Array;
+}
