@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeCustomId, decodeCustomId, CustomIdError, BUTTON_ACTIONS } from '../../src/commands/customId.ts';
+
+test('every action round-trips, with and without an index', () => {
+  for (const action of Object.values(BUTTON_ACTIONS)) {
+    for (const index of [undefined, 1, 4]) {
+      const id = encodeCustomId({ action, jobId: 'job_01HXYZ-abc', index });
+      assert.ok(id.length <= 100);
+      assert.deepEqual(decodeCustomId(id), index === undefined ? { action, jobId: 'job_01HXYZ-abc' } : { action, jobId: 'job_01HXYZ-abc', index });
+    }
+  }
+});
+
+test('forged or foreign ids decode to null', () => {
+  for (const id of ['', 'ef', 'ef:rr', 'xx:rr:abc', 'ef:zz:abc', 'ef:rr:a b', 'ef:u:abc:0', 'ef:u:abc:10', 'ef:u:abc:1:2', 'ef:rr:' + 'a'.repeat(99), 'ef:rr:../../x']) {
+    assert.equal(decodeCustomId(id), null, id);
+  }
+});
+
+test('encode refuses what it could not decode', () => {
+  assert.throws(() => encodeCustomId({ action: 'reroll', jobId: 'has:colon' }), CustomIdError);
+  assert.throws(() => encodeCustomId({ action: 'pick', jobId: 'abc', index: 0 }), /between 1 and 9, got 0/);
+});
