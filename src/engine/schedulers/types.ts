@@ -10,6 +10,12 @@ export interface SchedulerConfig {
   predictionType: 'epsilon' | 'v_prediction' | 'sample';
   timestepSpacing: 'leading' | 'linspace' | 'trailing';
   stepsOffset: number;
+  // Optional keys (added compatibly; parseSchedulerConfig always fills them):
+  clipSample?: boolean; // clip_sample (DDIM), default false here
+  clipSampleRange?: number; // clip_sample_range, default 1
+  setAlphaToOne?: boolean; // set_alpha_to_one (DDIM, LCM last step), default true
+  originalInferenceSteps?: number; // original_inference_steps (LCM), default 50
+  timestepScaling?: number; // timestep_scaling (LCM boundary condition), default 10
 }
 
 export interface StepOutput {
