@@ -1,0 +1,70 @@
+// Buttons under our messages: 🔄 reroll, Vary (Subtle/Strong), U1–U4 (pick), V1–V4 (variation)
+// and Cancel. Anyone may reroll/vary/pick: it becomes THEIR job, under their own limits. Only the
+// job's owner or a moderator may cancel.
+import { MessageFlags, type ButtonInteraction } from 'discord.js';
+import { NotAllowedError, UnknownJobError } from '../discord/errors.ts';
+import { isModerator } from '../discord/permissions.ts';
+import type { JobRecord } from '../queue/types.ts';
+import type { ButtonRef } from './customId.ts';
+import { submitJob } from './submit.ts';
+import type { ButtonFamily, Services } from './types.ts';
+import { STRONG_STRENGTH, SUBTLE_STRENGTH, pickRequest, rerollRequest, variationRequest } from './variants.ts';
+
+async function finishedJob(ref: ButtonRef, services: Services): Promise<JobRecord> {
+  const job = await services.queue.get(ref.jobId);
+  if (!job || job.state !== 'done' || !job.result) {
+    throw new UnknownJobError('That result is no longer available (it may have expired). Start again with /imagine.', { jobId: ref.jobId });
+  }
+  return job;
+}
+
+export const jobButtons: ButtonFamily = {
+  actions: ['reroll', 'varySubtle', 'varyStrong', 'pick', 'variation'],
+  async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
+    await interaction.deferReply();
+    const parent = await finishedJob(ref, services);
+    switch (ref.action) {
+      case 'reroll':
+        await submitJob(interaction, services, rerollRequest(parent, services.randomSeed(), ref.index), 'reroll', parent.id);
+        return;
+      case 'varySubtle':
+      case 'varyStrong': {
+        const strength = ref.action === 'varySubtle' ? SUBTLE_STRENGTH : STRONG_STRENGTH;
+        await submitJob(interaction, services, variationRequest(parent, ref.index ?? 1, services.randomSeed(), strength), 'variation', parent.id);
+        return;
+      }
+      case 'variation':
+        await submitJob(interaction, services, variationRequest(parent, ref.index ?? 1, services.randomSeed(), STRONG_STRENGTH), 'variation', parent.id);
+        return;
+      case 'pick':
+        await submitJob(interaction, services, pickRequest(parent, ref.index ?? 1), 'pick', parent.id);
+        return;
+      default:
+        throw new UnknownJobError(`That button (${ref.action}) is not handled here.`);
+    }
+  },
+};
+
+export const cancelButton: ButtonFamily = {
+  actions: ['cancel'],
+  async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await cancelJob(interaction, ref.jobId, services);
+    await interaction.editReply({ content: 'Cancelled.' });
+  },
+};
+
+/** Shared by the Cancel button and /cancel. Throws a user-facing error when it may not or cannot. */
+export async function cancelJob(interaction: ButtonInteraction | import('discord.js').ChatInputCommandInteraction, jobId: string, services: Services): Promise<JobRecord> {
+  const job = await services.queue.get(jobId);
+  if (!job) throw new UnknownJobError(`There is no job \`${jobId}\`. /queue lists yours.`, { jobId });
+  if (job.state !== 'queued' && job.state !== 'running') {
+    throw new UnknownJobError(`That job has already ${job.state === 'done' ? 'finished' : job.state === 'failed' ? 'failed' : 'been cancelled'}; nothing to cancel.`, { jobId });
+  }
+  const settings = await services.settings.get(job.owner.guildId);
+  const moderator = isModerator(interaction, settings);
+  if (job.owner.userId !== interaction.user.id && !moderator) {
+    throw new NotAllowedError('Only the person who asked for this image, or a moderator, can cancel it.', { jobId });
+  }
+  return services.queue.cancel(jobId, { userId: interaction.user.id, moderator });
+}

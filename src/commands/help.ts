@@ -1,0 +1,26 @@
+// /help: what the bot does and how to drive it.
+import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { SAMPLERS } from '../engine/types.ts';
+import { ASPECT_CHOICES } from './aspect.ts';
+import type { Services, SlashCommand } from './types.ts';
+
+export const data = new SlashCommandBuilder().setName('help').setDescription('How to use the image bot');
+
+export const HELP_TEXT = [
+  '**/imagine** `prompt` — draws it. Options: `negative`, `seed`, `steps`, `guidance`, `count` (1–4, a grid), `aspect` (' +
+    ASPECT_CHOICES.join(', ') +
+    '), `sampler` (' +
+    SAMPLERS.join(', ') +
+    ').',
+  'Prompt flags work too: `--ar 16:9`, `--seed 5`, `--steps 20`, `--cfg 7`, `--n 4`, `--sampler euler`, `--no text` (merged with `negative`). A flag and an option that disagree is an error — remove one.',
+  '**Buttons**: 🔄 same parameters, new seed · Vary (Subtle/Strong) — small or large changes to that image · U1–U4 post one grid image alone · V1–V4 strong variations of that image. Anyone may press them; the new job counts against your own limits.',
+  '**/queue** your jobs and the queue length · **/cancel** your job (or `job:<id>`; moderators may cancel any).',
+  '**/settings** (moderators): `show`, `limits`, `banned-words`, `channels`, `moderator-role`, `reset`.',
+  'Results after 15 minutes arrive as a new message that mentions you.',
+].join('\n');
+
+export async function execute(interaction: ChatInputCommandInteraction, _services: Services): Promise<void> {
+  await interaction.reply({ content: HELP_TEXT, flags: MessageFlags.Ephemeral });
+}
+
+export const help: SlashCommand = { data, execute };

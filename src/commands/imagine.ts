@@ -1,0 +1,75 @@
+// /imagine: validate (options + prompt flags), acknowledge, submit. Everything after that — queue
+// position, previews, the final image — is the reply updater's job (src/discord/delivery.ts).
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { SAMPLERS, type GenerateRequest, type SamplerName } from '../engine/types.ts';
+import { InvalidOptionError } from '../discord/errors.ts';
+import { ASPECT_CHOICES, aspectToSize } from './aspect.ts';
+import { mergeOption, parsePromptFlags } from './flags.ts';
+import { submitJob } from './submit.ts';
+import type { Services, SlashCommand } from './types.ts';
+
+export const MAX_PROMPT = 1000;
+
+export const data = new SlashCommandBuilder()
+  .setName('imagine')
+  .setDescription('Create an image from a text prompt')
+  .setDMPermission(false)
+  .addStringOption((o) => o.setName('prompt').setDescription('What to draw (flags like --ar 16:9 --seed 5 --no text work too)').setRequired(true).setMaxLength(MAX_PROMPT))
+  .addStringOption((o) => o.setName('negative').setDescription('What to keep out of the image').setMaxLength(500))
+  .addIntegerOption((o) => o.setName('seed').setDescription('Seed for repeatable results (random when left out)').setMinValue(0).setMaxValue(4294967295))
+  .addIntegerOption((o) => o.setName('steps').setDescription('Sampling steps (more is slower, often cleaner)').setMinValue(1).setMaxValue(150))
+  .addNumberOption((o) => o.setName('guidance').setDescription('How closely to follow the prompt (0-30)').setMinValue(0).setMaxValue(30))
+  .addIntegerOption((o) => o.setName('count').setDescription('Number of images (1-4; more than one makes a grid)').setMinValue(1).setMaxValue(4))
+  .addStringOption((o) => o.setName('aspect').setDescription('Aspect ratio').addChoices(...ASPECT_CHOICES.map((a) => ({ name: a, value: a }))))
+  .addStringOption((o) => o.setName('sampler').setDescription('Sampling algorithm').addChoices(...SAMPLERS.map((s) => ({ name: s, value: s }))));
+
+/** Options + prompt flags -> a full request (seed filled in). Throws InvalidOptionError. Synchronous: runs before the ack. */
+export function buildRequest(
+  interaction: ChatInputCommandInteraction,
+  services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed'>,
+): { request: GenerateRequest; stepsGiven: boolean } {
+  const o = interaction.options;
+  const { prompt, flags } = parsePromptFlags(o.getString('prompt', true));
+  if (prompt === '') throw new InvalidOptionError('The prompt is empty once the flags are taken out; describe what to draw.');
+  const negatives = [o.getString('negative'), flags.negative].filter((n): n is string => !!n && n.trim() !== '');
+  const sampler = mergeOption('sampler', o.getString('sampler'), flags.sampler) ?? services.defaults.sampler;
+  if (!(SAMPLERS as readonly string[]).includes(sampler)) {
+    throw new InvalidOptionError(`unknown sampler \`${sampler}\`; choose one of ${SAMPLERS.join(', ')}.`);
+  }
+  const count = mergeOption('count', o.getInteger('count'), flags.count) ?? 1;
+  if (count < 1 || count > 4) throw new InvalidOptionError(`count must be between 1 and 4, got ${count}.`);
+  const givenSteps = mergeOption('steps', o.getInteger('steps'), flags.steps);
+  const steps = givenSteps ?? services.defaults.steps;
+  if (steps < 1 || steps > 150) throw new InvalidOptionError(`steps must be between 1 and 150, got ${steps}.`);
+  const guidance = mergeOption('guidance', o.getNumber('guidance'), flags.guidance) ?? services.defaults.guidance;
+  if (guidance < 0 || guidance > 30) throw new InvalidOptionError(`guidance must be between 0 and 30, got ${guidance}.`);
+  const seed = mergeOption('seed', o.getInteger('seed'), flags.seed) ?? services.randomSeed();
+  if (seed < 0 || seed > 0xffffffff) throw new InvalidOptionError(`seed must be between 0 and 4294967295, got ${seed}.`);
+  const aspect = mergeOption('aspect', o.getString('aspect'), flags.aspect) ?? '1:1';
+  const { width, height } = aspectToSize(aspect, services.defaultSide);
+  const request: GenerateRequest = {
+    prompt,
+    ...(negatives.length > 0 ? { negativePrompt: negatives.join(', ') } : {}),
+    seed,
+    steps,
+    guidance,
+    width,
+    height,
+    sampler: sampler as SamplerName,
+    count,
+  };
+  return { request, stepsGiven: givenSteps !== undefined };
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
+  const { request, stepsGiven } = buildRequest(interaction, services);
+  await interaction.deferReply();
+  if (!stepsGiven && interaction.guildId) {
+    // The default must never be what gets a user refused: fit it under this server's cap.
+    const settings = await services.settings.get(interaction.guildId);
+    request.steps = Math.min(request.steps, settings.maxSteps);
+  }
+  await submitJob(interaction, services, request, 'new');
+}
+
+export const imagine: SlashCommand = { data, execute };

@@ -1,0 +1,171 @@
+// /settings: per-server limits, banned words, channels and moderator roles. Hidden from members
+// without Manage Server by default_member_permissions, and checked again here (a server admin can
+// change who sees the command; Manage Server or a configured moderator role is what we trust).
+import { ChannelType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { GuildSettings } from '../queue/settings.ts';
+import { HARD_MAX_COUNT, HARD_MAX_STEPS, SettingsError } from '../queue/settings.ts';
+import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
+import { isModerator } from '../discord/permissions.ts';
+import type { Services, SlashCommand } from './types.ts';
+
+export const data = new SlashCommandBuilder()
+  .setName('settings')
+  .setDescription('Server settings for image generation (moderators)')
+  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+  .setDMPermission(false)
+  .addSubcommand((s) => s.setName('show').setDescription('Show the current settings'))
+  .addSubcommand((s) =>
+    s
+      .setName('limits')
+      .setDescription('Change limits (leave an option out to keep it)')
+      .addIntegerOption((o) => o.setName('max_steps').setDescription(`Most sampling steps per image (1-${HARD_MAX_STEPS})`).setMinValue(1).setMaxValue(HARD_MAX_STEPS))
+      .addIntegerOption((o) => o.setName('max_count').setDescription(`Most images per request (1-${HARD_MAX_COUNT})`).setMinValue(1).setMaxValue(HARD_MAX_COUNT))
+      .addIntegerOption((o) => o.setName('max_pending').setDescription('Most waiting or running jobs per user (1-20)').setMinValue(1).setMaxValue(20))
+      .addIntegerOption((o) => o.setName('cooldown').setDescription('Seconds between a user\'s requests (0-3600)').setMinValue(0).setMaxValue(3600))
+      .addIntegerOption((o) => o.setName('daily_quota').setDescription('Requests per user per UTC day (1-10000)').setMinValue(1).setMaxValue(10_000))
+      .addIntegerOption((o) => o.setName('max_side').setDescription('Largest width or height in pixels (64-2048, multiple of 8)').setMinValue(64).setMaxValue(2048)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('banned-words')
+      .setDescription('Words refused in prompts')
+      .addStringOption((o) =>
+        o.setName('action').setDescription('What to do').setRequired(true).addChoices(
+          { name: 'add', value: 'add' },
+          { name: 'remove', value: 'remove' },
+          { name: 'list', value: 'list' },
+        ),
+      )
+      .addStringOption((o) => o.setName('words').setDescription('Words, separated by commas').setMaxLength(1000)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('channels')
+      .setDescription('Where image requests are accepted')
+      .addStringOption((o) =>
+        o.setName('action').setDescription('allow: only allowed channels take requests; deny: never here').setRequired(true).addChoices(
+          { name: 'allow', value: 'allow' },
+          { name: 'deny', value: 'deny' },
+          { name: 'clear (forget this channel)', value: 'clear' },
+          { name: 'list', value: 'list' },
+          { name: 'reset (all channels)', value: 'reset' },
+        ),
+      )
+      .addChannelOption((o) => o.setName('channel').setDescription('The channel (default: this one)').addChannelTypes(ChannelType.GuildText)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('moderator-role')
+      .setDescription('Roles whose members may change settings and cancel any job')
+      .addStringOption((o) =>
+        o.setName('action').setDescription('What to do').setRequired(true).addChoices({ name: 'add', value: 'add' }, { name: 'remove', value: 'remove' }),
+      )
+      .addRoleOption((o) => o.setName('role').setDescription('The role').setRequired(true)),
+  )
+  .addSubcommand((s) => s.setName('reset').setDescription('Put every setting back to its default'));
+
+const LIMIT_OPTIONS: Record<string, keyof GuildSettings> = {
+  max_steps: 'maxSteps',
+  max_count: 'maxCount',
+  max_pending: 'maxPending',
+  cooldown: 'cooldownSeconds',
+  daily_quota: 'dailyQuota',
+  max_side: 'maxSide',
+};
+
+export function describeSettings(s: GuildSettings): string {
+  const channels = (ids: string[]) => (ids.length === 0 ? 'none' : ids.map((id) => `<#${id}>`).join(' '));
+  return [
+    '**Limits**',
+    `max_steps ${s.maxSteps} · max_count ${s.maxCount} · max_pending ${s.maxPending} · cooldown ${s.cooldownSeconds} s · daily_quota ${s.dailyQuota} · max_side ${s.maxSide}`,
+    `**Samplers** ${s.allowedSamplers.join(', ')}`,
+    `**Banned words** ${s.bannedWords.length === 0 ? 'none' : s.bannedWords.map((w) => `\`${w}\``).join(', ').slice(0, 1200)}`,
+    `**Allowed channels** ${s.allowedChannels.length === 0 ? 'all' : channels(s.allowedChannels)}`,
+    `**Denied channels** ${channels(s.deniedChannels)}`,
+    `**Moderator roles** ${s.moderatorRoleIds.length === 0 ? 'none (Manage Server only)' : s.moderatorRoleIds.map((id) => `<@&${id}>`).join(' ')}`,
+  ].join('\n');
+}
+
+function splitWords(raw: string | null): string[] {
+  const words = (raw ?? '').split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+  if (words.length === 0) throw new InvalidOptionError('Give the words in the `words` option, separated by commas.');
+  return words;
+}
+
+async function change(services: Services, guildId: string, patch: Partial<GuildSettings>): Promise<GuildSettings> {
+  try {
+    return await services.settings.update(guildId, patch);
+  } catch (error) {
+    if (error instanceof SettingsError) throw new InvalidOptionError(error.message, { field: error.field });
+    throw error;
+  }
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const guildId = interaction.guildId;
+  if (!guildId) throw new InvalidOptionError('/settings only works inside a server.');
+  const current = await services.settings.get(guildId);
+  if (!isModerator(interaction, current)) {
+    throw new NotAllowedError('Only moderators (Manage Server, or a moderator role set with /settings moderator-role) can use /settings.');
+  }
+  const o = interaction.options;
+  const sub = o.getSubcommand(true);
+  let reply: string;
+  switch (sub) {
+    case 'show':
+      reply = describeSettings(current);
+      break;
+    case 'limits': {
+      const patch: Partial<GuildSettings> = {};
+      for (const [option, field] of Object.entries(LIMIT_OPTIONS)) {
+        const value = o.getInteger(option);
+        if (value !== null) (patch as Record<string, number>)[field] = value;
+      }
+      if (Object.keys(patch).length === 0) throw new InvalidOptionError(`Give at least one of ${Object.keys(LIMIT_OPTIONS).join(', ')}.`);
+      reply = `Limits updated.\n${describeSettings(await change(services, guildId, patch))}`;
+      break;
+    }
+    case 'banned-words': {
+      const action = o.getString('action', true);
+      if (action === 'list') {
+        reply = current.bannedWords.length === 0 ? 'No banned words.' : `Banned words: ${current.bannedWords.map((w) => `\`${w}\``).join(', ')}`;
+        break;
+      }
+      const words = splitWords(o.getString('words'));
+      const next = action === 'add' ? [...current.bannedWords, ...words] : current.bannedWords.filter((w) => !words.includes(w.toLowerCase()));
+      const saved = await change(services, guildId, { bannedWords: next });
+      reply = `${action === 'add' ? 'Added' : 'Removed'} ${words.length} word${words.length === 1 ? '' : 's'}; ${saved.bannedWords.length} banned now.`;
+      break;
+    }
+    case 'channels': {
+      const action = o.getString('action', true);
+      const channelId = o.getChannel('channel')?.id ?? interaction.channelId;
+      const others = (list: string[]) => list.filter((id) => id !== channelId);
+      let patch: Partial<GuildSettings> | undefined;
+      if (action === 'allow') patch = { allowedChannels: [...others(current.allowedChannels), channelId], deniedChannels: others(current.deniedChannels) };
+      else if (action === 'deny') patch = { deniedChannels: [...others(current.deniedChannels), channelId], allowedChannels: others(current.allowedChannels) };
+      else if (action === 'clear') patch = { allowedChannels: others(current.allowedChannels), deniedChannels: others(current.deniedChannels) };
+      else if (action === 'reset') patch = { allowedChannels: [], deniedChannels: [] };
+      const saved = patch ? await change(services, guildId, patch) : current;
+      reply = `${patch ? 'Channels updated.\n' : ''}${describeSettings(saved).split('\n').slice(4, 6).join('\n')}`;
+      break;
+    }
+    case 'moderator-role': {
+      const roleId = o.getRole('role', true).id;
+      const others = current.moderatorRoleIds.filter((id) => id !== roleId);
+      const saved = await change(services, guildId, { moderatorRoleIds: o.getString('action', true) === 'add' ? [...others, roleId] : others });
+      reply = describeSettings(saved).split('\n').slice(-1)[0];
+      break;
+    }
+    case 'reset':
+      reply = `Settings reset to defaults.\n${describeSettings(await services.settings.reset(guildId))}`;
+      break;
+    default:
+      throw new InvalidOptionError(`Unknown /settings subcommand ${sub}.`);
+  }
+  services.logger.info({ guildId, userId: interaction.user.id, sub }, 'settings changed or shown');
+  await interaction.editReply({ content: reply.slice(0, 2000), allowedMentions: { parse: [] } });
+}
+
+export const settings: SlashCommand = { data, execute };

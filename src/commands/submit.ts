@@ -1,0 +1,37 @@
+// Shared by /imagine and the job buttons: turn an acknowledged interaction plus a request into a
+// queued job whose record carries everything delivery needs (even after a restart).
+import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { GenerateRequest } from '../engine/types.ts';
+import type { JobKind, JobRecord } from '../queue/types.ts';
+import type { Services } from './types.ts';
+
+/** Interaction tokens live 15 minutes; after that only a channel message can carry the result. */
+export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+
+export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInteraction): NonNullable<JobRecord['delivery']> {
+  return {
+    applicationId: interaction.applicationId,
+    token: interaction.token,
+    createdAt: interaction.createdTimestamp,
+    channelId: interaction.channelId,
+    interactionId: interaction.id,
+  };
+}
+
+export async function submitJob(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  services: Services,
+  request: GenerateRequest,
+  kind: JobKind,
+  parentId?: string,
+): Promise<JobRecord> {
+  const job = await services.queue.submit({
+    owner: { userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: interaction.channelId },
+    request,
+    kind,
+    parentId,
+    delivery: deliveryOf(interaction),
+  });
+  services.track(job);
+  return job;
+}

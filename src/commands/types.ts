@@ -1,0 +1,30 @@
+// The command contract (discord.js guide style): each module exports `data` (the definition Discord
+// sees) and `execute`. Button families declare the actions they handle instead of `data`.
+import type { ButtonInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import type { JobRecord } from '../queue/types.ts';
+import type { SamplerName } from '../engine/types.ts';
+import type { Logger, QueuePort, SettingsPort } from '../discord/ports.ts';
+import type { ButtonAction, ButtonRef } from './customId.ts';
+
+export interface Services {
+  queue: QueuePort;
+  settings: SettingsPort;
+  logger: Logger;
+  /** Native side of the model in pixels; aspect ratios are sized around it. */
+  defaultSide: number;
+  /** Used when /imagine leaves them out (steps are also capped by the server's max_steps). */
+  defaults: { steps: number; guidance: number; sampler: SamplerName };
+  /** Hands a just-submitted job to the reply updater (queued status, previews, final). */
+  track(job: JobRecord): void;
+  randomSeed(): number;
+}
+
+export interface SlashCommand {
+  data: { name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
+  execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void>;
+}
+
+export interface ButtonFamily {
+  actions: readonly ButtonAction[];
+  execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void>;
+}
