@@ -1,0 +1,8 @@
+// The engine's public surface: what the queue worker, the CLI and the bot import.
+export { DiffusionPipeline, type PipelineOptions } from './pipeline.ts';
+export { loadModel, TAESD_FOLDERS, type DiffusionModel, type ModelLoadOptions } from './model.ts';
+export { GenerationCancelledError, InvalidRequestError, ModelLoadError } from './errors.ts';
+export { decodeImage, encodePng, encodePreview, formatParameters, makeGrid, readPngText, upscaleForDisplay } from './images.ts';
+export { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
+export { silentLogger, type EngineLogger } from './logger.ts';
+export { SAMPLERS, type GenerateOptions, type GenerateRequest, type GenerateResult, type ImageGenerator, type RawImage, type SamplerName, type StepProgress } from './types.ts';

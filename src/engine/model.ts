@@ -1,0 +1,126 @@
+// Loads a model folder in the diffusers/optimum ONNX layout (see README "Model folder"), opening each session once.
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { ModelLoadError } from './errors.ts';
+import { silentLogger, type EngineLogger } from './logger.ts';
+import { parseVaeConfig, readJsonFile, readOptionalJson, type VaeConfig } from './model-config.ts';
+import { ModelSession, type SessionSettings } from './session.ts';
+import { ClipTokenizer, TokenizerError } from './tokenizer.ts';
+import { parseSchedulerConfig, SchedulerError } from './schedulers/common.ts';
+import type { SchedulerConfig } from './schedulers/types.ts';
+
+export interface ModelLoadOptions extends SessionSettings {
+  logger?: EngineLogger;
+}
+
+/** Where optional preview decoders may sit; the first that exists is used (TAESD, latents as the U-Net sees them, RGB in [-1, 1]). */
+export const TAESD_FOLDERS = ['taesd_decoder', 'vae_decoder_tiny'] as const;
+
+export interface DiffusionModel extends VaeConfig {
+  dir: string;
+  name: string;
+  schedulerConfig: SchedulerConfig;
+  tokenizer: ClipTokenizer;
+  textEncoder: ModelSession;
+  unet: ModelSession;
+  vaeDecoder: ModelSession;
+  vaeEncoder?: ModelSession;
+  taesd?: ModelSession;
+  /** Latent side from unet/config.json sample_size, if given; the default image side is this times vaeScaleFactor. */
+  sampleSize?: number;
+  /** LCM exports: size of the guidance embedding fed as timestep_cond (0 when absent). */
+  timestepCondDim: number;
+  provider: 'cpu' | 'cuda';
+  release(): Promise<void>;
+}
+
+export async function loadModel(dir: string, options: ModelLoadOptions = {}): Promise<DiffusionModel> {
+  const logger = options.logger ?? silentLogger;
+  const root = resolve(dir);
+  if (!existsSync(root)) throw new ModelLoadError(root, 'expected a model folder (set MODEL_DIR), but it does not exist');
+  const index = readJsonFile(join(root, 'model_index.json'));
+  const schedulerFile = join(root, 'scheduler', 'scheduler_config.json');
+  let schedulerConfig: SchedulerConfig;
+  try {
+    schedulerConfig = parseSchedulerConfig(readJsonFile(schedulerFile));
+  } catch (error) {
+    if (error instanceof SchedulerError) throw new ModelLoadError(schedulerFile, error.message, { cause: error });
+    throw error;
+  }
+  const vaeFile = join(root, 'vae_decoder', 'config.json');
+  const vae = parseVaeConfig(readOptionalJson(vaeFile), vaeFile);
+  const unetFile = join(root, 'unet', 'config.json');
+  const unetConfig = readOptionalJson(unetFile);
+  const sampleSize = unetConfig.sample_size;
+  if (sampleSize !== undefined && !(typeof sampleSize === 'number' && Number.isInteger(sampleSize) && sampleSize > 0)) {
+    throw new ModelLoadError(unetFile, `expected "sample_size" to be a positive integer, got ${JSON.stringify(sampleSize)}`);
+  }
+
+  let tokenizer: ClipTokenizer;
+  try {
+    tokenizer = ClipTokenizer.fromFolder(join(root, 'tokenizer'));
+  } catch (error) {
+    if (error instanceof TokenizerError) throw new ModelLoadError(join(root, 'tokenizer'), error.message, { cause: error });
+    throw error;
+  }
+
+  const required = (sub: string): string => {
+    const file = join(root, sub, 'model.onnx');
+    if (!existsSync(file)) throw new ModelLoadError(file, 'expected this ONNX file, but it is missing');
+    return file;
+  };
+  const files = { textEncoder: required('text_encoder'), unet: required('unet'), vaeDecoder: required('vae_decoder') };
+  const encoderFile = join(root, 'vae_encoder', 'model.onnx');
+  const taesdFile = TAESD_FOLDERS.map((f) => join(root, f, 'model.onnx')).find((f) => existsSync(f));
+
+  const opened: ModelSession[] = [];
+  const open = async (file: string): Promise<ModelSession> => {
+    const s = await ModelSession.open(file, options, logger);
+    opened.push(s);
+    return s;
+  };
+  try {
+    // Sequential: the first open settles whether CUDA works, and loading stays light on a small machine.
+    const textEncoder = await open(files.textEncoder);
+    const unet = await open(files.unet);
+    const vaeDecoder = await open(files.vaeDecoder);
+    const vaeEncoder = existsSync(encoderFile) ? await open(encoderFile) : undefined;
+    const taesd = taesdFile ? await open(taesdFile) : undefined;
+
+    textEncoder.requireInput('input_ids');
+    for (const n of ['sample', 'timestep', 'encoder_hidden_states']) unet.requireInput(n);
+    if (unet.inputs.has('text_embeds') || unet.inputs.has('time_ids')) {
+      throw new ModelLoadError(files.unet, 'expected an SD 1.x/2.x U-Net, got an SDXL one (text_embeds/time_ids are not supported)');
+    }
+    vaeDecoder.requireInput('latent_sample');
+    vaeEncoder?.requireInput('sample');
+    const cond = unet.inputs.get('timestep_cond');
+    const condDim = cond ? cond.shape[1] : 0;
+    const timestepCondDim = typeof condDim === 'number' ? condDim : Number(unetConfig.time_cond_proj_dim ?? 256);
+
+    const name = typeof index.name === 'string' ? index.name : typeof index._name_or_path === 'string' ? basename(index._name_or_path) : basename(root);
+    const provider = unet.provider;
+    logger.info({ model: name, dir: root, provider, vaeEncoder: !!vaeEncoder, taesd: !!taesd, inputIds: textEncoder.inputs.get('input_ids')!.type, timestep: unet.inputs.get('timestep')!.type, sample: unet.inputs.get('sample')!.type }, 'model loaded');
+    return {
+      ...vae,
+      dir: root,
+      name,
+      schedulerConfig,
+      tokenizer,
+      textEncoder,
+      unet,
+      vaeDecoder,
+      vaeEncoder,
+      taesd,
+      sampleSize: sampleSize as number | undefined,
+      timestepCondDim,
+      provider,
+      release: async () => {
+        await Promise.all(opened.map((s) => s.release()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(opened.map((s) => s.release().catch(() => {})));
+    throw error;
+  }
+}

@@ -1,0 +1,233 @@
+// Text-to-image (and image-to-image) on an ONNX Stable Diffusion-layout model:
+// tokenize -> text encoder once -> seeded noise -> U-Net with classifier-free guidance per step -> VAE decode.
+import sharp from 'sharp';
+import type ort from 'onnxruntime-node';
+import { GenerationCancelledError } from './errors.ts';
+import { makeGrid } from './images.ts';
+import { silentLogger, type EngineLogger } from './logger.ts';
+import { loadModel, type DiffusionModel, type ModelLoadOptions } from './model.ts';
+import { batchNoiseSource, NoiseStream, randn, slerp } from './noise.ts';
+import { imageToPlanar, latentToRgb, planarToImages } from './preview.ts';
+import { createScheduler, startIndexForStrength } from './schedulers/index.ts';
+import { floatTensor, idsTensor, timestepTensor, toFloat32, type RunClock } from './session.ts';
+import { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
+import type { GenerateOptions, GenerateRequest, GenerateResult, ImageGenerator, RawImage } from './types.ts';
+
+export interface PipelineOptions {
+  logger?: EngineLogger;
+  limits?: Partial<RequestLimits>;
+}
+
+export class DiffusionPipeline implements ImageGenerator {
+  readonly modelName: string;
+  readonly limits: RequestLimits;
+  private readonly logger: EngineLogger;
+
+  constructor(readonly model: DiffusionModel, options: PipelineOptions = {}) {
+    this.modelName = model.name;
+    this.logger = options.logger ?? silentLogger;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+  }
+
+  /** Loads MODEL_DIR (see loadModel) and wraps it. */
+  static async load(dir: string, options: ModelLoadOptions & PipelineOptions = {}): Promise<DiffusionPipeline> {
+    return new DiffusionPipeline(await loadModel(dir, options), options);
+  }
+
+  /** The size the model was trained at: unet sample_size x VAE factor, else 512. */
+  get defaultSize(): number {
+    return this.model.sampleSize ? this.model.sampleSize * this.model.vaeScaleFactor : 512;
+  }
+
+  close(): Promise<void> {
+    return this.model.release();
+  }
+
+  async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
+    const start = performance.now();
+    const m = this.model;
+    validateRequest(request, { vaeScaleFactor: m.vaeScaleFactor, hasVaeEncoder: !!m.vaeEncoder }, this.limits);
+    const { signal, onStep } = options;
+    const previews = (options.previews ?? true) && !!onStep;
+    const clock: RunClock = { sessionRunMs: 0 };
+    const count = request.count;
+    const seeds = Array.from({ length: count }, (_, i) => (request.seed + i) >>> 0);
+
+    // LCM exports embed the guidance scale (timestep_cond) instead of running an unconditional pass.
+    const lcmCond = m.timestepCondDim > 0;
+    const cfg = !lcmCond && request.guidance > 1;
+
+    const scheduler = createScheduler(request.sampler, m.schedulerConfig);
+    scheduler.setTimesteps(request.steps);
+    const firstStep = request.init ? startIndexForStrength(request.steps, request.init.strength) : 0;
+    const total = request.steps - firstStep;
+
+    // 1. text: negative and positive prompt in one text-encoder batch
+    const hidden = await this.encodeText(request, cfg, clock);
+    this.checkCancelled(signal, 0, total);
+
+    // 2. starting latents, each image from its own seeded stream
+    const lc = m.latentChannels;
+    const lh = request.height / m.vaeScaleFactor;
+    const lw = request.width / m.vaeScaleFactor;
+    const perImage = lc * lh * lw;
+    const streams = seeds.map((s) => new NoiseStream(s));
+    const noise = new Float32Array(count * perImage);
+    streams.forEach((stream, i) => {
+      let n = stream.next(perImage);
+      if (request.variation) n = slerp(n, randn((request.variation.seed + i) >>> 0, perImage), request.variation.strength);
+      noise.set(n, i * perImage);
+    });
+    let latents: Float32Array;
+    if (request.init) {
+      const source = await this.encodeImage(request.init.imagePath, request.width, request.height, clock);
+      const tiled = new Float32Array(count * perImage);
+      for (let i = 0; i < count; i++) tiled.set(source, i * perImage);
+      latents = scheduler.addNoise(tiled, noise, firstStep);
+    } else {
+      const sigma = scheduler.initNoiseSigma;
+      latents = noise;
+      for (let i = 0; i < latents.length; i++) latents[i] *= sigma;
+    }
+
+    // 3. inputs that stay the same every step, converted to the U-Net's types once
+    const unet = m.unet;
+    const sampleInfo = unet.requireInput('sample');
+    const timestepInfo = unet.requireInput('timestep');
+    const ehsInfo = unet.requireInput('encoder_hidden_states');
+    const batch = cfg ? 2 * count : count;
+    const [seq, dim] = [hidden.dims[1], hidden.dims[2]];
+    const ehs = new Float32Array(batch * seq * dim);
+    const row = seq * dim;
+    // rows: [uncond x count, cond x count] with CFG, else [cond x count]
+    for (let b = 0; b < batch; b++) {
+      const src = cfg && b < count ? 0 : cfg ? 1 : 0;
+      ehs.set(hidden.data.subarray(src * row, (src + 1) * row), b * row);
+    }
+    const ehsTensor = floatTensor(ehs, [batch, seq, dim], ehsInfo.type);
+    const condTensor = lcmCond ? floatTensor(guidanceEmbedding(request.guidance, m.timestepCondDim, batch), [batch, m.timestepCondDim], unet.inputs.get('timestep_cond')!.type) : undefined;
+    const outName = unet.pickOutput('out_sample').name;
+    const noiseSource = batchNoiseSource(streams, perImage);
+    const sampleDims = [batch, lc, lh, lw];
+    const n = count * perImage;
+
+    // 4. denoising loop
+    for (let k = firstStep; k < request.steps; k++) {
+      this.checkCancelled(signal, k - firstStep, total);
+      const scaled = scheduler.scaleModelInput(latents, k);
+      let input = scaled;
+      if (cfg) {
+        input = new Float32Array(2 * n);
+        input.set(scaled, 0);
+        input.set(scaled, n);
+      }
+      const feeds: Record<string, ort.Tensor> = {
+        sample: floatTensor(input, sampleDims, sampleInfo.type),
+        timestep: timestepTensor(scheduler.timesteps[k], timestepInfo, batch),
+        encoder_hidden_states: ehsTensor,
+      };
+      if (condTensor) feeds.timestep_cond = condTensor;
+      const out = toFloat32((await unet.run(feeds, clock))[outName]);
+      let eps = out;
+      if (cfg) {
+        eps = new Float32Array(n);
+        const g = request.guidance;
+        for (let i = 0; i < n; i++) eps[i] = out[i] + g * (out[n + i] - out[i]);
+      }
+      const stepped = scheduler.step(eps, k, latents, noiseSource);
+      latents = stepped.prevSample;
+      if (onStep) {
+        const preview = previews ? await this.preview(stepped.predOriginalSample, count, lh, lw, clock) : undefined;
+        onStep({ step: k - firstStep + 1, total, preview });
+      }
+    }
+    this.checkCancelled(signal, total, total);
+
+    // 5. decode: the VAE expects latents divided by the scaling factor
+    const images = await this.decode(latents, count, lh, lw, clock);
+    return { images, seeds, model: m.name, timings: { totalMs: performance.now() - start, sessionRunMs: clock.sessionRunMs } };
+  }
+
+  private checkCancelled(signal: AbortSignal | undefined, step: number, total: number): void {
+    if (signal?.aborted) throw new GenerationCancelledError(step, total);
+  }
+
+  /** Returns hidden states [rows, seq, dim]: rows = [negative, positive] with CFG, else [positive]. */
+  private async encodeText(request: GenerateRequest, cfg: boolean, clock: RunClock): Promise<{ data: Float32Array; dims: number[] }> {
+    const tok = this.model.tokenizer;
+    const positive = tok.encode(request.prompt);
+    if (positive.truncated) this.logger.warn({ tokens: positive.tokenCount, limit: tok.maxLength - 2 }, 'prompt truncated to the model token limit');
+    const rows = [positive.ids];
+    if (cfg) {
+      const negative = tok.encode(request.negativePrompt ?? '');
+      if (negative.truncated) this.logger.warn({ tokens: negative.tokenCount, limit: tok.maxLength - 2 }, 'negative prompt truncated to the model token limit');
+      rows.unshift(negative.ids);
+    }
+    const te = this.model.textEncoder;
+    const ids = idsTensor(rows, te.requireInput('input_ids').type);
+    const out = (await te.run({ input_ids: ids }, clock))[te.pickOutput('last_hidden_state').name];
+    return { data: toFloat32(out), dims: out.dims as number[] };
+  }
+
+  /** Init image -> resized RGB -> VAE encoder -> mean latent x scaling factor. */
+  private async encodeImage(path: string, width: number, height: number, clock: RunClock): Promise<Float32Array> {
+    const m = this.model;
+    const enc = m.vaeEncoder!;
+    const { data } = await sharp(path).resize(width, height, { fit: 'fill' }).flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const planar = imageToPlanar({ width, height, data });
+    const out = (await enc.run({ sample: floatTensor(planar, [1, 3, height, width], enc.requireInput('sample').type) }, clock))[enc.pickOutput('latent_parameters', 'latent_sample', 'latent_dist').name];
+    const values = toFloat32(out);
+    const perImage = m.latentChannels * (height / m.vaeScaleFactor) * (width / m.vaeScaleFactor);
+    // latent_parameters holds mean then log-variance; the mean is the first latentChannels planes
+    const mean = values.slice(0, perImage);
+    for (let i = 0; i < mean.length; i++) mean[i] *= m.scalingFactor;
+    return mean;
+  }
+
+  private async decode(latents: Float32Array, count: number, lh: number, lw: number, clock: RunClock): Promise<RawImage[]> {
+    const m = this.model;
+    const dec = m.vaeDecoder;
+    const scaled = new Float32Array(latents.length);
+    const inv = 1 / m.scalingFactor;
+    for (let i = 0; i < scaled.length; i++) scaled[i] = latents[i] * inv;
+    const out = (await dec.run({ latent_sample: floatTensor(scaled, [count, m.latentChannels, lh, lw], dec.requireInput('latent_sample').type) }, clock))[dec.pickOutput('sample').name];
+    const [, , h, w] = out.dims as number[];
+    return planarToImages(toFloat32(out), count, h, w);
+  }
+
+  /** Preview of the predicted clean latents: TAESD when shipped, else the linear map; a grid when count > 1. */
+  private async preview(x0: Float32Array, count: number, lh: number, lw: number, clock: RunClock): Promise<RawImage> {
+    const m = this.model;
+    let images: RawImage[];
+    if (m.taesd) {
+      const t = m.taesd;
+      const inName = t.inputs.keys().next().value!;
+      const out = (await t.run({ [inName]: floatTensor(x0, [count, m.latentChannels, lh, lw], t.inputs.get(inName)!.type) }, clock))[t.pickOutput('sample').name];
+      const [, , h, w] = out.dims as number[];
+      images = planarToImages(toFloat32(out), count, h, w);
+    } else {
+      const per = m.latentChannels * lh * lw;
+      images = Array.from({ length: count }, (_, i) => latentToRgb(x0, i * per, m.latentChannels, lh, lw, m.latentRgbFactors, m.latentRgbBias));
+    }
+    return makeGrid(images);
+  }
+}
+
+/**
+ * LCM's guidance embedding (diffusers LatentConsistencyModelPipeline.get_guidance_scale_embedding):
+ * w = guidance - 1, scaled by 1000, as sinusoids [sin..., cos...] of `dim` values, one row per batch entry.
+ */
+export function guidanceEmbedding(guidance: number, dim: number, batch: number): Float32Array {
+  const w = (guidance - 1) * 1000;
+  const half = Math.floor(dim / 2);
+  const row = new Float32Array(dim);
+  const scale = Math.log(10000) / Math.max(1, half - 1);
+  for (let j = 0; j < half; j++) {
+    const v = w * Math.exp(-scale * j);
+    row[j] = Math.sin(v);
+    row[half + j] = Math.cos(v);
+  }
+  const out = new Float32Array(batch * dim);
+  for (let b = 0; b < batch; b++) out.set(row, b * dim);
+  return out;
+}

@@ -1,0 +1,144 @@
+// One ONNX session with the names and element types its metadata declares, and tensor conversions.
+import ort from 'onnxruntime-node';
+import { float16ToFloat32, float32ToFloat16 } from './float16.ts';
+import { ModelLoadError } from './errors.ts';
+import type { EngineLogger } from './logger.ts';
+
+export type Dim = number | string;
+export interface ValueInfo {
+  name: string;
+  type: string; // 'float32', 'float16', 'int32', 'int64', ...
+  shape: readonly Dim[];
+}
+
+export interface SessionSettings {
+  /** 'cuda' when asked for and available, else 'cpu' (the default). */
+  executionProvider?: 'cpu' | 'cuda';
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+}
+
+/** Accumulates time spent inside session.run, the figure the pipeline's overhead is measured against. */
+export interface RunClock {
+  sessionRunMs: number;
+}
+
+export class ModelSession {
+  private constructor(
+    readonly file: string,
+    private readonly session: ort.InferenceSession,
+    readonly inputs: ReadonlyMap<string, ValueInfo>,
+    readonly outputs: ReadonlyMap<string, ValueInfo>,
+    readonly provider: 'cpu' | 'cuda',
+  ) {}
+
+  static async open(file: string, settings: SessionSettings, logger: EngineLogger): Promise<ModelSession> {
+    const base: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      ...(settings.intraOpNumThreads ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
+      ...(settings.interOpNumThreads ? { interOpNumThreads: settings.interOpNumThreads } : {}),
+    };
+    let session: ort.InferenceSession | undefined;
+    let provider: 'cpu' | 'cuda' = 'cpu';
+    if (settings.executionProvider === 'cuda') {
+      try {
+        session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda', 'cpu'] });
+        provider = 'cuda';
+      } catch (error) {
+        logger.warn({ file, reason: (error as Error).message.split('\n')[0] }, 'CUDA execution provider not available; using CPU');
+      }
+    }
+    if (!session) {
+      try {
+        session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] });
+      } catch (error) {
+        throw new ModelLoadError(file, `expected a loadable ONNX model, got: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+      }
+    }
+    return new ModelSession(file, session, describe(session.inputNames, session.inputMetadata), describe(session.outputNames, session.outputMetadata), provider);
+  }
+
+  /** The declared input, or a ModelLoadError naming this file when the export lacks it. */
+  requireInput(name: string): ValueInfo {
+    const info = this.inputs.get(name);
+    if (!info) throw new ModelLoadError(this.file, `expected an input named "${name}", got ${[...this.inputs.keys()].join(', ')}`);
+    return info;
+  }
+
+  /** The first output whose name is one of `names`, else the first output. */
+  pickOutput(...names: string[]): ValueInfo {
+    for (const n of names) {
+      const info = this.outputs.get(n);
+      if (info) return info;
+    }
+    const first = this.outputs.values().next().value;
+    if (!first) throw new ModelLoadError(this.file, 'expected at least one output, got none');
+    return first;
+  }
+
+  async run(feeds: Record<string, ort.Tensor>, clock: RunClock): Promise<Record<string, ort.Tensor>> {
+    const start = performance.now();
+    try {
+      return await this.session.run(feeds);
+    } finally {
+      clock.sessionRunMs += performance.now() - start;
+    }
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+function describe(names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): Map<string, ValueInfo> {
+  const map = new Map<string, ValueInfo>();
+  names.forEach((name, i) => {
+    const meta = metadata?.[i];
+    // Older runtimes lack metadata: assume an SD export's float32 tensors with unknown shape.
+    if (meta && meta.isTensor) map.set(name, { name, type: meta.type, shape: meta.shape });
+    else map.set(name, { name, type: 'float32', shape: [] });
+  });
+  return map;
+}
+
+/** A float tensor in the element type the model declares. */
+export function floatTensor(data: Float32Array, dims: readonly number[], type: string): ort.Tensor {
+  if (type === 'float16') return new ort.Tensor('float16', float32ToFloat16(data), dims);
+  return new ort.Tensor('float32', data, dims);
+}
+
+/** Any float tensor back to float32 values. */
+export function toFloat32(tensor: ort.Tensor): Float32Array {
+  if (tensor.type === 'float32') return tensor.data as Float32Array;
+  if (tensor.type === 'float16') return float16ToFloat32(tensor.data as Uint16Array);
+  throw new TypeError(`expected a float32 or float16 tensor, got ${tensor.type}`);
+}
+
+/** Token ids as int32 or int64, shape [rows, length]. */
+export function idsTensor(rows: readonly (readonly number[])[], type: string): ort.Tensor {
+  const length = rows[0].length;
+  const flat = rows.flat();
+  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [rows.length, length]);
+  if (type === 'int32') return new ort.Tensor('int32', Int32Array.from(flat), [rows.length, length]);
+  throw new TypeError(`expected input_ids of type int32 or int64, got ${type}`);
+}
+
+/**
+ * The timestep in the declared type and shape: a scalar ([]), [1], or one per batch row.
+ * Integer exports get the timestep rounded (sigma-based samplers may produce fractional ones).
+ */
+export function timestepTensor(t: number, info: ValueInfo, batch: number): ort.Tensor {
+  const dims = info.shape.length === 0 ? [] : info.shape[0] === 1 ? [1] : [batch];
+  const n = dims.length === 0 ? 1 : dims[0];
+  switch (info.type) {
+    case 'int64':
+      return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.round(t))), dims);
+    case 'int32':
+      return new ort.Tensor('int32', new Int32Array(n).fill(Math.round(t)), dims);
+    case 'float16':
+    case 'float32':
+      return floatTensor(new Float32Array(n).fill(t), dims, info.type);
+    default:
+      throw new TypeError(`expected a timestep of type float32, float16, int32 or int64, got ${info.type}`);
+  }
+}
