@@ -1,0 +1,32 @@
+// The queue's public API. The front end (commands/, discord/) imports from here only.
+//
+//   const store = await openStore({ dataDir, redisUrl });
+//   const settings = new GuildSettingsStore(store);
+//   const queue = await JobQueue.open({ store, settings, maxQueued });
+//   const worker = new Worker(queue, engine, { resultsDir, jobTimeoutMs });
+//   worker.start();
+//   queue.on('progress', ({ job, step, total, preview, etaMs }) => ...);
+//   const job = await queue.submit({ owner, request, kind: 'new', delivery });   // throws LimitError
+//   ...
+//   await worker.stop({ requeue: true }); await queue.close(); await store.close();
+export type { JobKind, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
+export { openStore, StoreError, SQLITE_FILE_NAME, type Store, type StoreBackend, type OpenStoreOptions } from './store.ts';
+export { GuildSettingsStore, SettingsError, validateSettings, DEFAULT_SETTINGS, HARD_MAX_STEPS, HARD_MAX_COUNT, type GuildSettings } from './settings.ts';
+export { findBannedWord, normalizeForMatching } from './moderation.ts';
+export { LimitError, checkSubmit, checkParams, checkChannel, utcDay, nextUtcMidnight, type LimitCode, type UsageSnapshot } from './limits.ts';
+export type { JobQueueEvents, JobQueueEventName, JobProgressEvent } from './events.ts';
+export {
+  JobQueue,
+  PermissionError,
+  JobNotFoundError,
+  JobStateError,
+  JobCancelledError,
+  SubmitError,
+  type JobQueueOptions,
+  type SubmitInput,
+  type CancelBy,
+  type JobPosition,
+  type QueueStats,
+  type JobLease,
+} from './queue.ts';
+export { Worker, JobTimeoutError, writeResultFiles, type WorkerOptions } from './worker.ts';

@@ -1,0 +1,108 @@
+// Everything a submit can be refused for, checked in one pass before anything changes.
+// Values come from settings.ts (per server) and the queue's own cap; this file only decides.
+import { SAMPLERS, type GenerateRequest } from '../engine/types.ts';
+import type { JobOwner } from './types.ts';
+import type { GuildSettings } from './settings.ts';
+import { findBannedWord } from './moderation.ts';
+
+export type LimitCode = 'pending' | 'cooldown' | 'daily_quota' | 'queue_full' | 'param' | 'banned_word' | 'channel';
+
+/** A refused submit. `message` is written for the end user; `resetsAt` (ms epoch) says when trying again can work. */
+export class LimitError extends Error {
+  override name = 'LimitError';
+  constructor(
+    readonly code: LimitCode,
+    message: string,
+    readonly resetsAt?: number,
+    /** For 'param': which request field; for 'banned_word': the banned word as configured. */
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the queue knows about the submitter and itself at the moment of the submit. */
+export interface UsageSnapshot {
+  /** This user's queued + running jobs (all servers). */
+  pending: number;
+  /** When the user's earliest pending job should finish (estimate), for `pending` refusals. */
+  pendingFreesAt?: number;
+  /** Last accepted submit by this user in this server (ms epoch). */
+  lastSubmitAt?: number;
+  /** Accepted submits by this user in this server since the start of the current UTC day. */
+  usedToday: number;
+  /** Jobs queued right now (all users), and the cap. */
+  queued: number;
+  maxQueued: number;
+  /** When the running job should finish (estimate), for `queue_full` refusals. */
+  queueFreesAt?: number;
+}
+
+/** Throws the first LimitError that applies; returns normally when the submit may go ahead. */
+export function checkSubmit(settings: GuildSettings, owner: JobOwner, request: GenerateRequest, usage: UsageSnapshot, now: number): void {
+  checkChannel(settings, owner.channelId);
+  checkParams(settings, request);
+  const banned = findBannedWord(request.prompt, settings.bannedWords);
+  if (banned !== undefined) {
+    throw new LimitError('banned_word', `Your prompt contains a word this server does not allow ("${banned}"). Please rephrase it.`, undefined, banned);
+  }
+  if (usage.queued >= usage.maxQueued) {
+    throw new LimitError('queue_full', `The queue is full (${usage.maxQueued} jobs waiting). Please try again in a little while.`, usage.queueFreesAt);
+  }
+  if (usage.pending >= settings.maxPending) {
+    throw new LimitError('pending', `You already have ${usage.pending} job${usage.pending === 1 ? '' : 's'} waiting or running (the limit is ${settings.maxPending}). Wait for one to finish or cancel one.`, usage.pendingFreesAt);
+  }
+  if (usage.lastSubmitAt !== undefined && settings.cooldownSeconds > 0) {
+    const resetsAt = usage.lastSubmitAt + settings.cooldownSeconds * 1000;
+    if (now < resetsAt) {
+      const wait = Math.ceil((resetsAt - now) / 1000);
+      throw new LimitError('cooldown', `Please wait ${wait} more second${wait === 1 ? '' : 's'} before your next request (this server's cooldown is ${settings.cooldownSeconds} s).`, resetsAt);
+    }
+  }
+  if (usage.usedToday >= settings.dailyQuota) {
+    throw new LimitError('daily_quota', `You have used today's ${settings.dailyQuota} images in this server. The quota resets at 00:00 UTC.`, nextUtcMidnight(now));
+  }
+}
+
+export function checkChannel(settings: GuildSettings, channelId: string): void {
+  if (settings.deniedChannels.includes(channelId) || (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(channelId))) {
+    throw new LimitError('channel', 'Image requests are not allowed in this channel.', undefined, channelId);
+  }
+}
+
+/** Parameter caps from the server's settings plus the engine's own shape rules. */
+export function checkParams(settings: GuildSettings, r: GenerateRequest): void {
+  const fail = (field: string, message: string): never => {
+    throw new LimitError('param', message, undefined, field);
+  };
+  if (typeof r.prompt !== 'string' || r.prompt.trim() === '') fail('prompt', 'expected a prompt, got an empty one');
+  if (r.prompt.length > 1000) fail('prompt', `expected a prompt of at most 1000 characters, got ${r.prompt.length}`);
+  if (!isInt(r.steps) || r.steps < 1 || r.steps > settings.maxSteps) fail('steps', `expected steps between 1 and ${settings.maxSteps}, got ${r.steps}`);
+  if (!isInt(r.count) || r.count < 1 || r.count > settings.maxCount) fail('count', `expected count between 1 and ${settings.maxCount}, got ${r.count}`);
+  for (const side of ['width', 'height'] as const) {
+    const v = r[side];
+    if (!isInt(v) || v < 8 || v > settings.maxSide || v % 8 !== 0) fail(side, `expected ${side} to be a multiple of 8 between 8 and ${settings.maxSide}, got ${v}`);
+  }
+  if (!(SAMPLERS as readonly string[]).includes(r.sampler)) fail('sampler', `expected a sampler from ${SAMPLERS.join(', ')}, got ${r.sampler}`);
+  if (!settings.allowedSamplers.includes(r.sampler)) fail('sampler', `the ${r.sampler} sampler is not allowed here; expected one of ${settings.allowedSamplers.join(', ')}`);
+  if (!isInt(r.seed) || r.seed < 0 || r.seed > 0xffffffff) fail('seed', `expected a seed between 0 and 4294967295, got ${r.seed}`);
+  if (typeof r.guidance !== 'number' || !Number.isFinite(r.guidance) || r.guidance < 0 || r.guidance > 30) fail('guidance', `expected guidance between 0 and 30, got ${r.guidance}`);
+  if (r.variation && (!isInt(r.variation.seed) || !(r.variation.strength >= 0 && r.variation.strength <= 1))) {
+    fail('variation', `expected a variation seed and a strength between 0 and 1, got ${JSON.stringify(r.variation)}`);
+  }
+  if (r.init && !(r.init.strength > 0 && r.init.strength <= 1)) fail('init', `expected an init strength above 0 and at most 1, got ${r.init.strength}`);
+}
+
+/** The UTC day a timestamp falls in, as YYYY-MM-DD (quota bucket). */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function nextUtcMidnight(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+}
+
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v);
+}

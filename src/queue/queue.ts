@@ -1,0 +1,614 @@
+// The producer side: accepts jobs (after the limits), keeps them in fair order, persists every state
+// change, answers position/ETA, and hands jobs to the worker as leases. Knows nothing of Discord.
+import { randomBytes } from 'node:crypto';
+import { rm, unlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { GenerateRequest, StepProgress } from '../engine/types.ts';
+import type { JobKind, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
+import type { Store } from './store.ts';
+import type { GuildSettingsStore } from './settings.ts';
+import { checkSubmit, utcDay, type UsageSnapshot } from './limits.ts';
+import { TypedEmitter, type JobQueueEvents } from './events.ts';
+import { OrderedWriter } from './writes.ts';
+import { StepTimes } from './eta.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const JOB_KINDS: readonly JobKind[] = ['new', 'reroll', 'variation', 'pick'];
+
+export interface JobQueueOptions {
+  store: Store;
+  settings: GuildSettingsStore;
+  /** Time source for records, cooldowns, quotas and retention (tests move it). Default Date.now. */
+  clock?: () => number;
+  /** Global cap on queued jobs (back-pressure); submits beyond it get LimitError 'queue_full'. Default 200. */
+  maxQueued?: number;
+  /** How long finished records (and their result files) are kept, in ms. Default 30 days. */
+  retentionMs?: number;
+  /** How often pruning runs, in ms; 0 turns the timer off (call prune() yourself). Default 1 hour. */
+  pruneIntervalMs?: number;
+  /** Step time assumed before the first job is measured, in ms. Default 250. */
+  defaultStepMs?: number;
+}
+
+export interface SubmitInput {
+  owner: JobOwner;
+  /** Stored exactly as given and run as is: pick the seed before submitting. */
+  request: GenerateRequest;
+  /** Default 'new'. */
+  kind?: JobKind;
+  /** The job whose parameters this one derives from (reroll, variation, pick). */
+  parentId?: string;
+  /** Opaque to the queue; kept in the record for the front end (e.g. interaction token, message id). */
+  delivery?: JobRecord['delivery'];
+}
+
+export interface CancelBy {
+  userId: string;
+  /** The caller decides (Discord permissions, settings.moderatorRoleIds). */
+  isModerator: boolean;
+}
+
+export interface JobPosition {
+  /** 0 = running now, 1 = runs next, 2 = after one other job, ... */
+  position: number;
+  /** Estimated ms until the job starts (0 when running). */
+  startsInMs: number;
+  /** Estimated ms until the job finishes. */
+  etaMs: number;
+}
+
+export interface QueueStats {
+  queued: number;
+  running: number;
+  /** Users with at least one queued job. */
+  waitingUsers: number;
+  /** Active jobs plus finished records still within retention. */
+  byState: Record<JobState, number>;
+  maxQueued: number;
+  /** Measured ms per step by image count. */
+  stepMs: Record<string, number>;
+}
+
+/** Cancel (or another action) by someone who is neither the owner nor a moderator. */
+export class PermissionError extends Error {
+  override name = 'PermissionError';
+}
+
+/** No job with that id (never existed, or pruned after retention). */
+export class JobNotFoundError extends Error {
+  override name = 'JobNotFoundError';
+  constructor(readonly jobId: string) {
+    super(`no job with id ${jobId} (it may have expired)`);
+  }
+}
+
+/** The job is not in a state that allows the action, e.g. cancelling a finished job. */
+export class JobStateError extends Error {
+  override name = 'JobStateError';
+  constructor(readonly jobId: string, readonly state: JobState, action: string) {
+    super(`cannot ${action} job ${jobId}: expected it queued or running, it is ${state}`);
+  }
+}
+
+/** The malformed-input error for submit (missing owner ids, unknown kind). Limits are LimitError. */
+export class SubmitError extends Error {
+  override name = 'SubmitError';
+}
+
+/** Why a running job's signal was aborted by the queue. */
+export class JobCancelledError extends Error {
+  override name = 'JobCancelledError';
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} was cancelled`);
+  }
+}
+
+/**
+ * The worker's handle on the one job it runs. Exactly one of complete/fail/cancelled/requeue settles it;
+ * later calls are ignored and return the settled record.
+ */
+export interface JobLease {
+  /** A copy of the record as it started. */
+  readonly job: JobRecord;
+  /** Aborted (reason JobCancelledError) when someone cancels the job. */
+  readonly signal: AbortSignal;
+  progress(progress: StepProgress): void;
+  /** Persists 'done' with the result, then emits 'done'. `engineMs` feeds the ETA estimate. */
+  complete(result: JobResult, engineMs?: number): Promise<JobRecord>;
+  fail(message: string): Promise<JobRecord>;
+  /** Settles a job whose signal was aborted by cancel(). */
+  cancelled(): Promise<JobRecord>;
+  /** Puts the job back at the front of its owner's line (graceful shutdown). */
+  requeue(): Promise<JobRecord>;
+}
+
+interface Running {
+  job: JobRecord;
+  controller: AbortController;
+  settled: Promise<JobRecord>;
+  settle: (job: JobRecord) => void;
+  done: boolean;
+}
+
+interface Finished {
+  userId: string;
+  state: JobState;
+  finishedAt: number;
+}
+
+export class JobQueue extends TypedEmitter<JobQueueEvents> {
+  private readonly store: Store;
+  private readonly settings: GuildSettingsStore;
+  private readonly clock: () => number;
+  readonly maxQueued: number;
+  readonly retentionMs: number;
+  private readonly writer: OrderedWriter;
+  private readonly stepTimes: StepTimes;
+
+  /** Queued jobs per user, FIFO, and the round-robin turn order of users that have any. */
+  private readonly lines = new Map<string, JobRecord[]>();
+  private rotation: string[] = [];
+  private readonly queuedById = new Map<string, JobRecord>();
+  private readonly running = new Map<string, Running>();
+  private readonly finished = new Map<string, Finished>();
+  /** Queued + running + being-submitted jobs per user (the 'pending' limit). */
+  private readonly pendingByUser = new Map<string, number>();
+  private reservedQueued = 0;
+  private readonly lastSubmit = new Map<string, number>();
+  private readonly usedToday = new Map<string, number>();
+  private readonly waiters = new Set<() => void>();
+  private pruneTimer?: NodeJS.Timeout;
+  private pruning?: Promise<number>;
+  private closed = false;
+
+  private constructor(options: JobQueueOptions) {
+    super();
+    this.store = options.store;
+    this.settings = options.settings;
+    this.clock = options.clock ?? Date.now;
+    this.maxQueued = positiveInt('maxQueued', options.maxQueued ?? 200);
+    this.retentionMs = positiveInt('retentionMs', options.retentionMs ?? 30 * DAY_MS);
+    this.writer = new OrderedWriter(this.store);
+    this.stepTimes = new StepTimes(options.defaultStepMs ?? 250);
+  }
+
+  /**
+   * Loads every stored job: queued ones return to their lines, a job that was running goes back to the
+   * FRONT of its owner's line, finished ones stay readable until retention ends. Then prunes once.
+   */
+  static async open(options: JobQueueOptions): Promise<JobQueue> {
+    const queue = new JobQueue(options);
+    await queue.load();
+    queue.pruning = queue.prune().finally(() => { queue.pruning = undefined; });
+    await queue.pruning;
+    const every = options.pruneIntervalMs ?? 60 * 60 * 1000;
+    if (every > 0) {
+      queue.pruneTimer = setInterval(() => { void queue.prune().catch((err) => process.emitWarning(`queue prune failed: ${err}`)); }, every);
+      queue.pruneTimer.unref();
+    }
+    return queue;
+  }
+
+  // ---- Producer API -------------------------------------------------------------------------
+
+  /**
+   * Checks every limit, persists the new record, then queues it and emits 'queued'.
+   * Throws LimitError (nothing changes) or SubmitError for malformed input.
+   */
+  async submit(input: SubmitInput): Promise<JobRecord> {
+    this.assertOpen();
+    const { owner, request } = input;
+    for (const k of ['userId', 'guildId', 'channelId'] as const) {
+      if (typeof owner?.[k] !== 'string' || owner[k] === '') throw new SubmitError(`expected owner.${k} to be a non-empty string, got ${JSON.stringify(owner?.[k])}`);
+    }
+    const kind = input.kind ?? 'new';
+    if (!JOB_KINDS.includes(kind)) throw new SubmitError(`expected kind to be one of ${JOB_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+    if (request === null || typeof request !== 'object') throw new SubmitError(`expected a request object, got ${JSON.stringify(request)}`);
+    const settings = await this.settings.get(owner.guildId);
+
+    // From here to the reservation nothing awaits, so two submits cannot both slip under a limit.
+    const now = this.clock();
+    const userGuild = `${owner.guildId}:${owner.userId}`;
+    const usageKey = `usage:${utcDay(now)}:${userGuild}`;
+    const usage: UsageSnapshot = {
+      pending: this.pendingByUser.get(owner.userId) ?? 0,
+      pendingFreesAt: this.pendingFreesAt(owner.userId, now),
+      lastSubmitAt: this.lastSubmit.get(userGuild),
+      usedToday: this.usedToday.get(usageKey) ?? 0,
+      queued: this.queuedById.size + this.reservedQueued,
+      maxQueued: this.maxQueued,
+      queueFreesAt: this.queueFreesAt(now),
+    };
+    checkSubmit(settings, owner, request, usage, now);
+
+    const job: JobRecord = {
+      id: newJobId(),
+      owner: { userId: owner.userId, guildId: owner.guildId, channelId: owner.channelId },
+      request: structuredClone(request),
+      kind,
+      ...(input.parentId !== undefined ? { parentId: input.parentId } : {}),
+      state: 'queued',
+      createdAt: now,
+      ...(input.delivery !== undefined ? { delivery: structuredClone(input.delivery) } : {}),
+    };
+    this.addPending(owner.userId, 1);
+    this.reservedQueued++;
+    this.lastSubmit.set(userGuild, now);
+    this.usedToday.set(usageKey, usage.usedToday + 1);
+    try {
+      await Promise.all([
+        this.writer.set(jobKey(job.id), job),
+        this.writer.set(usageKey, usage.usedToday + 1, 2 * DAY_MS),
+      ]);
+    } catch (err) {
+      // Refused by the store: undo the reservation so the user is not charged for it.
+      this.addPending(owner.userId, -1);
+      this.reservedQueued--;
+      if (usage.lastSubmitAt === undefined) this.lastSubmit.delete(userGuild);
+      else this.lastSubmit.set(userGuild, usage.lastSubmitAt);
+      this.usedToday.set(usageKey, (this.usedToday.get(usageKey) ?? 1) - 1);
+      throw err;
+    }
+    this.reservedQueued--;
+    this.enqueue(job, 'back');
+    this.emit('queued', structuredClone(job));
+    this.wake();
+    return structuredClone(job);
+  }
+
+  /**
+   * Owner or moderator only (else PermissionError). A queued job is cancelled at once; a running one has
+   * its signal aborted and this resolves when the worker has stopped it (or it finished first).
+   * Throws JobNotFoundError, or JobStateError for a job already finished.
+   */
+  async cancel(jobId: string, by: CancelBy): Promise<JobRecord> {
+    const queued = this.queuedById.get(jobId);
+    const running = this.running.get(jobId);
+    const job = queued ?? running?.job ?? (await this.get(jobId));
+    if (!job) throw new JobNotFoundError(jobId);
+    if (job.owner.userId !== by.userId && !by.isModerator) {
+      throw new PermissionError(`only the job's owner or a moderator can cancel job ${jobId}`);
+    }
+    if (queued && this.queuedById.get(jobId) === queued) {
+      this.removeQueued(queued);
+      queued.state = 'cancelled';
+      queued.finishedAt = this.clock();
+      this.addPending(queued.owner.userId, -1);
+      this.finished.set(jobId, { userId: queued.owner.userId, state: 'cancelled', finishedAt: queued.finishedAt });
+      await this.writer.set(jobKey(jobId), queued);
+      const copy = structuredClone(queued);
+      this.emit('cancelled', copy);
+      return structuredClone(copy);
+    }
+    const entry = this.running.get(jobId);
+    if (entry && !entry.done) {
+      if (!entry.controller.signal.aborted) entry.controller.abort(new JobCancelledError(jobId));
+      return structuredClone(await entry.settled);
+    }
+    if (entry) return structuredClone(await entry.settled);
+    throw new JobStateError(jobId, job.state, 'cancel');
+  }
+
+  /** The record, active or finished (within retention); undefined when unknown or pruned. */
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const active = this.queuedById.get(jobId) ?? this.running.get(jobId)?.job;
+    if (active) return structuredClone(active);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(jobId)) return undefined;
+    const stored = await this.store.get<JobRecord>(jobKey(jobId));
+    if (!stored) return undefined;
+    if (stored.finishedAt !== undefined && stored.finishedAt < this.clock() - this.retentionMs) return undefined;
+    // A record still marked queued/running but not in memory belongs to another process's queue.
+    return stored;
+  }
+
+  /**
+   * Where a queued or running job stands, from the fair order and measured step times.
+   * Undefined for finished or unknown jobs. Synchronous and O(queued jobs).
+   */
+  position(jobId: string): JobPosition | undefined {
+    const now = this.clock();
+    const run = this.running.get(jobId);
+    if (run) {
+      const left = run.done ? 0 : this.remainingMs(run.job, now);
+      return { position: 0, startsInMs: 0, etaMs: left };
+    }
+    const job = this.queuedById.get(jobId);
+    if (!job) return undefined;
+    const user = job.owner.userId;
+    const k = this.lines.get(user)!.indexOf(job);
+    const turn = this.rotation.indexOf(user);
+    // Round r serves each user in rotation order once, so the jobs ahead are the first k of every
+    // user's line plus the (k+1)-th of users earlier in the rotation.
+    let ahead = 0;
+    let startsInMs = this.runningRemainingMs(now);
+    for (let i = 0; i < this.rotation.length; i++) {
+      const line = this.lines.get(this.rotation[i])!;
+      const n = Math.min(line.length, i < turn ? k + 1 : k);
+      ahead += n;
+      for (let j = 0; j < n; j++) startsInMs += this.estimateMs(line[j]);
+    }
+    return { position: ahead + 1, startsInMs, etaMs: startsInMs + this.estimateMs(job) };
+  }
+
+  /**
+   * The user's running and queued jobs (in the order they will run), then up to `finished` most recent
+   * finished ones (default 0) read from the store.
+   */
+  async listForUser(userId: string, options: { finished?: number } = {}): Promise<JobRecord[]> {
+    const active = [...this.running.values()].filter((r) => r.job.owner.userId === userId).map((r) => structuredClone(r.job));
+    active.push(...(this.lines.get(userId) ?? []).map((j) => structuredClone(j)));
+    const want = options.finished ?? 0;
+    if (want <= 0) return active;
+    const ids = [...this.finished].filter(([, f]) => f.userId === userId).sort((a, b) => b[1].finishedAt - a[1].finishedAt).slice(0, want);
+    const records = await Promise.all(ids.map(([id]) => this.get(id)));
+    return [...active, ...records.filter((r): r is JobRecord => r !== undefined)];
+  }
+
+  stats(): QueueStats {
+    const byState: Record<JobState, number> = { queued: this.queuedById.size, running: 0, done: 0, failed: 0, cancelled: 0 };
+    for (const r of this.running.values()) if (!r.done) byState.running++;
+    for (const f of this.finished.values()) byState[f.state]++;
+    return {
+      queued: this.queuedById.size,
+      running: byState.running,
+      waitingUsers: this.rotation.length,
+      byState,
+      maxQueued: this.maxQueued,
+      stepMs: this.stepTimes.snapshot(),
+    };
+  }
+
+  /** Replaces the front end's delivery data (e.g. a channel message id once the token expired). */
+  async setDelivery(jobId: string, delivery: NonNullable<JobRecord['delivery']>): Promise<JobRecord> {
+    const active = this.queuedById.get(jobId) ?? this.running.get(jobId)?.job;
+    if (active) {
+      active.delivery = structuredClone(delivery);
+      await this.writer.set(jobKey(jobId), active);
+      return structuredClone(active);
+    }
+    const stored = await this.get(jobId);
+    if (!stored) throw new JobNotFoundError(jobId);
+    stored.delivery = structuredClone(delivery);
+    await this.writer.set(jobKey(jobId), stored);
+    return stored;
+  }
+
+  /** Deletes finished records older than the retention, with their result files. Returns how many. */
+  async prune(): Promise<number> {
+    const cutoff = this.clock() - this.retentionMs;
+    let removed = 0;
+    for (const [id, f] of [...this.finished]) {
+      if (f.finishedAt >= cutoff) continue;
+      const record = await this.store.get<JobRecord>(jobKey(id));
+      if (record?.result) await removeResultFiles(id, record.result);
+      await this.writer.delete(jobKey(id));
+      this.finished.delete(id);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Stops timers and waits for pending writes. Stop the worker first. Does not close the store. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.pruning?.catch(() => {});
+    for (const wake of this.waiters) wake();
+    await this.writer.flush();
+  }
+
+  // ---- Worker API ---------------------------------------------------------------------------
+
+  /** Number of jobs waiting to run. */
+  get queuedCount(): number {
+    return this.queuedById.size;
+  }
+
+  /** Takes the next job in fair order and marks it running (persisted in the background). */
+  take(): JobLease | undefined {
+    if (this.closed) return undefined;
+    const user = this.rotation.shift();
+    if (user === undefined) return undefined;
+    const line = this.lines.get(user)!;
+    const job = line.shift()!;
+    this.queuedById.delete(job.id);
+    if (line.length > 0) this.rotation.push(user);
+    else this.lines.delete(user);
+
+    job.state = 'running';
+    job.startedAt = this.clock();
+    job.progress = { step: 0, total: job.request.steps };
+    let settle!: (job: JobRecord) => void;
+    const settled = new Promise<JobRecord>((resolve) => { settle = resolve; });
+    const entry: Running = { job, controller: new AbortController(), settled, settle, done: false };
+    this.running.set(job.id, entry);
+    // Not awaited: the engine starts now. OrderedWriter keeps a later 'done' from being overwritten.
+    this.writer.set(jobKey(job.id), job).catch((err) => process.emitWarning(`could not persist start of job ${job.id}: ${err}`));
+    this.emit('started', structuredClone(job));
+    return this.lease(entry);
+  }
+
+  /** Resolves when a job is queued (at once if one is), or when `signal` aborts or the queue closes. */
+  waitForJob(signal?: AbortSignal): Promise<void> {
+    if (this.queuedById.size > 0 || this.closed || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  // ---- Internals ----------------------------------------------------------------------------
+
+  private lease(entry: Running): JobLease {
+    const { job } = entry;
+    const finish = async (state: JobState, patch: Partial<JobRecord>, event: 'done' | 'failed' | 'cancelled' | 'requeued'): Promise<JobRecord> => {
+      if (entry.done) return structuredClone(await entry.settled);
+      entry.done = true;
+      Object.assign(job, patch);
+      job.state = state;
+      if (state === 'queued') {
+        delete job.startedAt;
+        delete job.progress;
+      } else {
+        job.finishedAt = this.clock();
+      }
+      try {
+        // Persist before anyone hears of it: a job stored as 'done' never runs again.
+        await this.writer.set(jobKey(job.id), job);
+      } catch (err) {
+        process.emitWarning(`could not persist job ${job.id} as ${state}: ${err}`);
+      }
+      this.running.delete(job.id);
+      if (state === 'queued') {
+        this.enqueue(job, 'front');
+        this.wake();
+      } else {
+        this.addPending(job.owner.userId, -1);
+        this.finished.set(job.id, { userId: job.owner.userId, state, finishedAt: job.finishedAt! });
+      }
+      const copy = structuredClone(job);
+      entry.settle(copy);
+      this.emit(event, structuredClone(copy));
+      return structuredClone(copy);
+    };
+    return {
+      job: structuredClone(job),
+      signal: entry.controller.signal,
+      progress: (p: StepProgress) => {
+        if (entry.done) return;
+        job.progress = { step: p.step, total: p.total };
+        const etaMs = this.remainingMs(job, this.clock());
+        this.emit('progress', { job: structuredClone(job), step: p.step, total: p.total, ...(p.preview ? { preview: p.preview } : {}), etaMs });
+      },
+      complete: (result: JobResult, engineMs?: number) => {
+        if (!entry.done) this.stepTimes.record(job.request.count, job.request.steps, engineMs ?? result.elapsedMs);
+        return finish('done', { result, progress: { step: job.request.steps, total: job.request.steps } }, 'done');
+      },
+      fail: (message: string) => finish('failed', { error: message }, 'failed'),
+      cancelled: () => finish('cancelled', {}, 'cancelled'),
+      requeue: () => finish('queued', {}, 'requeued'),
+    };
+  }
+
+  private async load(): Promise<void> {
+    const active: JobRecord[] = [];
+    const today = `usage:${utcDay(this.clock())}:`;
+    for await (const [key, value] of this.store.iterate<unknown>('')) {
+      if (key.startsWith('job:')) {
+        const job = value as JobRecord;
+        if (!job || typeof job !== 'object' || !job.owner) continue;
+        const userGuild = `${job.owner.guildId}:${job.owner.userId}`;
+        if ((this.lastSubmit.get(userGuild) ?? 0) < job.createdAt) this.lastSubmit.set(userGuild, job.createdAt);
+        if (job.state === 'queued' || job.state === 'running') active.push(job);
+        else this.finished.set(job.id, { userId: job.owner.userId, state: job.state, finishedAt: job.finishedAt ?? job.createdAt });
+      } else if (key.startsWith(today) && typeof value === 'number') {
+        this.usedToday.set(key, value);
+      }
+    }
+    // Interrupted jobs first (front of their owner's line), then oldest first.
+    active.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    for (const job of active) {
+      const wasRunning = job.state === 'running';
+      job.state = 'queued';
+      delete job.startedAt;
+      delete job.progress;
+      this.enqueue(job, 'back');
+      this.addPending(job.owner.userId, 1);
+      if (wasRunning) void this.writer.set(jobKey(job.id), job).catch(() => {});
+    }
+  }
+
+  private enqueue(job: JobRecord, where: 'front' | 'back'): void {
+    const user = job.owner.userId;
+    let line = this.lines.get(user);
+    if (!line) {
+      this.lines.set(user, (line = []));
+      // A returning (requeued) job keeps its owner's turn; a new user waits one round.
+      if (where === 'front') this.rotation.unshift(user);
+      else this.rotation.push(user);
+    }
+    if (where === 'front') line.unshift(job);
+    else line.push(job);
+    this.queuedById.set(job.id, job);
+  }
+
+  private removeQueued(job: JobRecord): void {
+    const user = job.owner.userId;
+    const line = this.lines.get(user)!;
+    line.splice(line.indexOf(job), 1);
+    this.queuedById.delete(job.id);
+    if (line.length === 0) {
+      this.lines.delete(user);
+      this.rotation.splice(this.rotation.indexOf(user), 1);
+    }
+  }
+
+  private addPending(userId: string, delta: number): void {
+    const n = (this.pendingByUser.get(userId) ?? 0) + delta;
+    if (n <= 0) this.pendingByUser.delete(userId);
+    else this.pendingByUser.set(userId, n);
+  }
+
+  private wake(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private estimateMs(job: JobRecord): number {
+    return job.request.steps * this.stepTimes.stepMs(job.request.count);
+  }
+
+  private remainingMs(job: JobRecord, now: number): number {
+    const total = this.estimateMs(job);
+    const elapsed = job.startedAt !== undefined ? now - job.startedAt : 0;
+    const byProgress = job.progress ? ((job.progress.total - job.progress.step) / Math.max(1, job.progress.total)) * total : total;
+    return Math.max(0, Math.min(byProgress, total - elapsed) || byProgress);
+  }
+
+  private runningRemainingMs(now: number): number {
+    let ms = 0;
+    for (const r of this.running.values()) if (!r.done) ms += this.remainingMs(r.job, now);
+    return ms;
+  }
+
+  private queueFreesAt(now: number): number | undefined {
+    return this.running.size > 0 ? now + Math.round(this.runningRemainingMs(now)) : undefined;
+  }
+
+  private pendingFreesAt(userId: string, now: number): number | undefined {
+    for (const r of this.running.values()) if (r.job.owner.userId === userId && !r.done) return now + Math.round(this.remainingMs(r.job, now));
+    const head = this.lines.get(userId)?.[0];
+    const pos = head && this.position(head.id);
+    return pos ? now + Math.round(pos.etaMs) : undefined;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SubmitError('the queue is closed');
+  }
+}
+
+export function jobKey(id: string): string {
+  return `job:${id}`;
+}
+
+/** 16 url-safe characters: fits a Discord custom_id with room to spare. */
+function newJobId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0) throw new RangeError(`expected ${name} to be a positive whole number, got ${v}`);
+  return v;
+}
+
+async function removeResultFiles(jobId: string, result: JobResult): Promise<void> {
+  const files = [...(result.images ?? []), ...(result.grid ? [result.grid] : [])];
+  await Promise.all(files.map((f) => unlink(f).catch(() => {})));
+  // The worker writes into <resultsDir>/<jobId>/; remove that folder only when it is named after the job.
+  const dirs = new Set(files.map((f) => dirname(f)).filter((d) => basename(d) === jobId));
+  await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
+}

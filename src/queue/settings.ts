@@ -1,0 +1,174 @@
+// Per-server settings that moderators change. This file owns every per-server limit: its default,
+// its allowed range and its validation. Stored as one JSON record per guild under `settings:<guildId>`.
+import { SAMPLERS, type SamplerName } from '../engine/types.ts';
+import type { Store } from './store.ts';
+
+export interface GuildSettings {
+  /** Most sampling steps a job may ask for. Default 50, 1..150. */
+  maxSteps: number;
+  /** Most images per job. Default 4, 1..4. */
+  maxCount: number;
+  /** Most queued + running jobs one user may have (in any server). Default 3, 1..20. */
+  maxPending: number;
+  /** Seconds a user waits between submits in this server. Default 10, 0..3600. */
+  cooldownSeconds: number;
+  /** Jobs a user may submit in this server per UTC day. Default 100, 1..10000. */
+  dailyQuota: number;
+  /** Largest width or height in pixels. Default 512, 64..2048 (a multiple of 8). */
+  maxSide: number;
+  /** Samplers members may use. Default: all of SAMPLERS. Never empty. */
+  allowedSamplers: SamplerName[];
+  /** Words refused in prompts (matched by moderation.ts, evasion-resistant). Default none, up to 500. */
+  bannedWords: string[];
+  /** When non-empty, only these channel ids accept jobs. Default empty (all channels). */
+  allowedChannels: string[];
+  /** Channel ids that never accept jobs (wins over allowedChannels). Default empty. */
+  deniedChannels: string[];
+  /** Role ids whose members count as moderators (besides Discord's Manage Server permission). */
+  moderatorRoleIds: string[];
+}
+
+export const HARD_MAX_STEPS = 150;
+export const HARD_MAX_COUNT = 4;
+
+export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
+  maxSteps: 50,
+  maxCount: 4,
+  maxPending: 3,
+  cooldownSeconds: 10,
+  dailyQuota: 100,
+  maxSide: 512,
+  allowedSamplers: [...SAMPLERS],
+  bannedWords: [],
+  allowedChannels: [],
+  deniedChannels: [],
+  moderatorRoleIds: [],
+});
+
+/** A settings value out of range or of the wrong type; `field` names it. */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+type IntField = 'maxSteps' | 'maxCount' | 'maxPending' | 'cooldownSeconds' | 'dailyQuota' | 'maxSide';
+const INT_RANGES: Record<IntField, [min: number, max: number]> = {
+  maxSteps: [1, HARD_MAX_STEPS],
+  maxCount: [1, HARD_MAX_COUNT],
+  maxPending: [1, 20],
+  cooldownSeconds: [0, 3600],
+  dailyQuota: [1, 10_000],
+  maxSide: [64, 2048],
+};
+const ID_LIST_FIELDS = ['allowedChannels', 'deniedChannels', 'moderatorRoleIds'] as const;
+const MAX_LIST = 500;
+
+/** Checks a patch and returns the merged settings; throws SettingsError naming the first bad field. */
+export function validateSettings(base: GuildSettings, patch: Partial<GuildSettings>): GuildSettings {
+  if (patch === null || typeof patch !== 'object') throw new SettingsError('(patch)', `expected an object of settings, got ${String(patch)}`);
+  const known = new Set(Object.keys(DEFAULT_SETTINGS));
+  for (const key of Object.keys(patch)) {
+    if (!known.has(key)) throw new SettingsError(key, `unknown setting ${key}; expected one of ${[...known].join(', ')}`);
+  }
+  const next: GuildSettings = { ...base };
+  for (const [field, [min, max]] of Object.entries(INT_RANGES) as [IntField, [number, number]][]) {
+    const value = patch[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new SettingsError(field, `expected ${field} to be a whole number between ${min} and ${max}, got ${JSON.stringify(value)}`);
+    }
+    if (field === 'maxSide' && value % 8 !== 0) throw new SettingsError(field, `expected maxSide to be a multiple of 8, got ${value}`);
+    next[field] = value;
+  }
+  if (patch.allowedSamplers !== undefined) {
+    const list = patch.allowedSamplers;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new SettingsError('allowedSamplers', `expected a non-empty list of samplers from ${SAMPLERS.join(', ')}, got ${JSON.stringify(list)}`);
+    }
+    for (const s of list) {
+      if (!(SAMPLERS as readonly string[]).includes(s)) {
+        throw new SettingsError('allowedSamplers', `expected samplers from ${SAMPLERS.join(', ')}, got ${JSON.stringify(s)}`);
+      }
+    }
+    next.allowedSamplers = [...new Set(list)];
+  }
+  if (patch.bannedWords !== undefined) {
+    const list = patch.bannedWords;
+    if (!Array.isArray(list) || list.length > MAX_LIST) {
+      throw new SettingsError('bannedWords', `expected a list of at most ${MAX_LIST} words, got ${Array.isArray(list) ? `${list.length} words` : JSON.stringify(list)}`);
+    }
+    const words = list.map((w) => (typeof w === 'string' ? w.trim() : w));
+    for (const w of words) {
+      if (typeof w !== 'string' || w.length === 0 || w.length > 64) {
+        throw new SettingsError('bannedWords', `expected each banned word to be 1 to 64 characters, got ${JSON.stringify(w)}`);
+      }
+    }
+    next.bannedWords = [...new Set(words as string[])];
+  }
+  for (const field of ID_LIST_FIELDS) {
+    const list = patch[field];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.length > MAX_LIST || !list.every((id) => typeof id === 'string' && /^\d{1,25}$/.test(id))) {
+      throw new SettingsError(field, `expected ${field} to be a list of at most ${MAX_LIST} Discord ids (digits), got ${JSON.stringify(list)}`);
+    }
+    next[field] = [...new Set(list)];
+  }
+  if (next.maxCount > HARD_MAX_COUNT) next.maxCount = HARD_MAX_COUNT;
+  return next;
+}
+
+/**
+ * Settings per guild, read through an in-memory cache (the queue reads them on every submit).
+ * Only this process writes them, so the cache stays true; `update` writes through.
+ */
+export class GuildSettingsStore {
+  private readonly cache = new Map<string, GuildSettings>();
+
+  constructor(private readonly store: Store) {}
+
+  /** The guild's settings, defaults filled in for anything never set. */
+  async get(guildId: string): Promise<GuildSettings> {
+    const cached = this.cache.get(guildId);
+    if (cached) return cached;
+    const saved = await this.store.get<Partial<GuildSettings>>(key(guildId));
+    let settings: GuildSettings;
+    try {
+      settings = validateSettings(cloneDefaults(), stripUnknown(saved ?? {}));
+    } catch {
+      // A record written by an older version with a now-invalid value: fall back to defaults, never block submits.
+      settings = cloneDefaults();
+    }
+    this.cache.set(guildId, settings);
+    return settings;
+  }
+
+  /** Validates and saves a partial change; returns the new settings. Throws SettingsError. */
+  async update(guildId: string, patch: Partial<GuildSettings>): Promise<GuildSettings> {
+    const next = validateSettings(await this.get(guildId), patch);
+    await this.store.set(key(guildId), next);
+    this.cache.set(guildId, next);
+    return next;
+  }
+
+  /** Back to defaults. */
+  async reset(guildId: string): Promise<GuildSettings> {
+    await this.store.delete(key(guildId));
+    this.cache.delete(guildId);
+    return this.get(guildId);
+  }
+}
+
+function key(guildId: string): string {
+  return `settings:${guildId}`;
+}
+
+function cloneDefaults(): GuildSettings {
+  return structuredClone(DEFAULT_SETTINGS) as GuildSettings;
+}
+
+function stripUnknown(saved: Partial<GuildSettings>): Partial<GuildSettings> {
+  const known = new Set(Object.keys(DEFAULT_SETTINGS));
+  return Object.fromEntries(Object.entries(saved).filter(([k]) => known.has(k))) as Partial<GuildSettings>;
+}

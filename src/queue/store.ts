@@ -1,0 +1,137 @@
+// The store contract: the only way the queue touches persistence. One record = one key holding JSON,
+// so a single write is the unit of atomicity and a crash never leaves half a job behind.
+// Both adapters (SQLite file, Redis) go through keyv and pass test/queue/store.conformance.test.ts.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Keyv from 'keyv';
+
+export type StoreBackend = 'sqlite' | 'redis';
+
+export interface Store {
+  readonly backend: StoreBackend;
+  /** Where it lives: the SQLite file path or the Redis URL with any password removed. */
+  readonly location: string;
+  get<T>(key: string): Promise<T | undefined>;
+  /** Replaces the whole value (JSON-serialisable). `ttlMs` makes the entry expire. */
+  set(key: string, value: unknown, ttlMs?: number): Promise<void>;
+  /** True when something was deleted. */
+  delete(key: string): Promise<boolean>;
+  /**
+   * Every live entry whose key starts with `prefix` (plain string match, no wildcards), each key at
+   * most once, in no particular order. Meant for start-up scans: entries written or deleted while the
+   * iteration runs may or may not appear.
+   */
+  iterate<T>(prefix: string): AsyncGenerator<[key: string, value: T]>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** Folder for the SQLite file `${dataDir}/emojiforge.sqlite` (created when missing). */
+  dataDir: string;
+  /** When set (redis://[user:pass@]host:port[/db]), Redis is used instead of SQLite. */
+  redisUrl?: string;
+  /** Key namespace, so several bots (or tests) can share one Redis. Default 'emojiforge'. */
+  namespace?: string;
+}
+
+/** A backend could not be opened or refused a command. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export const SQLITE_FILE_NAME = 'emojiforge.sqlite';
+
+/** Opens SQLite under `dataDir` by default, Redis when `redisUrl` is given. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const namespace = options.namespace ?? 'emojiforge';
+  if (!/^[A-Za-z0-9-]+$/.test(namespace)) throw new StoreError(`expected a namespace of letters, digits and '-', got ${JSON.stringify(namespace)}`);
+  if (options.redisUrl) return openRedis(options.redisUrl, namespace);
+  return openSqlite(options.dataDir, namespace);
+}
+
+async function openSqlite(dataDir: string, namespace: string): Promise<Store> {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, SQLITE_FILE_NAME);
+  const { KeyvSqlite } = await import('@keyv/sqlite');
+  // iterationLimit: the adapter pages with LIMIT/OFFSET; larger pages mean fewer round trips at start-up.
+  // busyTimeout: a second process (a CLI, a restarted bot) may hold the write lock for a moment.
+  const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, iterationLimit: 500, busyTimeout: 5000 } as never);
+  const keyv = new Keyv({ store: adapter, namespace, useKeyPrefix: true });
+  await probe(keyv, `SQLite file ${file}`);
+  return new KeyvStore('sqlite', file, keyv);
+}
+
+async function openRedis(url: string, namespace: string): Promise<Store> {
+  const { default: KeyvRedis } = await import('@keyv/redis');
+  const adapter = new KeyvRedis(url, { throwOnConnectError: true, connectionTimeout: 5000 } as never);
+  const keyv = new Keyv({ store: adapter, namespace, useKeyPrefix: false });
+  const location = url.replace(/\/\/[^@/]*@/, '//');
+  await probe(keyv, `Redis at ${location}`);
+  return new KeyvStore('redis', location, keyv);
+}
+
+async function probe(keyv: Keyv, what: string): Promise<void> {
+  let failure: unknown;
+  keyv.on('error', (err: unknown) => { failure ??= err; });
+  try {
+    await keyv.get('__probe__');
+  } catch (err) {
+    failure = err;
+  }
+  if (failure) {
+    await keyv.disconnect().catch(() => {});
+    throw new StoreError(`could not open ${what}: ${failure instanceof Error ? failure.message : String(failure)}`, { cause: failure });
+  }
+}
+
+class KeyvStore implements Store {
+  private lastError: unknown;
+
+  constructor(readonly backend: StoreBackend, readonly location: string, private readonly keyv: Keyv) {
+    // keyv reports adapter failures as events; remember them so the awaiting call can throw.
+    keyv.on('error', (err: unknown) => { this.lastError = err; });
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const value = await this.keyv.get<T>(key);
+    this.rethrow(`get ${key}`);
+    return value ?? undefined;
+  }
+
+  async set(key: string, value: unknown, ttlMs?: number): Promise<void> {
+    const ok = await this.keyv.set(key, value, ttlMs);
+    this.rethrow(`set ${key}`);
+    if (ok === false) throw new StoreError(`${this.backend} refused to write ${key}`);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const deleted = await this.keyv.delete(key);
+    this.rethrow(`delete ${key}`);
+    return deleted;
+  }
+
+  async *iterate<T>(prefix: string): AsyncGenerator<[string, T]> {
+    if (!this.keyv.iterator) throw new StoreError(`the ${this.backend} adapter cannot iterate`);
+    // Redis SCAN may return a key twice; SQLite paging may too when rows move. Report each key once.
+    const seen = new Set<string>();
+    for await (const entry of this.keyv.iterator(this.keyv.namespace)) {
+      const [key, value] = entry as [string, T | undefined];
+      if (typeof key !== 'string' || !key.startsWith(prefix) || value === undefined || seen.has(key)) continue;
+      seen.add(key);
+      yield [key, value];
+    }
+    this.rethrow(`iterate ${prefix}`);
+  }
+
+  async close(): Promise<void> {
+    await this.keyv.disconnect();
+  }
+
+  private rethrow(what: string): void {
+    const err = this.lastError;
+    if (err === undefined) return;
+    this.lastError = undefined;
+    throw new StoreError(`${this.backend} ${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}

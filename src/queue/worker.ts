@@ -1,0 +1,182 @@
+// The consumer: runs one engine call at a time, in the queue's fair order. Writing a finished job's
+// PNGs overlaps the next job's engine call so the engine is not idle between jobs.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { GenerateResult, ImageGenerator, RawImage } from '../engine/types.ts';
+import { encodePng, makeGrid, upscaleForDisplay } from '../engine/images.ts';
+import type { JobQueue, JobLease } from './queue.ts';
+import type { JobRecord, JobResult } from './types.ts';
+
+export interface WorkerOptions {
+  /** Result PNGs go to `${resultsDir}/<jobId>/` (0.png, 1.png, ..., grid.png). */
+  resultsDir: string;
+  /** A job still running after this many ms is aborted and fails. Default 10 minutes. */
+  jobTimeoutMs?: number;
+  /** After aborting, how long to wait for the engine to return before moving on anyway. Default 30 s. */
+  abortGraceMs?: number;
+  /** Short side of the stored display PNGs (nearest-neighbour upscale). Default 512. */
+  displayMinSide?: number;
+  /** Ask the engine for step previews. Default true. */
+  previews?: boolean;
+}
+
+/** The job ran past WorkerOptions.jobTimeoutMs. */
+export class JobTimeoutError extends Error {
+  override name = 'JobTimeoutError';
+  constructor(readonly jobId: string, readonly timeoutMs: number) {
+    super(`job ${jobId} took longer than the ${Math.round(timeoutMs / 1000)} s limit and was stopped`);
+  }
+}
+
+class StopRequeue extends Error {
+  override name = 'StopRequeue';
+}
+
+export class Worker {
+  private readonly resultsDir: string;
+  private readonly jobTimeoutMs: number;
+  private readonly abortGraceMs: number;
+  private readonly displayMinSide: number;
+  private readonly previews: boolean;
+  private loop?: Promise<void>;
+  private stopping?: AbortController;
+  private current?: { lease: JobLease; controller: AbortController };
+  private readonly finishing = new Set<Promise<unknown>>();
+
+  constructor(private readonly queue: JobQueue, private readonly generator: ImageGenerator, options: WorkerOptions) {
+    this.resultsDir = resolve(options.resultsDir);
+    this.jobTimeoutMs = options.jobTimeoutMs ?? 10 * 60 * 1000;
+    this.abortGraceMs = options.abortGraceMs ?? 30_000;
+    this.displayMinSide = options.displayMinSide ?? 512;
+    this.previews = options.previews ?? true;
+  }
+
+  /** True while an engine call is in progress. */
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Starts taking jobs. Calling it twice is a no-op. */
+  start(): void {
+    if (this.loop) return;
+    this.stopping = new AbortController();
+    this.loop = this.run(this.stopping.signal);
+  }
+
+  /**
+   * Stops taking jobs. `requeue: true` aborts the running job and puts it back at the front of its owner's
+   * line; `false` lets it finish. Resolves when no engine call is left and all results are written.
+   */
+  async stop(options: { requeue?: boolean } = {}): Promise<void> {
+    if (!this.loop) return;
+    this.stopping!.abort();
+    if (options.requeue && this.current) this.current.controller.abort(new StopRequeue('worker stopping'));
+    await this.loop;
+    this.loop = undefined;
+    while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
+  }
+
+  private async run(stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
+      const lease = this.queue.take();
+      if (!lease) {
+        await this.queue.waitForJob(stop);
+        continue;
+      }
+      await this.runOne(lease);
+    }
+  }
+
+  private async runOne(lease: JobLease): Promise<void> {
+    const { job } = lease;
+    const controller = new AbortController();
+    this.current = { lease, controller };
+    const onCancel = (): void => controller.abort(lease.signal.reason);
+    lease.signal.addEventListener('abort', onCancel, { once: true });
+    const timer = setTimeout(() => controller.abort(new JobTimeoutError(job.id, this.jobTimeoutMs)), this.jobTimeoutMs);
+    const started = performance.now();
+    let result: GenerateResult | undefined;
+    let error: unknown;
+    try {
+      const call = this.generator.generate(job.request, { signal: controller.signal, previews: this.previews, onStep: (p) => lease.progress(p) });
+      result = await this.untilAbortedPlusGrace(call, controller.signal);
+    } catch (err) {
+      error = err;
+    } finally {
+      clearTimeout(timer);
+      lease.signal.removeEventListener('abort', onCancel);
+      this.current = undefined;
+    }
+    const engineMs = performance.now() - started;
+    const reason: unknown = controller.signal.reason;
+    let settle: Promise<unknown>;
+    if (reason instanceof StopRequeue) settle = lease.requeue();
+    else if (lease.signal.aborted) settle = lease.cancelled();
+    else if (reason instanceof JobTimeoutError) settle = lease.fail(reason.message);
+    else if (error !== undefined || !result) settle = lease.fail(`the engine failed: ${error instanceof Error ? error.message : String(error)}`);
+    else settle = this.saveResult(lease, result, engineMs);
+    // Not awaited: the next job starts now; stop() waits for these.
+    const tracked = settle.catch((err) => process.emitWarning(`finishing job ${job.id} failed: ${err}`)).finally(() => this.finishing.delete(tracked));
+    this.finishing.add(tracked);
+  }
+
+  /**
+   * The engine call's result; once the signal aborts, waits at most abortGraceMs for the engine to
+   * notice (it checks the signal between steps) so a stuck call cannot hold the worker forever.
+   */
+  private untilAbortedPlusGrace<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolveCall, reject) => {
+      let graceTimer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        graceTimer = setTimeout(() => reject(signal.reason), this.abortGraceMs);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      call.then(
+        (v) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); if (signal.aborted) reject(signal.reason); else resolveCall(v); },
+        (e) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); reject(signal.aborted ? signal.reason : e); },
+      );
+    });
+  }
+
+  private async saveResult(lease: JobLease, result: GenerateResult, engineMs: number): Promise<JobRecord> {
+    const { job } = lease;
+    try {
+      const files = await writeResultFiles(join(this.resultsDir, job.id), job, result, this.displayMinSide);
+      const jobResult: JobResult = { ...files, seeds: result.seeds, model: result.model, elapsedMs: Math.round(engineMs) };
+      return await lease.complete(jobResult, engineMs);
+    } catch (err) {
+      return lease.fail(`could not save the images: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+/** Display-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
+export async function writeResultFiles(dir: string, job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: string[]; grid?: string }> {
+  await mkdir(dir, { recursive: true });
+  const r = job.request;
+  const meta = (seed: number): Record<string, string> => ({
+    prompt: r.prompt,
+    ...(r.negativePrompt ? { negative: r.negativePrompt } : {}),
+    steps: String(r.steps),
+    sampler: r.sampler,
+    guidance: String(r.guidance),
+    seed: String(seed),
+    size: `${r.width}x${r.height}`,
+    model: result.model,
+    job: job.id,
+  });
+  const display: RawImage[] = [];
+  const images: string[] = [];
+  for (let i = 0; i < result.images.length; i++) {
+    const shown = await upscaleForDisplay(result.images[i], minSide);
+    display.push(shown);
+    const path = join(dir, `${i}.png`);
+    await writeFile(path, await encodePng(shown, meta(result.seeds[i] ?? r.seed + i)));
+    images.push(path);
+  }
+  if (display.length <= 1) return { images };
+  const grid = join(dir, 'grid.png');
+  await writeFile(grid, await encodePng(makeGrid(display), meta(r.seed)));
+  return { images, grid };
+}
