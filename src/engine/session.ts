@@ -23,6 +23,9 @@ export interface RunClock {
   sessionRunMs: number;
 }
 
+// Once CUDA failed to start in this process, later sessions go straight to the CPU.
+let cudaUnavailable = false;
+
 export class ModelSession {
   private constructor(
     readonly file: string,
@@ -40,11 +43,13 @@ export class ModelSession {
     };
     let session: ort.InferenceSession | undefined;
     let provider: 'cpu' | 'cuda' = 'cpu';
-    if (settings.executionProvider === 'cuda') {
+    if (settings.executionProvider === 'cuda' && !cudaUnavailable) {
       try {
-        session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda', 'cpu'] });
+        // Severity 4 (fatal only): a missing CUDA library is expected here and reported once below.
+        session = await ort.InferenceSession.create(file, { ...base, logSeverityLevel: 4, executionProviders: ['cuda', 'cpu'] });
         provider = 'cuda';
       } catch (error) {
+        cudaUnavailable = true;
         logger.warn({ file, reason: (error as Error).message.split('\n')[0] }, 'CUDA execution provider not available; using CPU');
       }
     }
