@@ -3,7 +3,7 @@
 // (and a second bot in one process) never collide on prom-client's global one.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import type { JobQueueEvents } from '../queue/events.ts';
-import type { JobRecord } from '../queue/types.ts';
+import type { JobRecord, JobState } from '../queue/types.ts';
 
 /** The part of the queue the metrics watch: its typed events and, when it has them, live counts. */
 export interface ObservableQueue {
@@ -19,8 +19,11 @@ export interface ObservableRest {
 }
 
 export interface MetricsOptions {
-  /** Queued and running jobs right now; read at each scrape. Without it, counts come from events. */
-  counts?: () => { queued: number; running: number };
+  /**
+   * The queue's own counts (JobQueue.stats fits), read at each scrape: queued and running jobs, and
+   * optionally every state including finished records still kept. Without it, counts come from events.
+   */
+  stats?: () => { queued: number; running: number; byState?: Partial<Record<JobState, number>> };
   /** Process metrics (CPU, memory, event loop lag). Default true. */
   processMetrics?: boolean;
   prefix?: string;
@@ -46,7 +49,7 @@ export class Metrics {
   constructor(options: MetricsOptions = {}) {
     const prefix = options.prefix ?? 'emojiforge_';
     const registers = [this.registry];
-    const counts = () => options.counts?.() ?? this.countSeen();
+    const counts = () => options.stats?.() ?? this.countSeen();
     this.queueLength = new Gauge({
       name: `${prefix}queue_length`,
       help: 'Jobs waiting for the worker.',
@@ -57,11 +60,12 @@ export class Metrics {
     });
     this.jobs = new Gauge({
       name: `${prefix}jobs`,
-      help: 'Jobs queued or running right now, by state.',
+      help: 'Jobs by state: queued and running now, and finished records still kept (when the queue reports them).',
       labelNames: ['state'],
       registers,
       collect() {
         const now = counts();
+        for (const [state, n] of Object.entries(now.byState ?? {})) this.set({ state }, n ?? 0);
         this.set({ state: 'queued' }, now.queued);
         this.set({ state: 'running' }, now.running);
       },
@@ -169,7 +173,7 @@ export class Metrics {
     this.lastStepAt.delete(job.id);
   }
 
-  private countSeen(): { queued: number; running: number } {
+  private countSeen(): { queued: number; running: number; byState?: undefined } {
     let queued = 0;
     let running = 0;
     for (const state of this.seen.values()) state === 'queued' ? queued++ : running++;

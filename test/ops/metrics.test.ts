@@ -84,10 +84,15 @@ test('queue events drive queue length, jobs by state, outcomes and the two histo
 });
 
 test('live counts from the queue win over counting events', async () => {
-  const metrics = new Metrics({ processMetrics: false, counts: () => ({ queued: 7, running: 1 }) });
+  const metrics = new Metrics({
+    processMetrics: false,
+    stats: () => ({ queued: 7, running: 1, byState: { queued: 7, running: 1, done: 12, failed: 2, cancelled: 3 } }),
+  });
   const text = (await metrics.render()).body;
   assert.equal(value(text, 'emojiforge_queue_length'), 7);
   assert.equal(value(text, 'emojiforge_jobs{state="running"}'), 1);
+  assert.equal(value(text, 'emojiforge_jobs{state="done"}'), 12);
+  assert.equal(value(text, 'emojiforge_jobs{state="cancelled"}'), 3);
 });
 
 test('discord.js REST error responses and rate limits are counted', async () => {
@@ -151,5 +156,50 @@ test('the HTTP server answers /healthz by readiness and serves /metrics', async 
     assert.equal((await fetch(`${server.url}/metrics`, { method: 'POST' })).status, 405);
   } finally {
     await server.close();
+  }
+});
+
+test('with the real queue, worker and engine: a finished job shows in every queue metric', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { openStore, GuildSettingsStore, JobQueue, Worker } = await import('../../src/queue/index.ts');
+  const { DiffusionPipeline } = await import('../../src/engine/index.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'ef-metrics-'));
+  const store = await openStore({ dataDir: dir });
+  const queue = await JobQueue.open({ store, settings: new GuildSettingsStore(store), pruneIntervalMs: 0 });
+  const engine = await DiffusionPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'));
+  const metrics = new Metrics({ processMetrics: false, stats: () => queue.stats() }).watchQueue(queue);
+  const worker = new Worker(queue, engine, { resultsDir: join(dir, 'results'), displayMinSide: 64 });
+  try {
+    const side = engine.defaultSize;
+    const finished = new Promise<void>((resolve) => {
+      let n = 0;
+      queue.on('done', () => ++n === 2 && resolve());
+    });
+    for (const userId of ['1001', '1002']) {
+      await queue.submit({
+        owner: { userId, guildId: '2001', channelId: '3001' },
+        request: { prompt: 'a cat', seed: 5, steps: 4, guidance: 3, width: side, height: side, sampler: 'euler', count: 1 },
+      });
+    }
+    let text = (await metrics.render()).body;
+    assert.equal(value(text, 'emojiforge_queue_length'), 2);
+    worker.start();
+    await finished;
+    text = (await metrics.render()).body;
+    assert.equal(value(text, 'emojiforge_queue_length'), 0);
+    assert.equal(value(text, 'emojiforge_jobs{state="done"}'), 2);
+    assert.equal(value(text, 'emojiforge_jobs_submitted_total'), 2);
+    assert.equal(value(text, 'emojiforge_jobs_finished_total{outcome="done"}'), 2);
+    assert.equal(value(text, 'emojiforge_step_seconds_count'), 8);
+    assert.equal(value(text, 'emojiforge_generation_seconds_count'), 2);
+  } finally {
+    await worker.stop({ requeue: true });
+    metrics.close();
+    await queue.close();
+    await engine.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
