@@ -1,14 +1,16 @@
 // Buttons under our messages: 🔄 reroll, Vary (Subtle/Strong), U1–U4 (pick), V1–V4 (variation)
 // and Cancel. Anyone may reroll/vary/pick: it becomes THEIR job, under their own limits. Only the
 // job's owner or a moderator may cancel.
-import { MessageFlags, type ButtonInteraction } from 'discord.js';
+import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { NotAllowedError, UnknownJobError } from '../discord/errors.ts';
 import { isModerator } from '../discord/permissions.ts';
-import type { JobRecord } from '../queue/types.ts';
+import type { JobRecord } from '../queue/index.ts';
 import type { ButtonRef } from './customId.ts';
 import { submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from './types.ts';
-import { STRONG_STRENGTH, SUBTLE_STRENGTH, pickRequest, rerollRequest, variationRequest } from './variants.ts';
+import { STRONG_STRENGTH, SUBTLE_STRENGTH, rerollRequest, seedOf, variationRequest } from './variants.ts';
+import { pickPayload } from '../discord/render.ts';
+import { readFile } from 'node:fs/promises';
 
 async function finishedJob(ref: ButtonRef, services: Services): Promise<JobRecord> {
   const job = await services.queue.get(ref.jobId);
@@ -36,9 +38,21 @@ export const jobButtons: ButtonFamily = {
       case 'variation':
         await submitJob(interaction, services, variationRequest(parent, ref.index ?? 1, services.randomSeed(), STRONG_STRENGTH), 'variation', parent.id);
         return;
-      case 'pick':
-        await submitJob(interaction, services, pickRequest(parent, ref.index ?? 1), 'pick', parent.id);
+      case 'pick': {
+        // No engine work: the image already exists on disk at display size.
+        const index = ref.index ?? 1;
+        seedOf(parent, index);
+        const path = parent.result?.images[index - 1];
+        if (!path) throw new UnknownJobError('That image is no longer stored. Use 🔄 to make a new one.');
+        const payload = pickPayload(parent, index, { name: `image-${index}.png`, data: await readFile(path) }, interaction.user.id);
+        await interaction.editReply({
+          content: payload.content,
+          components: payload.components,
+          files: payload.files.map((f) => ({ attachment: f.data, name: f.name })),
+          allowedMentions: { parse: [] },
+        });
         return;
+      }
       default:
         throw new UnknownJobError(`That button (${ref.action}) is not handled here.`);
     }
@@ -55,7 +69,7 @@ export const cancelButton: ButtonFamily = {
 };
 
 /** Shared by the Cancel button and /cancel. Throws a user-facing error when it may not or cannot. */
-export async function cancelJob(interaction: ButtonInteraction | import('discord.js').ChatInputCommandInteraction, jobId: string, services: Services): Promise<JobRecord> {
+export async function cancelJob(interaction: ButtonInteraction | ChatInputCommandInteraction, jobId: string, services: Services): Promise<JobRecord> {
   const job = await services.queue.get(jobId);
   if (!job) throw new UnknownJobError(`There is no job \`${jobId}\`. /queue lists yours.`, { jobId });
   if (job.state !== 'queued' && job.state !== 'running') {
@@ -66,5 +80,5 @@ export async function cancelJob(interaction: ButtonInteraction | import('discord
   if (job.owner.userId !== interaction.user.id && !moderator) {
     throw new NotAllowedError('Only the person who asked for this image, or a moderator, can cancel it.', { jobId });
   }
-  return services.queue.cancel(jobId, { userId: interaction.user.id, moderator });
+  return services.queue.cancel(jobId, { userId: interaction.user.id, isModerator: moderator });
 }

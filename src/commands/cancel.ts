@@ -15,7 +15,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   let jobId = interaction.options.getString('job')?.trim();
   if (!jobId) {
-    const mine = services.queue.activeJobs(interaction.user.id);
+    const mine = await services.queue.listForUser(interaction.user.id);
     const target = mine.find((j) => j.state === 'running') ?? mine[0];
     if (!target) throw new UnknownJobError('You have no jobs waiting or running.');
     jobId = target.id;

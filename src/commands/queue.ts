@@ -7,15 +7,15 @@ export const data = new SlashCommandBuilder().setName('queue').setDescription('Y
 
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const { queued, running } = services.queue.counts();
-  const mine = services.queue.activeJobs(interaction.user.id);
+  const { queued, running } = services.queue.stats();
+  const mine = await services.queue.listForUser(interaction.user.id);
   const lines = mine.map((job) => {
     const where = services.queue.position(job.id);
     const prompt = job.request.prompt.length > 60 ? `${job.request.prompt.slice(0, 57)}…` : job.request.prompt;
     const state =
       job.state === 'running'
         ? `running${job.progress ? ` (step ${job.progress.step}/${job.progress.total})` : ''}`
-        : `queued, position ${where?.position ?? '?'}${where?.etaMs !== undefined ? `, starts in about ${formatEta(where.etaMs)}` : ''}`;
+        : `queued, position ${where?.position ?? '?'}${where ? `, starts in about ${formatEta(where.startsInMs)}` : ''}`;
     return `\`${job.id}\` ${state} — ${prompt}`;
   });
   const header = `Queue: ${queued} waiting, ${running} running.`;

@@ -2,8 +2,8 @@
 // without Manage Server by default_member_permissions, and checked again here (a server admin can
 // change who sees the command; Manage Server or a configured moderator role is what we trust).
 import { ChannelType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import type { GuildSettings } from '../queue/settings.ts';
-import { HARD_MAX_COUNT, HARD_MAX_STEPS, SettingsError } from '../queue/settings.ts';
+import type { GuildSettings } from '../queue/index.ts';
+import { HARD_MAX_COUNT, HARD_MAX_STEPS, SettingsError } from '../queue/index.ts';
 import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
 import { isModerator } from '../discord/permissions.ts';
 import type { Services, SlashCommand } from './types.ts';

@@ -2,11 +2,8 @@
 // queued job whose record carries everything delivery needs (even after a restart).
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { GenerateRequest } from '../engine/types.ts';
-import type { JobKind, JobRecord } from '../queue/types.ts';
+import type { JobKind, JobRecord } from '../queue/index.ts';
 import type { Services } from './types.ts';
-
-/** Interaction tokens live 15 minutes; after that only a channel message can carry the result. */
-export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 
 export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInteraction): NonNullable<JobRecord['delivery']> {
   return {

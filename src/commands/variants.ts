@@ -10,7 +10,7 @@
 //  - Varying a variation keeps its base seed and draws a fresh variation seed (an approximation;
 //    the engine mixes exactly one variation seed).
 import type { GenerateRequest } from '../engine/types.ts';
-import type { JobRecord } from '../queue/types.ts';
+import type { JobRecord } from '../queue/index.ts';
 import { InvalidOptionError } from '../discord/errors.ts';
 
 export const SUBTLE_STRENGTH = 0.2;
@@ -39,10 +39,4 @@ export function rerollRequest(parent: JobRecord, newSeed: number, index?: number
 export function variationRequest(parent: JobRecord, index: number, newSeed: number, strength: number): GenerateRequest {
   const seed = seedOf(parent, index);
   return { ...parent.request, seed, count: 1, variation: { seed: newSeed, strength } };
-}
-
-/** A picked grid image as its own one-image request (same seed: the same picture). */
-export function pickRequest(parent: JobRecord, index: number): GenerateRequest {
-  const seed = seedOf(parent, index);
-  return { ...parent.request, seed, count: 1 };
 }

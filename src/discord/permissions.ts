@@ -2,7 +2,7 @@
 // /settings is also hidden from others by default_member_permissions, but that is only a default a
 // server admin can change, so every moderator action checks again here.
 import { PermissionFlagsBits, type BaseInteraction } from 'discord.js';
-import type { GuildSettings } from '../queue/settings.ts';
+import type { GuildSettings } from '../queue/index.ts';
 
 export function memberRoleIds(interaction: BaseInteraction): string[] {
   const member = interaction.member;

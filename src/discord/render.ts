@@ -1,7 +1,7 @@
 // What our messages look like: plain payloads (content, components, files) for the webhook edit
 // route, the channel-message fallback and the updater alike. Pure functions, no Discord I/O.
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent } from 'discord.js';
-import type { JobRecord } from '../queue/types.ts';
+import type { JobRecord } from '../queue/index.ts';
 import { encodeCustomId } from '../commands/customId.ts';
 
 export interface MessageFile {
@@ -83,11 +83,12 @@ export function parameterLine(job: JobRecord): string {
   return parts.join(' · ');
 }
 
-/** Buttons under a finished result. `pickIndex` marks a single image picked from a grid (U button). */
-export function resultComponents(job: JobRecord, imageCount: number): Row[] {
+/** Buttons under a finished result. `pickIndex` marks image n of a grid shown alone (U button): its buttons carry n. */
+export function resultComponents(job: JobRecord, imageCount: number, pickIndex?: number): Row[] {
   const id = job.id;
-  const reroll = button('🔄', encodeCustomId({ action: 'reroll', jobId: id }));
-  if (imageCount > 1) {
+  const index = pickIndex;
+  const reroll = button('🔄', encodeCustomId({ action: 'reroll', jobId: id, index }));
+  if (imageCount > 1 && pickIndex === undefined) {
     const indexes = Array.from({ length: imageCount }, (_, i) => i + 1);
     return [
       row(...indexes.map((index) => button(`U${index}`, encodeCustomId({ action: 'pick', jobId: id, index })))),
@@ -97,8 +98,8 @@ export function resultComponents(job: JobRecord, imageCount: number): Row[] {
   }
   return [
     row(
-      button('Vary (Subtle)', encodeCustomId({ action: 'varySubtle', jobId: id })),
-      button('Vary (Strong)', encodeCustomId({ action: 'varyStrong', jobId: id })),
+      button('Vary (Subtle)', encodeCustomId({ action: 'varySubtle', jobId: id, index })),
+      button('Vary (Strong)', encodeCustomId({ action: 'varyStrong', jobId: id, index })),
       reroll,
     ),
   ];
@@ -108,6 +109,17 @@ export function finalPayload(job: JobRecord, image: MessageFile, imageCount: num
   return {
     content: clamp(`${headline(job)}\n${parameterLine(job)}${note ? `\n${note}` : ''}`),
     components: resultComponents(job, imageCount),
+    files: [image],
+  };
+}
+
+/** Image n of a grid, posted alone (U button): no new job, the stored file is reused. */
+export function pickPayload(parent: JobRecord, index: number, image: MessageFile, pickedBy: string): MessagePayload {
+  const seed = parent.result?.seeds[index - 1] ?? parent.request.seed + index - 1;
+  const r = parent.request;
+  return {
+    content: clamp(`**${escapeMarkdown(r.prompt.slice(0, 300))}** — image ${index} for <@${pickedBy}>\nseed ${seed} · ${r.steps} steps · guidance ${r.guidance} · ${r.sampler} · ${r.width}×${r.height}`),
+    components: resultComponents(parent, 1, index),
     files: [image],
   };
 }

@@ -1,0 +1,121 @@
+// startBot: the front end's one entry point for wiring (src/index.ts) and tests.
+//
+//   const bot = await startBot({ token, apiUrl, queue, settings, logger, defaultSide: 64 });
+//   ...
+//   await bot.stop();   // before stopping the worker and closing the queue
+//
+// It logs in, waits for READY, learns the application id, starts delivering queue events to
+// messages (including jobs queued before a restart: their records carry the interaction token),
+// and routes every interaction. It does not register commands (deploy/register-commands.ts does).
+import { randomInt } from 'node:crypto';
+import { Events, type Client } from 'discord.js';
+import type { SamplerName } from '../engine/types.ts';
+import { buildRegistry, type Registry } from '../commands/registry.ts';
+import type { Services } from '../commands/types.ts';
+import { createClient } from './client.ts';
+import { Deliverer } from './delivery.ts';
+import { createRouter, type CommandRunEvent } from './router.ts';
+import { createRestTransport, type Transport } from './transport.ts';
+import type { Logger, QueuePort, SettingsPort } from './ports.ts';
+
+export interface BotOptions {
+  /** Bot token (DISCORD_TOKEN). Never logged. */
+  token: string;
+  /** REST base such as "http://127.0.0.1:8080/api" (DISCORD_API_URL); Discord's when left out. */
+  apiUrl?: string;
+  queue: QueuePort;
+  settings: SettingsPort;
+  logger: Logger;
+  /** The model's native side in pixels (aspect ratios are sized around it). */
+  defaultSide: number;
+  /** /imagine defaults. Default steps 20, guidance 7.5, sampler euler_a. */
+  defaults?: Partial<Services['defaults']>;
+  /** Base gap between preview edits of one message. Default 1500 ms. */
+  previewIntervalMs?: number;
+  /** Milliseconds to wait for READY. Default 30000. */
+  readyTimeoutMs?: number;
+  /** Hook after every command/button run (also logged). */
+  onRun?: (event: CommandRunEvent) => void;
+  /** Replaces the REST transport used for edits and channel posts (tests). */
+  transport?: Transport;
+  randomSeed?: () => number;
+}
+
+export interface Bot {
+  client: Client;
+  applicationId: string;
+  deliverer: Deliverer;
+  registry: Registry;
+  stop(): Promise<void>;
+}
+
+export class BotStartError extends Error {
+  override name = 'BotStartError';
+}
+
+export async function startBot(options: BotOptions): Promise<Bot> {
+  if (typeof options.token !== 'string' || options.token.trim() === '') {
+    throw new BotStartError('DISCORD_TOKEN is required: set it to your bot token (Discord Developer Portal > Bot > Reset Token).');
+  }
+  if (!Number.isInteger(options.defaultSide) || options.defaultSide < 8 || options.defaultSide % 8 !== 0) {
+    throw new BotStartError(`expected defaultSide to be a positive multiple of 8, got ${options.defaultSide}`);
+  }
+  const registry = buildRegistry();
+  const client = createClient({ apiUrl: options.apiUrl });
+  const logger = options.logger;
+  client.on(Events.Error, (error) => logger.error({ err: error.message }, 'discord client error'));
+  client.on(Events.Warn, (message) => logger.warn({ message }, 'discord client warning'));
+
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new BotStartError(`no READY from the gateway within ${options.readyTimeoutMs ?? 30_000} ms`)), options.readyTimeoutMs ?? 30_000);
+    client.once(Events.ClientReady, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  try {
+    await client.login(options.token);
+    await ready;
+  } catch (error) {
+    await client.destroy();
+    throw error instanceof BotStartError ? error : new BotStartError(`could not log in to Discord: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const applicationId = client.application?.id ?? client.user!.id;
+
+  const deliverer = new Deliverer({
+    queue: options.queue,
+    transport: options.transport ?? createRestTransport({ token: options.token, apiUrl: options.apiUrl }),
+    logger,
+    applicationId,
+    previewIntervalMs: options.previewIntervalMs,
+  });
+  deliverer.start();
+
+  const services: Services = {
+    queue: options.queue,
+    settings: options.settings,
+    logger,
+    defaultSide: options.defaultSide,
+    defaults: { steps: 20, guidance: 7.5, sampler: 'euler_a' as SamplerName, ...options.defaults },
+    track: (job) => deliverer.track(job),
+    randomSeed: options.randomSeed ?? (() => randomInt(0, 2 ** 32 - 1)),
+  };
+  const route = createRouter({ registry, services, logger, onRun: options.onRun });
+  client.on(Events.InteractionCreate, (interaction) => void route(interaction));
+  logger.info({ applicationId, user: client.user?.tag, commands: [...registry.commands.keys()] }, 'bot ready');
+
+  let stopped = false;
+  return {
+    client,
+    applicationId,
+    deliverer,
+    registry,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      client.removeAllListeners(Events.InteractionCreate);
+      await deliverer.stop();
+      await client.destroy();
+    },
+  };
+}
