@@ -32,6 +32,8 @@ export interface OpenStoreOptions {
   redisUrl?: string;
   /** Key namespace, so several bots (or tests) can share one Redis. Default 'emojiforge'. */
   namespace?: string;
+  /** How long to wait for Redis to answer at open before giving up, in ms. Default 5000. */
+  connectTimeoutMs?: number;
 }
 
 /** A backend could not be opened or refused a command. */
@@ -45,7 +47,7 @@ export const SQLITE_FILE_NAME = 'emojiforge.sqlite';
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const namespace = options.namespace ?? 'emojiforge';
   if (!/^[A-Za-z0-9-]+$/.test(namespace)) throw new StoreError(`expected a namespace of letters, digits and '-', got ${JSON.stringify(namespace)}`);
-  if (options.redisUrl) return openRedis(options.redisUrl, namespace);
+  if (options.redisUrl) return openRedis(options.redisUrl, namespace, options.connectTimeoutMs ?? 5000);
   return openSqlite(options.dataDir, namespace);
 }
 
@@ -62,9 +64,9 @@ async function openSqlite(dataDir: string, namespace: string): Promise<Store> {
   return new KeyvStore('sqlite', file, keyv);
 }
 
-async function openRedis(url: string, namespace: string): Promise<Store> {
+async function openRedis(url: string, namespace: string, connectTimeoutMs: number): Promise<Store> {
   const { default: KeyvRedis } = await import('@keyv/redis');
-  const adapter = new KeyvRedis(url, { throwOnConnectError: true, connectionTimeout: 5000 } as never);
+  const adapter = new KeyvRedis(url, { throwOnConnectError: true, connectionTimeout: connectTimeoutMs } as never);
   const keyv = new Keyv({ store: adapter, namespace, useKeyPrefix: false });
   const location = url.replace(/\/\/[^@/]*@/, '//');
   await probe(keyv, `Redis at ${location}`);
