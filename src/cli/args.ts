@@ -1,0 +1,86 @@
+// imagine's command line: flags -> a GenerateRequest minus what needs the model (default size).
+import { parseArgs } from 'node:util';
+import { SAMPLERS, type SamplerName } from '../engine/types.ts';
+
+/** Bad command-line input; the CLI prints the message and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE = `usage: npm run imagine -- "<prompt>" [--seed N] [--steps N] [--count N] [--negative TEXT]
+         [--sampler ${SAMPLERS.join('|')}] [--guidance X] [--width W --height H] [--out FILE.png]
+environment: MODEL_DIR (default models/emoji-tiny), EXECUTION_PROVIDER (cpu|cuda), ORT_INTRA_OP_THREADS, ORT_INTER_OP_THREADS`;
+
+export interface CliArgs {
+  prompt: string;
+  negativePrompt?: string;
+  seed?: number;
+  steps: number;
+  count: number;
+  sampler: SamplerName;
+  guidance: number;
+  width?: number;
+  height?: number;
+  out?: string;
+  help: boolean;
+}
+
+function int(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`expected --${name} to be a whole number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+export function parseCliArgs(argv: string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        seed: { type: 'string' },
+        steps: { type: 'string' },
+        count: { type: 'string' },
+        negative: { type: 'string' },
+        sampler: { type: 'string' },
+        guidance: { type: 'string' },
+        width: { type: 'string' },
+        height: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return { prompt: '', steps: 0, count: 0, sampler: 'euler_a', guidance: 0, help: true };
+  const prompt = parsed.positionals.join(' ').trim();
+  if (!prompt) throw new UsageError('expected a prompt, got none');
+  const sampler = v.sampler ?? 'euler_a';
+  if (!(SAMPLERS as readonly string[]).includes(sampler)) throw new UsageError(`expected --sampler to be one of ${SAMPLERS.join(', ')}, got ${JSON.stringify(sampler)}`);
+  let guidance = 7;
+  if (v.guidance !== undefined) {
+    guidance = Number(v.guidance);
+    if (v.guidance.trim() === '' || !Number.isFinite(guidance)) throw new UsageError(`expected --guidance to be a number, got ${JSON.stringify(v.guidance)}`);
+  }
+  const width = int('width', v.width);
+  const height = int('height', v.height);
+  // One side alone keeps the picture square.
+  return {
+    prompt,
+    negativePrompt: v.negative,
+    seed: int('seed', v.seed),
+    steps: int('steps', v.steps) ?? 20,
+    count: int('count', v.count) ?? 1,
+    sampler: sampler as SamplerName,
+    guidance,
+    width: width ?? height,
+    height: height ?? width,
+    out: v.out,
+    help: false,
+  };
+}

@@ -1,0 +1,119 @@
+// npm run imagine -- "<prompt>" [flags]: one request through the engine, PNGs on disk. Exit 2 on bad input.
+import { randomInt } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DiffusionPipeline } from '../engine/pipeline.ts';
+import { GenerationCancelledError, InvalidRequestError, ModelLoadError } from '../engine/errors.ts';
+import { encodePng, makeGrid } from '../engine/images.ts';
+import { stderrLogger } from '../engine/logger.ts';
+import type { GenerateRequest, RawImage } from '../engine/types.ts';
+import { parseCliArgs, UsageError, USAGE } from './args.ts';
+import { progressReporter } from './progress.ts';
+
+const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`expected ${name} to be a positive whole number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** FILE.png -> FILE-1.png, FILE-2.png ... */
+export function singlePath(out: string, index: number): string {
+  return out.toLowerCase().endsWith('.png') ? `${out.slice(0, -4)}-${index}.png` : `${out}-${index}.png`;
+}
+
+async function main(): Promise<number> {
+  const args = parseCliArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const provider = process.env.EXECUTION_PROVIDER || 'cpu';
+  if (provider !== 'cpu' && provider !== 'cuda') throw new UsageError(`expected EXECUTION_PROVIDER to be cpu or cuda, got ${JSON.stringify(provider)}`);
+  const modelDir = process.env.MODEL_DIR ? resolve(process.env.MODEL_DIR) : join(PROJECT_ROOT, 'models', 'emoji-tiny');
+  const pipeline = await DiffusionPipeline.load(modelDir, {
+    executionProvider: provider,
+    intraOpNumThreads: envInt('ORT_INTRA_OP_THREADS'),
+    interOpNumThreads: envInt('ORT_INTER_OP_THREADS'),
+    logger: { ...stderrLogger, info() {} },
+  });
+  try {
+    const seed = args.seed ?? randomInt(0, 2 ** 32 - 1);
+    const request: GenerateRequest = {
+      prompt: args.prompt,
+      negativePrompt: args.negativePrompt,
+      seed,
+      steps: args.steps,
+      guidance: args.guidance,
+      width: args.width ?? pipeline.defaultSize,
+      height: args.height ?? pipeline.defaultSize,
+      sampler: args.sampler,
+      count: args.count,
+    };
+    const progress = progressReporter(process.stderr);
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    let result;
+    try {
+      result = await pipeline.generate(request, { onStep: progress.onStep, signal: controller.signal, previews: false });
+    } finally {
+      process.off('SIGINT', onSigint);
+      progress.done();
+    }
+    const out = resolve(args.out ?? `imagine-${seed}.png`);
+    mkdirSync(dirname(out), { recursive: true });
+    const meta = (image: RawImage, imageSeed: number | string) => ({
+      prompt: request.prompt,
+      ...(request.negativePrompt ? { negative: request.negativePrompt } : {}),
+      steps: String(request.steps),
+      sampler: request.sampler,
+      guidance: String(request.guidance),
+      seed: String(imageSeed),
+      size: `${image.width}x${image.height}`,
+      model: result.model,
+    });
+    const written: string[] = [];
+    if (result.images.length === 1) {
+      writeFileSync(out, await encodePng(result.images[0], meta(result.images[0], seed)));
+      written.push(out);
+    } else {
+      const grid = makeGrid(result.images);
+      writeFileSync(out, await encodePng(grid, { ...meta(result.images[0], seed), Seeds: result.seeds.join(' ') }));
+      written.push(out);
+      for (const [i, image] of result.images.entries()) {
+        const path = singlePath(out, i + 1);
+        writeFileSync(path, await encodePng(image, meta(image, result.seeds[i])));
+        written.push(path);
+      }
+    }
+    process.stdout.write(`seed ${seed}${result.seeds.length > 1 ? ` (images: ${result.seeds.join(', ')})` : ''}\n`);
+    for (const path of written) process.stdout.write(`wrote ${path}\n`);
+    process.stderr.write(`${result.images.length} image(s) in ${(result.timings.totalMs / 1000).toFixed(2)} s (${result.timings.sessionRunMs.toFixed(0)} ms in ONNX)\n`);
+    return 0;
+  } finally {
+    await pipeline.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || error instanceof InvalidRequestError) {
+      process.stderr.write(`imagine: ${error.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    if (error instanceof ModelLoadError) {
+      process.stderr.write(`imagine: cannot load the model: ${error.message}\n(set MODEL_DIR to a model folder in the diffusers ONNX layout)\n`);
+      process.exit(1);
+    }
+    if (error instanceof GenerationCancelledError) {
+      process.stderr.write(`imagine: ${error.message}\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`imagine: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

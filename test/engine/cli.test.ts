@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { readPngText } from '../../src/engine/images.ts';
+import { parseCliArgs, UsageError } from '../../src/cli/args.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'models', 'tiny-fp32');
+
+function imagine(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'imagine.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MODEL_DIR: FIXTURE, ...env },
+    encoding: 'utf8',
+  });
+}
+
+test('imagine writes a PNG with its parameters and prints the seed and path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imagine-'));
+  try {
+    const out = join(dir, 'apple.png');
+    const run = imagine(['a red apple', '--seed', '11', '--steps', '3', '--negative', 'blurry', '--sampler', 'ddim', '--guidance', '5', '--out', out]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /seed 11/);
+    assert.ok(run.stdout.includes(out));
+    assert.match(run.stderr, /step 3\/3/); // not a terminal: plain lines
+    const png = readFileSync(out);
+    const meta = await sharp(png).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 64, 64]); // default size = sample_size 8 x VAE factor 8
+    assert.equal(readPngText(png).parameters, 'a red apple\nNegative prompt: blurry\nSteps: 3, Sampler: ddim, CFG scale: 5, Seed: 11, Size: 64x64, Model: tiny-fp32');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('imagine --count 4 writes the grid and each single image', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imagine-'));
+  try {
+    const out = join(dir, 'grid.png');
+    const run = imagine(['cat', '--seed', '1', '--steps', '2', '--count', '4', '--width', '32', '--height', '64', '--out', out]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(await sharp(out).metadata().then((m) => [m.width, m.height]), [64, 128]);
+    for (let i = 1; i <= 4; i++) {
+      const single = join(dir, `grid-${i}.png`);
+      assert.ok(existsSync(single), single);
+      assert.match(readPngText(readFileSync(single)).parameters, new RegExp(`Seed: ${i}, Size: 32x64`));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad arguments exit 2 with a message saying what is wrong', () => {
+  const cases: [string[], RegExp][] = [
+    [[], /expected a prompt/],
+    [['x', '--steps', 'abc'], /expected --steps to be a whole number, got "abc"/],
+    [['x', '--steps', '500'], /expected steps between 1 and 150, got 500/],
+    [['x', '--sampler', 'plms'], /expected --sampler to be one of/],
+    [['x', '--width', '70'], /expected width to be a multiple of 8, got 70/],
+    [['x', '--count', '9'], /expected count between 1 and 4, got 9/],
+    [['x', '--guidance', 'lots'], /expected --guidance to be a number/],
+    [['x', '--bogus'], /Unknown option '--bogus'/],
+  ];
+  for (const [args, message] of cases) {
+    const run = imagine(args);
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+  }
+});
+
+test('a missing model folder exits 1 and names it', () => {
+  const run = imagine(['x'], { MODEL_DIR: '/no/such/model' });
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /\/no\/such\/model/);
+});
+
+test('parseCliArgs defaults and square sizes from one side', () => {
+  const a = parseCliArgs(['hello', 'world', '--width', '128']);
+  assert.equal(a.prompt, 'hello world');
+  assert.deepEqual([a.width, a.height, a.steps, a.count, a.sampler, a.guidance, a.seed], [128, 128, 20, 1, 'euler_a', 7, undefined]);
+  assert.throws(() => parseCliArgs(['x', '--seed', '-3']), UsageError);
+});
