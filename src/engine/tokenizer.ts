@@ -1,6 +1,7 @@
 // CLIP's byte-level BPE tokenizer (Radford et al., "Learning Transferable Visual Models From Natural
 // Language Supervision", 2021), as OpenAI's simple_tokenizer.py and Hugging Face's CLIPTokenizer do it:
-// clean whitespace, lower-case, split with CLIP's regex, map bytes to printable unicode, merge by rank.
+// unescape HTML entities, clean whitespace, lower-case (ftfy's mojibake repair is left out), split with
+// CLIP's regex, map bytes to printable unicode, merge by rank.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -72,9 +73,22 @@ export function vocabFromMerges(merges: readonly string[]): Map<string, number> 
   return vocab;
 }
 
-/** Whitespace collapse and trim (CLIP's whitespace_clean; ftfy's mojibake repair is left out). */
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+/** The common HTML entities (CLIP unescapes prompts scraped from the web), numeric ones included. */
+export function unescapeHtml(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, body: string) => {
+    if (body[0] === '#') {
+      const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    }
+    return ENTITIES[body.toLowerCase()] ?? whole;
+  });
+}
+
+/** CLIP's basic_clean + whitespace_clean + lower(): entities unescaped (twice, as CLIP), whitespace collapsed. */
 export function cleanText(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().toLowerCase();
+  return unescapeHtml(unescapeHtml(text)).replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
 export class ClipTokenizer {

@@ -57,6 +57,7 @@ const TINY_VOCAB: Record<string, number> = {
   do: 11,
   'dog</w>': 12,
   'a</w>': 13,
+  '&</w>': 14,
 };
 
 function tiny(options: { padToken?: string; maxLength?: number } = {}): ClipTokenizer {
@@ -76,6 +77,11 @@ test('merges by rank and marks the end of a word', () => {
 
 test('cleans whitespace and case before splitting', () => {
   assert.deepEqual(tiny().encode('  CAT\n\t Dog ').ids, tiny().encode('cat dog').ids);
+});
+
+test('unescapes HTML entities as CLIP does', () => {
+  assert.deepEqual(tiny().tokenize('cat&#32;dog &amp;amp;'), [0, 7, 12, 14, 1]);
+  assert.notDeepEqual(tiny().tokenize('cat &bogus; dog'), tiny().tokenize('cat dog'));
 });
 
 test('an empty prompt gives start, end and padding', () => {

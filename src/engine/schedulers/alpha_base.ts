@@ -61,23 +61,22 @@ export abstract class AlphaScheduler implements Scheduler {
     const sb = Math.sqrt(1 - alpha);
     const x0 = new Float32Array(sample.length);
     const eps = new Float32Array(sample.length);
-    for (let i = 0; i < sample.length; i++) {
-      const m = modelOutput[i];
-      const x = sample[i];
-      switch (this.config.predictionType) {
-        case 'epsilon':
-          x0[i] = (x - sb * m) / sa;
-          eps[i] = m;
-          break;
-        case 'v_prediction':
-          x0[i] = sa * x - sb * m;
-          eps[i] = sa * m + sb * x;
-          break;
-        case 'sample':
-          x0[i] = m;
-          eps[i] = (x - sa * m) / sb;
-          break;
-      }
+    const n = sample.length;
+    switch (this.config.predictionType) {
+      case 'epsilon':
+        for (let i = 0; i < n; i++) x0[i] = (sample[i] - sb * modelOutput[i]) / sa;
+        eps.set(modelOutput);
+        break;
+      case 'v_prediction':
+        for (let i = 0; i < n; i++) {
+          x0[i] = sa * sample[i] - sb * modelOutput[i];
+          eps[i] = sa * modelOutput[i] + sb * sample[i];
+        }
+        break;
+      case 'sample':
+        x0.set(modelOutput);
+        for (let i = 0; i < n; i++) eps[i] = (sample[i] - sa * modelOutput[i]) / sb;
+        break;
     }
     return { x0, eps };
   }

@@ -1,19 +1,15 @@
 // Euler's method on the probability-flow ODE, Karras et al. 2022, "Elucidating the Design Space of
 // Diffusion-Based Generative Models" (arXiv:2206.00364), Algorithm 2 without churn; diffusers'
 // EulerDiscreteScheduler. Deterministic: the noise source is never called.
-import { checkStepArgs, spacedTimesteps } from './common.ts';
+import { checkStepArgs } from './common.ts';
 import { SigmaScheduler } from './sigma_base.ts';
 import type { NoiseSource, StepOutput } from './types.ts';
 
 export class EulerScheduler extends SigmaScheduler {
   readonly name = 'euler' as const;
 
-  /** Timesteps by the config's spacing (fractional for linspace), sigmas interpolated at them, then 0. */
   setTimesteps(steps: number): void {
-    const timesteps = spacedTimesteps(this.config, steps, false);
-    const sigmas = new Float64Array(steps + 1);
-    timesteps.forEach((t, i) => (sigmas[i] = this.sigmaAt(t)));
-    this.setSchedule(timesteps, sigmas);
+    this.setSpacedSchedule(steps);
   }
 
   step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, _noise: NoiseSource): StepOutput {

@@ -2,7 +2,7 @@
 // from Ho et al. 2020, "Denoising Diffusion Probabilistic Models" (arXiv:2006.11239), in the sigma form of
 // Karras et al. 2022 (arXiv:2206.00364) as k-diffusion's sample_euler_ancestral (eta 1) and diffusers'
 // EulerAncestralDiscreteScheduler. The default sampler: stochastic, so the noise source matters.
-import { checkStepArgs, SchedulerRangeError, spacedTimesteps } from './common.ts';
+import { checkStepArgs, SchedulerRangeError } from './common.ts';
 import { SigmaScheduler } from './sigma_base.ts';
 import type { NoiseSource, StepOutput } from './types.ts';
 
@@ -10,10 +10,7 @@ export class EulerAncestralScheduler extends SigmaScheduler {
   readonly name = 'euler_a' as const;
 
   setTimesteps(steps: number): void {
-    const timesteps = spacedTimesteps(this.config, steps, false);
-    const sigmas = new Float64Array(steps + 1);
-    timesteps.forEach((t, i) => (sigmas[i] = this.sigmaAt(t)));
-    this.setSchedule(timesteps, sigmas);
+    this.setSpacedSchedule(steps);
   }
 
   step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, noise: NoiseSource): StepOutput {

@@ -1,7 +1,7 @@
 // The part that Euler, Euler ancestral and DPM++ 2M share: they integrate the probability-flow ODE in
 // sigma space (Karras et al. 2022, "Elucidating the Design Space of Diffusion-Based Generative Models"),
 // where x = x0 + sigma * eps and the model sees x / sqrt(sigma^2 + 1).
-import { alphasCumprod, checkStepArgs, interpIndex, SchedulerStateError, trainingSigmas, withDefaults } from './common.ts';
+import { alphasCumprod, checkStepArgs, interpIndex, spacedTimesteps, trainingSigmas, withDefaults } from './common.ts';
 import type { NoiseSource, Scheduler, SchedulerConfig, StepOutput } from './types.ts';
 import type { SamplerName } from '../types.ts';
 
@@ -45,9 +45,15 @@ export abstract class SigmaScheduler implements Scheduler {
     this.currentSigmas = sigmas;
   }
 
-  /** The training sigma at a (fractional) timestep, linear in sigma as diffusers' np.interp. */
-  protected sigmaAt(timestep: number): number {
-    return interpIndex(timestep, this.trainSigmas);
+  /**
+   * Euler-style schedule: timesteps by the config's spacing (fractional for linspace), the training sigma
+   * interpolated at each (linear in sigma, as diffusers' np.interp), then a final 0.
+   */
+  protected setSpacedSchedule(steps: number): void {
+    const timesteps = spacedTimesteps(this.config, steps, false);
+    const sigmas = new Float64Array(steps + 1);
+    timesteps.forEach((t, i) => (sigmas[i] = interpIndex(t, this.trainSigmas)));
+    this.setSchedule(timesteps, sigmas);
   }
 
   /** x / sqrt(sigma^2 + 1): the VP-scaled input the U-Net was trained on. */
@@ -92,9 +98,5 @@ export abstract class SigmaScheduler implements Scheduler {
 
   protected checkIndex(stepIndex: number, sample: Float32Array): void {
     checkStepArgs(this.currentTimesteps, stepIndex, sample, sample);
-  }
-
-  protected requireSchedule(): void {
-    if (this.currentTimesteps.length === 0) throw new SchedulerStateError('no timesteps yet: call setTimesteps before step');
   }
 }
