@@ -120,16 +120,19 @@ test('slow edits: previews are dropped, never queued; one edit in flight; final 
 
 test('injected 429 and 500 on the final edit: still delivered', async () => {
   const transport = new RecordingTransport();
-  // A long preview interval: the final is the first edit after the queued notice, so it meets both failures.
+  // Armed by a 'done' listener registered before the deliverer's, so the FINAL edit meets both failures.
+  const arm = queue.on('done', () =>
+    transport.failNext.push(
+      new RateLimitError({ timeToReset: 50, limit: 5, method: 'PATCH', hash: 'h', url: '/x', route: '/x', majorParameter: 'm', global: false, retryAfter: 50, sublimitTimeout: 0, scope: 'user' }),
+      new HTTPError(500, 'Internal Server Error', 'PATCH', '/x', {}),
+    ),
+  );
   const deliverer = new Deliverer({ queue, transport, logger: quiet, applicationId: 'app', previewIntervalMs: 60_000 });
   deliverer.start();
   try {
     const job = await submit(3);
-    transport.failNext.push(
-      new RateLimitError({ timeToReset: 50, limit: 5, method: 'PATCH', hash: 'h', url: '/x', route: '/x', majorParameter: 'm', global: false, retryAfter: 50, sublimitTimeout: 0, scope: 'user' }),
-      new HTTPError(500, 'Internal Server Error', 'PATCH', '/x', {}),
-    );
     await finished(job);
+    arm();
     await until(() => transport.edits.some((e) => e.token === job.delivery!.token && e.payload.components.length === 1 && e.payload.files[0]?.name === 'image.png'), 'the final after 429 and 500');
     assert.equal(transport.failNext.length, 0, 'both injected failures were hit');
   } finally {
