@@ -1,0 +1,36 @@
+// Shared by the server's self-tests: a bare discord.js client logged in to the fake server.
+import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import { startDiscordServer, type DiscordServer, type DiscordServerOptions } from '../support/discord/index.ts';
+
+export interface Harness {
+  server: DiscordServer;
+  client: Client;
+  /** Replaces what the client does with each interaction. */
+  onInteraction(handler: (interaction: Interaction) => Promise<void> | void): void;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: DiscordServerOptions = {}, restOptions: { retries?: number } = {}): Promise<Harness> {
+  const server = await startDiscordServer(options);
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: server.apiUrl, ...restOptions } });
+  let handler: (interaction: Interaction) => Promise<void> | void = () => {};
+  const failures: unknown[] = [];
+  client.on('interactionCreate', (interaction) => {
+    Promise.resolve(handler(interaction)).catch((error) => failures.push(error));
+  });
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await client.login(server.token);
+  await ready;
+  return {
+    server,
+    client,
+    onInteraction(next) {
+      handler = next;
+    },
+    async close() {
+      await client.destroy();
+      await server.close();
+      if (failures.length) throw failures[0];
+    },
+  };
+}

@@ -1,0 +1,215 @@
+// Interaction callbacks and the interaction webhook (edits of @original, follow-ups), with the
+// timing rules: first response within the ack window, one acknowledgement, token lifetime.
+import type { ApiRequest, Router } from './http.ts';
+import type { ServerState } from './state.ts';
+import { CallbackType, InteractionType, type InteractionHandle } from './interactions.ts';
+import { MessageFlags, isLoading, type StoredMessage } from './messages.ts';
+import {
+  alreadyAcknowledged, invalidFormBody, invalidWebhookToken, unknownInteraction, unknownMessage, unknownWebhook,
+} from './errors.ts';
+import { applyWrite, enforceMessageRules } from './writes.ts';
+
+type Json = Record<string, unknown>;
+
+const CREATION_FLAGS = MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.IsComponentsV2;
+
+export function addInteractionRoutes(router: Router, state: ServerState): void {
+  router.add({
+    method: 'POST', template: '/interactions/:interaction/:token/callback', auth: false,
+    major: (p) => p.interaction,
+    interaction: (p) => state.interactions.get(p.interaction),
+    onArrival: (p) => {
+      const handle = state.interactions.get(p.interaction);
+      if (handle) handle.callbacksArrived++;
+    },
+    handle: (req) => callback(state, req),
+  });
+
+  const byToken = (p: Record<string, string>) => state.byToken.get(p.token);
+  const webhook = { auth: false, major: (p: Record<string, string>) => `${p.app}/${p.token}`, interaction: byToken };
+
+  router.add({ ...webhook, method: 'POST', template: '/webhooks/:app/:token', handle: (req) => followUp(state, req) });
+  router.add({
+    ...webhook, method: 'GET', template: '/webhooks/:app/:token/messages/:message',
+    handle: (req) => {
+      const handle = tokenHandle(state, req);
+      return { status: 200, body: state.apiMessage(webhookMessage(state, req, handle)) };
+    },
+  });
+  router.add({
+    ...webhook, method: 'PATCH', template: '/webhooks/:app/:token/messages/:message', policy: 'edit',
+    editTarget: (p) => (p.message === '@original' ? (byToken(p)?.originalId ?? undefined) : p.message),
+    handle: (req) => {
+      const handle = tokenHandle(state, req);
+      const message = webhookMessage(state, req, handle);
+      enforceMessageRules(state, req, `${handle.label} edit of message ${req.params.message}`, req.json, false, limitOf(handle));
+      applyWrite(state, message, req, req.json, true, 'webhook', handle);
+      return { status: 200, body: state.apiMessage(message) };
+    },
+  });
+  router.add({
+    ...webhook, method: 'DELETE', template: '/webhooks/:app/:token/messages/:message',
+    handle: (req) => {
+      const handle = tokenHandle(state, req);
+      state.messages.delete(webhookMessage(state, req, handle));
+      state.changed();
+      return { status: 204 };
+    },
+  });
+}
+
+function limitOf(handle: InteractionHandle): number {
+  return handle.payload.attachment_size_limit as number;
+}
+
+function callback(state: ServerState, req: ApiRequest): { status: number; body?: unknown } {
+  const handle = state.interactions.get(req.params.interaction);
+  if (!handle || handle.token !== req.params.token) {
+    state.violation(`callback for unknown interaction ${req.params.interaction} (or a token that is not its own)`);
+    throw unknownInteraction();
+  }
+  const body = (req.json ?? {}) as Json;
+  const type = body.type as number;
+  const data = body.data as Json | undefined;
+  const elapsed = req.receivedAt - handle.dispatchedAt;
+  if (handle.ack) {
+    state.violation(`${handle.label}: callback type ${type} after the interaction was already acknowledged with type ${handle.ack.type}`);
+    throw alreadyAcknowledged();
+  }
+  if (elapsed > state.options.ackWindowMs) {
+    if (!handle.lateRecorded) {
+      handle.lateRecorded = true;
+      state.violation(`${handle.label}: first response came ${elapsed} ms after dispatch, over the ${state.options.ackWindowMs} ms window`);
+    }
+    throw unknownInteraction();
+  }
+  const allowed: number[] = handle.type === InteractionType.MessageComponent
+    ? [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.DeferredUpdateMessage, CallbackType.UpdateMessage, CallbackType.Modal]
+    : [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.Modal];
+  if (!allowed.includes(type)) {
+    state.violation(`${handle.label}: callback type ${type} is not valid for interaction type ${handle.type} (allowed: ${allowed.join(', ')})`);
+    throw invalidFormBody([{ path: 'type', code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: `Interaction response type ${type} is not valid here.` }]);
+  }
+  const what = `${handle.label} callback type ${type}`;
+  const base = { channelId: handle.channelId, guildId: state.world.guildId, authorId: state.world.bot.id, interactionId: handle.id };
+
+  switch (type) {
+    case CallbackType.ChannelMessageWithSource: {
+      enforceMessageRules(state, req, what, data, true, limitOf(handle));
+      const message = state.messages.create({ ...base, kind: 'interaction-response', flags: Number(data?.flags ?? 0) & CREATION_FLAGS });
+      handle.originalId = message.id;
+      applyWrite(state, message, req, data, false, 'callback', handle);
+      break;
+    }
+    case CallbackType.DeferredChannelMessageWithSource: {
+      const flags = MessageFlags.Loading | (Number(data?.flags ?? 0) & MessageFlags.Ephemeral);
+      const message = state.messages.create({ ...base, kind: 'interaction-response', flags });
+      handle.originalId = message.id;
+      break;
+    }
+    case CallbackType.DeferredUpdateMessage:
+      handle.originalId = handle.sourceMessageId ?? null;
+      break;
+    case CallbackType.UpdateMessage: {
+      const source = handle.sourceMessageId ? state.messages.get(handle.sourceMessageId) : undefined;
+      if (!source) {
+        state.violation(`${what}: the clicked message no longer exists`);
+        throw unknownMessage();
+      }
+      enforceMessageRules(state, req, what, data, false, limitOf(handle));
+      handle.originalId = source.id;
+      applyWrite(state, source, req, data, true, 'callback', handle);
+      break;
+    }
+    case CallbackType.Modal:
+      break;
+  }
+  handle.ack = { type, at: req.receivedAt, latencyMs: elapsed };
+  state.changed();
+
+  if (req.query.get('with_response') !== 'true') return { status: 204 };
+  const original = handle.original;
+  return {
+    status: 200,
+    body: {
+      interaction: {
+        id: handle.id,
+        type: handle.type,
+        ...(original
+          ? {
+              response_message_id: original.id,
+              response_message_loading: isLoading(original),
+              response_message_ephemeral: (original.flags & MessageFlags.Ephemeral) !== 0,
+            }
+          : {}),
+      },
+      resource: { type, ...(original && type !== CallbackType.DeferredUpdateMessage ? { message: state.apiMessage(original) } : {}) },
+    },
+  };
+}
+
+/** The interaction behind a webhook request, refusing unknown and expired tokens like Discord. */
+function tokenHandle(state: ServerState, req: ApiRequest): InteractionHandle {
+  const where = `${req.method} /webhooks/:app/:token${req.params.message ? `/messages/${req.params.message}` : ''}`;
+  if (req.params.app !== state.world.applicationId) {
+    state.violation(`${where}: application id ${req.params.app} is not this bot's (${state.world.applicationId})`);
+    throw unknownWebhook();
+  }
+  const handle = state.byToken.get(req.params.token);
+  if (!handle) {
+    state.violation(`${where}: unknown interaction token`);
+    throw invalidWebhookToken();
+  }
+  const age = req.receivedAt - handle.dispatchedAt;
+  if (req.receivedAt > handle.expiresAt) {
+    state.violation(`${where} for ${handle.label}: token used ${age} ms after dispatch; it expires after ${state.options.tokenLifetimeMs} ms (send a channel message instead)`);
+    throw invalidWebhookToken();
+  }
+  return handle;
+}
+
+function webhookMessage(state: ServerState, req: ApiRequest, handle: InteractionHandle): StoredMessage {
+  const id = req.params.message;
+  const where = `${req.method} /webhooks/:app/:token/messages/${id} for ${handle.label}`;
+  if (id === '@original') {
+    const original = handle.original;
+    if (!original) {
+      state.violation(`${where}: there is no original response (${handle.ack ? 'it was deleted' : 'the interaction was not acknowledged yet'})`);
+      throw unknownMessage();
+    }
+    return original;
+  }
+  const message = state.messages.get(id);
+  if (!message || (handle.originalId !== id && !handle.followUpIds.includes(id))) {
+    state.violation(`${where}: no such message among this interaction's responses`);
+    throw unknownMessage();
+  }
+  return message;
+}
+
+function followUp(state: ServerState, req: ApiRequest): { status: number; body?: unknown } {
+  const handle = tokenHandle(state, req);
+  const what = `follow-up to ${handle.label}`;
+  if (!handle.ack) {
+    state.violation(`${what}: sent before the interaction was acknowledged`);
+    throw unknownWebhook();
+  }
+  const body = (req.json ?? {}) as Json;
+  enforceMessageRules(state, req, what, body, true, limitOf(handle));
+  const original = handle.original;
+  let message: StoredMessage;
+  if (handle.ack.type === CallbackType.DeferredChannelMessageWithSource && original && isLoading(original)) {
+    // Discord: the first follow-up after a deferral edits the "thinking" message, keeping its ephemerality.
+    const { flags: _flags, ...rest } = body;
+    message = original;
+    applyWrite(state, message, req, rest, true, 'webhook', handle);
+  } else {
+    message = state.messages.create({
+      channelId: handle.channelId, guildId: state.world.guildId, authorId: state.world.bot.id,
+      kind: 'follow-up', interactionId: handle.id, flags: Number(body.flags ?? 0) & CREATION_FLAGS,
+    });
+    handle.followUpIds.push(message.id);
+    applyWrite(state, message, req, body, false, 'webhook', handle);
+  }
+  return req.query.get('wait') === 'true' ? { status: 200, body: state.apiMessage(message) } : { status: 204 };
+}
