@@ -32,6 +32,8 @@ export interface BotOptions {
   defaults?: Partial<Services['defaults']>;
   /** Base gap between preview edits of one message. Default 1500 ms. */
   previewIntervalMs?: number;
+  /** How long interaction tokens work. Default Discord's 15 minutes (tests shorten it). */
+  tokenLifetimeMs?: number;
   /** Milliseconds to wait for READY. Default 30000. */
   readyTimeoutMs?: number;
   /** Hook after every command/button run (also logged). */
@@ -88,6 +90,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     logger,
     applicationId,
     previewIntervalMs: options.previewIntervalMs,
+    tokenLifetimeMs: options.tokenLifetimeMs,
   });
   deliverer.start();
 

@@ -36,6 +36,8 @@ export interface DelivererOptions {
   applicationId: string;
   /** Base gap between preview edits. Default 1500 ms. */
   previewIntervalMs?: number;
+  /** How long an interaction token works (Discord: 15 min; tests shorten it). */
+  tokenLifetimeMs?: number;
   clock?: Clock;
 }
 
@@ -115,7 +117,8 @@ export class Deliverer {
   }
 
   private tokenExpired(info: DeliveryInfo): boolean {
-    return this.clock.now() > info.createdAt + TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS;
+    const lifetime = this.options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS;
+    return this.clock.now() > info.createdAt + lifetime - Math.min(TOKEN_MARGIN_MS, lifetime / 10);
   }
 
   private onProgress(event: JobProgressEvent): void {

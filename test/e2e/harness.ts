@@ -1,0 +1,141 @@
+// One end-to-end world: the local Discord-compatible server, a real queue on a temp SQLite file, the
+// worker on the tiny fixture model, and the real discord.js client via startBot. restart() stops
+// bot + worker + queue and starts them again on the same DATA_DIR (as a process restart would).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiffusionPipeline, silentLogger, type ImageGenerator, type StepProgress } from '../../src/engine/index.ts';
+import { GuildSettingsStore, JobQueue, Worker, openStore, type Store } from '../../src/queue/index.ts';
+import { startBot, type Bot, type BotOptions } from '../../src/discord/bot.ts';
+import { registerCommands } from '../../deploy/register-commands.ts';
+import { startDiscordServer, type DiscordServer, type DiscordServerOptions, type StoredMessage } from '../support/discord/index.ts';
+import type { CommandRunEvent } from '../../src/discord/router.ts';
+
+export const FIXTURE = join(import.meta.dirname, '../fixtures/models/tiny-fp32');
+
+let sharedEngine: Promise<DiffusionPipeline> | undefined;
+/** One engine per test file: loading sessions is the slow part. */
+export function engine(): Promise<DiffusionPipeline> {
+  sharedEngine ??= DiffusionPipeline.load(FIXTURE, { logger: silentLogger, intraOpNumThreads: 1 });
+  return sharedEngine;
+}
+
+/**
+ * The real engine, paced: it generates for real (real previews, real images), then hands the step
+ * progress out `stepMs` apart before resolving, so a test sees a job that runs long enough to show
+ * previews, be cancelled mid-run, or be interrupted by a restart. Honours the abort signal.
+ */
+export function paced(base: ImageGenerator, stepMs: number): ImageGenerator {
+  return {
+    modelName: base.modelName,
+    async generate(request, options = {}) {
+      const steps: StepProgress[] = [];
+      const result = await base.generate(request, { ...options, onStep: (p) => steps.push(p) });
+      for (const step of steps) {
+        await new Promise((resolve, reject) => {
+          if (options.signal?.aborted) return reject(options.signal.reason);
+          const timer = setTimeout(resolve, stepMs);
+          options.signal?.addEventListener('abort', () => { clearTimeout(timer); reject(options.signal!.reason); }, { once: true });
+        });
+        options.onStep?.(step);
+      }
+      return result;
+    },
+  };
+}
+
+export const quietLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+export interface HarnessOptions {
+  server?: DiscordServerOptions;
+  bot?: Partial<BotOptions>;
+  /** Wraps the engine (e.g. to slow it down). */
+  wrapEngine?: (engine: ImageGenerator) => ImageGenerator;
+  /** Settings patched into the test guild before the bot starts. */
+  settings?: Parameters<GuildSettingsStore['update']>[1];
+}
+
+export class Harness {
+  server!: DiscordServer;
+  dataDir = mkdtempSync(join(tmpdir(), 'e2e-'));
+  store!: Store;
+  settings!: GuildSettingsStore;
+  queue!: JobQueue;
+  worker!: Worker;
+  bot!: Bot;
+  runs: CommandRunEvent[] = [];
+  errors: object[] = [];
+
+  constructor(readonly options: HarnessOptions = {}) {}
+
+  static async start(options: HarnessOptions = {}): Promise<Harness> {
+    const h = new Harness(options);
+    h.server = await startDiscordServer({ waitTimeoutMs: 15_000, ...options.server });
+    await registerCommands({ token: h.server.token, apiUrl: h.server.apiUrl, guildId: h.server.guildId });
+    await h.up();
+    if (options.settings) await h.settings.update(h.server.guildId, options.settings);
+    return h;
+  }
+
+  /** Opens store, queue, worker and bot on this.dataDir. */
+  async up(): Promise<void> {
+    this.store = await openStore({ dataDir: this.dataDir });
+    this.settings = new GuildSettingsStore(this.store);
+    this.queue = await JobQueue.open({ store: this.store, settings: this.settings, pruneIntervalMs: 0 });
+    const base = await engine();
+    this.worker = new Worker(this.queue, this.options.wrapEngine ? this.options.wrapEngine(base) : base, { resultsDir: join(this.dataDir, 'results'), displayMinSide: 64 });
+    this.worker.start();
+    const logger = { ...quietLogger, error: (obj: object) => void this.errors.push(obj) };
+    this.bot = await startBot({
+      token: this.server.token,
+      apiUrl: this.server.apiUrl,
+      queue: this.queue,
+      settings: this.settings,
+      logger,
+      defaultSide: 64,
+      defaults: { steps: 4, guidance: 5, sampler: 'euler' },
+      previewIntervalMs: 150,
+      onRun: (e) => this.runs.push(e),
+      ...this.options.bot,
+    });
+  }
+
+  /** Stops the bot, then the worker (running job back to the queue), then queue and store. */
+  async down(): Promise<void> {
+    await this.bot.stop();
+    await this.worker.stop({ requeue: true });
+    await this.queue.close();
+    await this.store.close();
+  }
+
+  async restart(): Promise<void> {
+    await this.down();
+    await this.up();
+  }
+
+  async close(): Promise<void> {
+    await this.down().catch(() => undefined);
+    await this.server.close();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  get users() {
+    return this.server.users;
+  }
+}
+
+/** custom_ids of a stored message's buttons, in order. */
+export function buttonIds(message: StoredMessage): string[] {
+  return message.components.flatMap((row) => ((row as { components?: { custom_id?: string }[] }).components ?? []).map((c) => c.custom_id ?? ''));
+}
+
+export function buttonLabels(message: StoredMessage): string[] {
+  return message.components.flatMap((row) => ((row as { components?: { label?: string }[] }).components ?? []).map((c) => c.label ?? ''));
+}
+
+/** A finished result: has a PNG attached and buttons. */
+export function isFinal(message: StoredMessage): boolean {
+  return message.attachments.some((a) => a.filename.endsWith('.png')) && message.components.length > 0;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
