@@ -123,7 +123,7 @@ export class DiffusionPipeline implements ImageGenerator {
       }
       const feeds: Record<string, ort.Tensor> = {
         sample: floatTensor(input, sampleDims, sampleInfo.type),
-        timestep: timestepTensor(scheduler.timesteps[k], timestepInfo, batch),
+        timestep: timestepTensor(scheduler.timesteps[k], timestepInfo, batch, sampleInfo.shape[0]),
         encoder_hidden_states: ehsTensor,
       };
       if (condTensor) feeds.timestep_cond = condTensor;

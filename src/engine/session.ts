@@ -1,4 +1,7 @@
 // One ONNX session with the names and element types its metadata declares, and tensor conversions.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { float16ToFloat32, float32ToFloat16 } from './float16.ts';
 import { ModelLoadError } from './errors.ts';
@@ -26,6 +29,16 @@ export interface RunClock {
 // Once CUDA failed to start in this process, later sessions go straight to the CPU.
 let cudaUnavailable = false;
 
+/** The CPU-only package (the default install here) lacks the CUDA provider library; trying it only prints noise. */
+function cudaLibraryPresent(): boolean {
+  try {
+    const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
+    return existsSync(join(dist, '..', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
 export class ModelSession {
   private constructor(
     readonly file: string,
@@ -43,6 +56,10 @@ export class ModelSession {
     };
     let session: ort.InferenceSession | undefined;
     let provider: 'cpu' | 'cuda' = 'cpu';
+    if (settings.executionProvider === 'cuda' && !cudaUnavailable && !cudaLibraryPresent()) {
+      cudaUnavailable = true;
+      logger.warn({ hint: 'reinstall with npm_config_onnxruntime_node_install=cuda12' }, 'CUDA execution provider not available (onnxruntime-node has no CUDA library); using CPU');
+    }
     if (settings.executionProvider === 'cuda' && !cudaUnavailable) {
       try {
         // Severity 4 (fatal only): a missing CUDA library is expected here and reported once below.
@@ -129,11 +146,14 @@ export function idsTensor(rows: readonly (readonly number[])[], type: string): o
 }
 
 /**
- * The timestep in the declared type and shape: a scalar ([]), [1], or one per batch row.
- * Integer exports get the timestep rounded (sigma-based samplers may produce fractional ones).
+ * The timestep in the declared type and shape: a scalar when declared [], one per batch row when the first dim
+ * is the sample's batch dim (same symbolic name) or a fixed size above 1, else [1] as diffusers' ONNX pipeline
+ * passes it. Integer exports get the timestep rounded (sigma-based samplers may produce fractional ones).
  */
-export function timestepTensor(t: number, info: ValueInfo, batch: number): ort.Tensor {
-  const dims = info.shape.length === 0 ? [] : info.shape[0] === 1 ? [1] : [batch];
+export function timestepTensor(t: number, info: ValueInfo, batch: number, batchDim?: Dim): ort.Tensor {
+  const first = info.shape[0];
+  const perRow = (typeof first === 'string' && first === batchDim) || (typeof first === 'number' && first > 1);
+  const dims = info.shape.length === 0 ? [] : perRow ? [batch] : [1];
   const n = dims.length === 0 ? 1 : dims[0];
   switch (info.type) {
     case 'int64':
