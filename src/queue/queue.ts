@@ -154,6 +154,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   /** Queued + running + being-submitted jobs per user (the 'pending' limit). */
   private readonly pendingByUser = new Map<string, number>();
   private reservedQueued = 0;
+  private lastSeq = 0;
   private readonly lastSubmit = new Map<string, number>();
   private readonly usedToday = new Map<string, number>();
   private readonly waiters = new Set<() => void>();
@@ -229,6 +230,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       ...(input.parentId !== undefined ? { parentId: input.parentId } : {}),
       state: 'queued',
       createdAt: now,
+      seq: ++this.lastSeq,
       ...(input.delivery !== undefined ? { delivery: structuredClone(input.delivery) } : {}),
     };
     this.addPending(owner.userId, 1);
@@ -503,6 +505,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
         const job = value as JobRecord;
         if (!job || typeof job !== 'object' || !job.owner) continue;
         const userGuild = `${job.owner.guildId}:${job.owner.userId}`;
+        if (typeof job.seq === 'number' && job.seq > this.lastSeq) this.lastSeq = job.seq;
         if ((this.lastSubmit.get(userGuild) ?? 0) < job.createdAt) this.lastSubmit.set(userGuild, job.createdAt);
         if (job.state === 'queued' || job.state === 'running') active.push(job);
         else this.finished.set(job.id, { userId: job.owner.userId, state: job.state, finishedAt: job.finishedAt ?? job.createdAt });
@@ -511,7 +514,9 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       }
     }
     // Interrupted jobs first (front of their owner's line), then oldest first.
-    active.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    const order = (a: JobRecord, b: JobRecord): number =>
+      a.seq !== undefined && b.seq !== undefined ? a.seq - b.seq : a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1);
+    active.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || order(a, b));
     for (const job of active) {
       const wasRunning = job.state === 'running';
       job.state = 'queued';
@@ -526,11 +531,14 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   private enqueue(job: JobRecord, where: 'front' | 'back'): void {
     const user = job.owner.userId;
     let line = this.lines.get(user);
-    if (!line) {
-      this.lines.set(user, (line = []));
-      // A returning (requeued) job keeps its owner's turn; a new user waits one round.
-      if (where === 'front') this.rotation.unshift(user);
-      else this.rotation.push(user);
+    if (!line) this.lines.set(user, (line = []));
+    if (where === 'front') {
+      // An interrupted job already had its turn: its owner goes first again.
+      const at = this.rotation.indexOf(user);
+      if (at >= 0) this.rotation.splice(at, 1);
+      this.rotation.unshift(user);
+    } else if (line.length === 0) {
+      this.rotation.push(user);
     }
     if (where === 'front') line.unshift(job);
     else line.push(job);

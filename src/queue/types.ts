@@ -28,6 +28,8 @@ export interface JobRecord {
   parentId?: string;
   state: JobState;
   createdAt: number;
+  /** Submission order within this store (createdAt can tie within a millisecond); set by the queue. */
+  seq?: number;
   startedAt?: number;
   finishedAt?: number;
   progress?: { step: number; total: number };

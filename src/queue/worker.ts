@@ -24,7 +24,7 @@ export interface WorkerOptions {
 export class JobTimeoutError extends Error {
   override name = 'JobTimeoutError';
   constructor(readonly jobId: string, readonly timeoutMs: number) {
-    super(`job ${jobId} took longer than the ${Math.round(timeoutMs / 1000)} s limit and was stopped`);
+    super(`job ${jobId} took longer than the ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} limit and was stopped`);
   }
 }
 
