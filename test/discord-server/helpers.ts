@@ -34,3 +34,24 @@ export async function startHarness(options: DiscordServerOptions = {}, restOptio
     },
   };
 }
+
+/** Asserts the server recorded exactly these violations (in order), then forgets them. */
+export function expectViolations(server: DiscordServer, patterns: RegExp[]): void {
+  const got = server.takeViolations();
+  const ok = got.length === patterns.length && patterns.every((p, i) => p.test(got[i]));
+  if (!ok) {
+    throw new Error(`expected violations matching [${patterns.join(', ')}], got ${JSON.stringify(got, null, 2)}`);
+  }
+}
+
+/** Runs `action`, returning the Discord error code it failed with (undefined if it succeeded). */
+export async function discordErrorCode(action: () => Promise<unknown>): Promise<number | string | undefined> {
+  try {
+    await action();
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: number | string }).code;
+    if (code === undefined) throw error;
+    return code;
+  }
+}

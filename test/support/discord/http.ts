@@ -41,6 +41,8 @@ export interface Route {
   editTarget?: (params: Record<string, string>) => string | undefined;
   /** Called when the request arrives, before its body is read or any check runs. */
   onArrival?: (params: Record<string, string>, receivedAt: number) => void;
+  /** Called once the request has been answered. */
+  onDone?: (params: Record<string, string>) => void;
   /** The interaction whose token the request uses, to file error answers under it. */
   interaction?: (params: Record<string, string>) => InteractionHandle | undefined;
   handle(request: ApiRequest): Reply | Promise<Reply>;
@@ -111,6 +113,7 @@ export class Router {
       }
     } finally {
       if (editTarget) this.state.editFinished(editTarget);
+      route.onDone?.(params);
       this.state.changed();
     }
   }

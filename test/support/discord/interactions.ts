@@ -59,8 +59,8 @@ export class InteractionHandle {
   readonly edits: MessageWrite[] = [];
   /** Error answers given to requests made with this interaction's token. */
   readonly errors: AnsweredError[] = [];
-  /** Callback requests received so far (answered or not). */
-  callbacksArrived = 0;
+  /** Callback requests received but not answered yet. */
+  callbacksInFlight = 0;
   /** Set once the missed-3-s-window violation was recorded. */
   lateRecorded = false;
 

@@ -20,7 +20,16 @@ export function addInteractionRoutes(router: Router, state: ServerState): void {
     interaction: (p) => state.interactions.get(p.interaction),
     onArrival: (p) => {
       const handle = state.interactions.get(p.interaction);
-      if (handle) handle.callbacksArrived++;
+      if (handle) handle.callbacksInFlight++;
+    },
+    onDone: (p) => {
+      const handle = state.interactions.get(p.interaction);
+      if (!handle) return;
+      handle.callbacksInFlight--;
+      // The window closed while this callback was in flight, and it was refused: now it is late.
+      if (!handle.ack && handle.callbacksInFlight === 0 && Date.now() > handle.dispatchedAt + state.options.ackWindowMs) {
+        recordMissedAck(state, handle);
+      }
     },
     handle: (req) => callback(state, req),
   });
@@ -146,6 +155,13 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
       resource: { type, ...(original && type !== CallbackType.DeferredUpdateMessage ? { message: state.apiMessage(original) } : {}) },
     },
   };
+}
+
+/** Records, once, that an interaction got no acknowledgement inside the window. */
+export function recordMissedAck(state: ServerState, handle: InteractionHandle): void {
+  if (handle.ack || handle.lateRecorded) return;
+  handle.lateRecorded = true;
+  state.violation(`${handle.label} by ${handle.user.username}: not acknowledged within ${state.options.ackWindowMs} ms`);
 }
 
 /** The interaction behind a webhook request, refusing unknown and expired tokens like Discord. */

@@ -11,7 +11,7 @@ import type { InjectOptions, Injection } from './ratelimit.ts';
 import { addChannelRoutes } from './routes-channels.ts';
 import { addCommandRoutes } from './routes-commands.ts';
 import { addInfoRoutes } from './routes-info.ts';
-import { addInteractionRoutes } from './routes-interactions.ts';
+import { addInteractionRoutes, recordMissedAck } from './routes-interactions.ts';
 import { randomToken } from './snowflake.ts';
 import { ServerState, resolveOptions, type DiscordServerOptions, type RequestRecord } from './state.ts';
 import { waitUntil } from './waiting.ts';
@@ -248,10 +248,8 @@ export class DiscordServer {
     this.state.byToken.set(handle.token, handle);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      if (!handle.ack && !handle.lateRecorded && handle.callbacksArrived === 0) {
-        handle.lateRecorded = true;
-        this.state.violation(`${handle.label} by ${handle.user.username}: not acknowledged within ${this.state.options.ackWindowMs} ms`);
-      }
+      // A callback still being answered is judged by its arrival time when it completes.
+      if (handle.callbacksInFlight === 0) recordMissedAck(this.state, handle);
     }, this.state.options.ackWindowMs);
     timer.unref();
     this.#timers.add(timer);
