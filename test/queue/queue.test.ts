@@ -197,6 +197,7 @@ for (const { name, make, skip } of BACKENDS) {
       await worker.stop({ requeue: true });
       assert.equal((await queue.get(a1.id))?.state, 'queued');
       assert.equal(queue.position(a1.id)!.position, 1);
+      engine.stepMs = 2;
       const second = new Worker(queue, engine, { resultsDir: tempDir() });
       const finished = idle(queue);
       second.start();

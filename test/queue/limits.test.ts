@@ -1,0 +1,150 @@
+// Every refusal at submit: its code, its message, when it resets, and that it changes nothing.
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BACKENDS, FakeGenerator, manualClock, owner, request, tempDir, waitFor, type Backend } from './helpers.ts';
+import { GuildSettingsStore, type GuildSettings } from '../../src/queue/settings.ts';
+import { JobQueue, type JobQueueOptions, type SubmitInput } from '../../src/queue/queue.ts';
+import { LimitError, type LimitCode } from '../../src/queue/limits.ts';
+import { Worker } from '../../src/queue/worker.ts';
+import type { Store } from '../../src/queue/store.ts';
+import type { JobRecord } from '../../src/queue/types.ts';
+
+for (const { name, make, skip } of BACKENDS) {
+  describe(`submit limits on ${name}`, { skip }, () => {
+    let backend: Backend;
+    let n = 0;
+    const cleanups: Array<() => Promise<void>> = [];
+    before(async () => { backend = await make(); });
+    afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
+    after(async () => { await backend?.cleanup(); });
+
+    const clock = manualClock();
+    async function setup(settingsPatch: Partial<GuildSettings> = {}, options: Partial<JobQueueOptions> = {}, storeName = `l${++n}`) {
+      const store: Store = await backend.open(storeName);
+      const settings = new GuildSettingsStore(store);
+      await settings.update('100', { cooldownSeconds: 0, maxPending: 20, ...settingsPatch });
+      const queue = await JobQueue.open({ store, settings, clock: clock.now, pruneIntervalMs: 0, ...options });
+      cleanups.push(async () => { await queue.close(); await store.close(); });
+      return { store, settings, queue, storeName };
+    }
+
+    /** Submits expecting a refusal; checks the queue did not change. */
+    async function refused(queue: JobQueue, input: SubmitInput, code: LimitCode, message: RegExp): Promise<LimitError> {
+      const before = JSON.stringify(queue.stats());
+      const beforeUser = (await queue.listForUser(input.owner.userId)).length;
+      let caught: unknown;
+      try {
+        await queue.submit(input);
+      } catch (err) {
+        caught = err;
+      }
+      assert.ok(caught instanceof LimitError, `expected a LimitError ${code}, got ${String(caught)}`);
+      assert.equal(caught.code, code);
+      assert.match(caught.message, message);
+      assert.equal(JSON.stringify(queue.stats()), before, 'a refused submit changes nothing');
+      assert.equal((await queue.listForUser(input.owner.userId)).length, beforeUser);
+      return caught;
+    }
+
+    test('pending jobs per user (across servers), with an estimated reset', async () => {
+      const { queue, settings } = await setup({ maxPending: 2 });
+      await settings.update('101', { cooldownSeconds: 0 });
+      await queue.submit({ owner: owner('A'), request: request() });
+      await queue.submit({ owner: owner('A', '101'), request: request() });
+      const err = await refused(queue, { owner: owner('A'), request: request() }, 'pending', /already have 2 jobs waiting or running \(the limit is 2\)/);
+      assert.ok(err.resetsAt !== undefined && err.resetsAt > clock.now(), 'resetsAt estimates when the first job finishes');
+      await queue.submit({ owner: owner('B'), request: request() });
+      const [first] = await queue.listForUser('A');
+      await queue.cancel(first.id, { userId: 'A', isModerator: false });
+      await queue.submit({ owner: owner('A'), request: request() });
+    });
+
+    test('cooldown per user per server, resetsAt exact', async () => {
+      const { queue, settings } = await setup({ cooldownSeconds: 10 });
+      await settings.update('101', { cooldownSeconds: 10 });
+      const t0 = clock.now();
+      await queue.submit({ owner: owner('A'), request: request() });
+      clock.advance(3_000);
+      const err = await refused(queue, { owner: owner('A'), request: request() }, 'cooldown', /wait 7 more seconds .*cooldown is 10 s/);
+      assert.equal(err.resetsAt, t0 + 10_000);
+      await queue.submit({ owner: owner('B'), request: request() });
+      await queue.submit({ owner: owner('A', '101'), request: request() });
+      clock.advance(7_000);
+      await queue.submit({ owner: owner('A'), request: request() });
+    });
+
+    test('daily quota per user per server, UTC day, kept across a restart', async () => {
+      clock.set(Date.UTC(2026, 10, 27, 23, 0, 0));
+      const first = await setup({ dailyQuota: 2 });
+      await first.queue.submit({ owner: owner('A'), request: request() });
+      await first.queue.submit({ owner: owner('A'), request: request() });
+      const err = await refused(first.queue, { owner: owner('A'), request: request() }, 'daily_quota', /today's 2 images in this server.*00:00 UTC/);
+      assert.equal(err.resetsAt, Date.UTC(2026, 10, 28));
+      await first.queue.close();
+      await first.store.close();
+      cleanups.pop();
+
+      const again = await setup({ dailyQuota: 2 }, {}, first.storeName);
+      await refused(again.queue, { owner: owner('A'), request: request() }, 'daily_quota', /today's 2 images/);
+      await again.queue.submit({ owner: owner('B'), request: request() });
+      clock.set(Date.UTC(2026, 10, 28, 0, 0, 1));
+      await again.queue.submit({ owner: owner('A'), request: request() });
+    });
+
+    test('global queue cap (back-pressure) with a reset estimate while a job runs', async () => {
+      const { queue } = await setup({}, { maxQueued: 3 });
+      for (const u of ['A', 'B', 'C']) await queue.submit({ owner: owner(u), request: request() });
+      const err = await refused(queue, { owner: owner('D'), request: request() }, 'queue_full', /queue is full \(3 jobs waiting\)/);
+      assert.equal(err.resetsAt, undefined, 'nothing running: no honest estimate');
+      const worker = new Worker(queue, new FakeGenerator(30), { resultsDir: tempDir() });
+      const started = waitFor<JobRecord>((cb) => queue.on('started', cb));
+      worker.start();
+      await started;
+      await queue.submit({ owner: owner('D'), request: request() });
+      const err2 = await refused(queue, { owner: owner('E'), request: request() }, 'queue_full', /queue is full/);
+      assert.ok(err2.resetsAt! > clock.now());
+      await worker.stop({ requeue: true });
+    });
+
+    test('parameter caps from the server settings', async () => {
+      const { queue } = await setup({ maxSteps: 30, maxCount: 2, maxSide: 256, allowedSamplers: ['euler', 'ddim'] });
+      const cases: Array<[Partial<SubmitInput['request']>, string, RegExp]> = [
+        [{ steps: 500 }, 'steps', /expected steps between 1 and 30, got 500/],
+        [{ steps: 0 }, 'steps', /got 0/],
+        [{ count: 3 }, 'count', /expected count between 1 and 2, got 3/],
+        [{ width: 512 }, 'width', /expected width to be a multiple of 8 between 8 and 256, got 512/],
+        [{ height: 20 }, 'height', /multiple of 8.*got 20/],
+        [{ sampler: 'euler_a' }, 'sampler', /euler_a sampler is not allowed here; expected one of euler, ddim/],
+        [{ sampler: 'plms' as never }, 'sampler', /expected a sampler from .*got plms/],
+        [{ seed: -1 }, 'seed', /expected a seed between 0 and 4294967295, got -1/],
+        [{ prompt: '   ' }, 'prompt', /expected a prompt/],
+      ];
+      for (const [patch, field, message] of cases) {
+        const err = await refused(queue, { owner: owner('A'), request: request(patch) }, 'param', message);
+        assert.equal(err.detail, field);
+      }
+      await queue.submit({ owner: owner('A'), request: request({ steps: 30, count: 2, width: 256, sampler: 'ddim' }) });
+    });
+
+    test('banned words (evasions included) name the word', async () => {
+      const { queue } = await setup({ bannedWords: ['gore'] });
+      const err = await refused(queue, { owner: owner('A'), request: request({ prompt: 'a g0r3 scene' }) }, 'banned_word', /not allow \("gore"\)/);
+      assert.equal(err.detail, 'gore');
+      await queue.submit({ owner: owner('A'), request: request({ prompt: 'a gory... no, a cute scene' }) });
+    });
+
+    test('channel allow and deny lists', async () => {
+      const { queue } = await setup({ allowedChannels: ['200', '201'], deniedChannels: ['201'] });
+      await queue.submit({ owner: owner('A', '100', '200'), request: request() });
+      await refused(queue, { owner: owner('A', '100', '201'), request: request() }, 'channel', /not allowed in this channel/);
+      await refused(queue, { owner: owner('A', '100', '202'), request: request() }, 'channel', /not allowed in this channel/);
+    });
+
+    test('concurrent submits cannot slip past a limit together', async () => {
+      const { queue } = await setup({ maxPending: 2 });
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => queue.submit({ owner: owner('A'), request: request() })));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
+      assert.equal(queue.stats().queued, 2);
+    });
+  });
+}
