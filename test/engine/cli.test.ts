@@ -84,3 +84,18 @@ test('parseCliArgs defaults and square sizes from one side', () => {
   assert.deepEqual([a.width, a.height, a.steps, a.count, a.sampler, a.guidance, a.seed], [128, 128, 20, 1, 'euler_a', 7, undefined]);
   assert.throws(() => parseCliArgs(['x', '--seed', '-3']), UsageError);
 });
+
+const DEFAULT_MODEL = join(ROOT, 'models', 'emoji-tiny');
+test('imagine uses models/emoji-tiny when MODEL_DIR is unset', { skip: !existsSync(join(DEFAULT_MODEL, 'model_index.json')) && 'models/emoji-tiny has not landed' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imagine-'));
+  try {
+    const out = join(dir, 'face.png');
+    const env = { ...process.env };
+    delete env.MODEL_DIR;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'imagine.ts'), 'grinning face', '--seed', '1', '--steps', '8', '--out', out], { cwd: ROOT, env, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(readPngText(readFileSync(out)).parameters, /Model: emoji-tiny/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
