@@ -82,7 +82,9 @@ export class Router {
       return this.#serveAttachment(url.pathname, res);
     }
 
-    const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : null;
+    // discord.js sends @original as %40original: match and report decoded paths.
+    const pathname = safeDecode(url.pathname);
+    const path = pathname.startsWith(API_PREFIX) ? pathname.slice(API_PREFIX.length) : null;
     const match = path === null ? undefined : this.#match(method, path);
     const record = (status: number, injected = false) => {
       this.state.requests.push({ at: receivedAt, method, path: redact(path ?? url.pathname, match), status, durationMs: Date.now() - receivedAt, ...(injected ? { injected } : {}) });
@@ -166,7 +168,7 @@ export class Router {
       const found = route.pattern.exec(path);
       if (!found) continue;
       const params: Record<string, string> = {};
-      route.names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1])));
+      route.names.forEach((name, i) => (params[name] = found[i + 1]));
       return { route, params };
     }
     return undefined;
@@ -226,6 +228,14 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
   const text = JSON.stringify(body);
   res.writeHead(status, { ...visible, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function safeDecode(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
 }
 
 function readAll(req: IncomingMessage): Promise<Buffer> {
