@@ -101,6 +101,7 @@ export class Gateway {
         case Op.Heartbeat:
           this.info.heartbeats++;
           ws.send(JSON.stringify({ op: Op.HeartbeatAck, d: null }));
+          this.state.changed();
           return;
         case Op.Identify:
           if (session) {

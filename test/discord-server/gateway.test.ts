@@ -1,0 +1,82 @@
+// The gateway: heartbeats, resume after a dropped connection or op 7 (missed dispatches replayed),
+// refusal of a wrong token, and the end of a session on a clean close.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, GatewayIntentBits, SlashCommandBuilder } from 'discord.js';
+import WebSocket from 'ws';
+import { startHarness, expectViolations } from './helpers.ts';
+import { startDiscordServer, NoBotConnectedError } from '../support/discord/index.ts';
+
+const go = new SlashCommandBuilder().setName('go').setDescription('Go').toJSON();
+
+test('heartbeats are acknowledged', async () => {
+  const h = await startHarness({ heartbeatIntervalMs: 100 });
+  try {
+    await h.server.waitFor(() => h.server.gateway.heartbeats >= 2, 'two heartbeats', 2000);
+    await h.server.waitFor(() => h.client.ws.ping >= 0, 'a measured ping', 2000);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a dropped connection resumes and gets the interaction dispatched while it was down', async () => {
+  const h = await startHarness();
+  try {
+    await h.client.application!.commands.set([go], h.server.guildId);
+    h.onInteraction(async (i) => {
+      if (i.isChatInputCommand()) await i.reply('here');
+    });
+    h.server.dropConnections();
+    const it = h.server.slash({ user: h.server.users.alice, command: 'go' });
+    await it.waitFor((m) => m.content === 'here', 5000);
+    assert.equal(h.server.gateway.resumes, 1);
+    assert.equal(h.server.gateway.identifies, 1);
+
+    h.server.requestReconnect();
+    await h.server.waitFor(() => h.server.gateway.resumes === 2, 'a second resume after op 7', 5000);
+    await h.server.waitForBot();
+    const again = h.server.slash({ user: h.server.users.bob, command: 'go' });
+    await again.waitFor((m) => m.content === 'here');
+    assert.deepEqual(h.server.violations, []);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a destroyed client ends its session: nothing left to dispatch to', async () => {
+  const h = await startHarness();
+  await h.client.application!.commands.set([go], h.server.guildId);
+  await h.client.destroy();
+  await h.server.waitFor(() => h.server.gateway.connected === 0, 'the socket to close');
+  assert.throws(() => h.server.slash({ user: h.server.users.alice, command: 'go' }), NoBotConnectedError);
+  await h.close();
+});
+
+test('a wrong token cannot log in', async () => {
+  const server = await startDiscordServer();
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: server.apiUrl } });
+  try {
+    await assert.rejects(client.login('not-the-token'));
+    expectViolations(server, [/missing or wrong bot token/]);
+    assert.equal(server.gateway.identifies, 0);
+  } finally {
+    await client.destroy();
+    await server.close();
+  }
+});
+
+test('the gateway refuses other versions and transport compression', async () => {
+  const server = await startDiscordServer();
+  try {
+    const closeCode = (query: string) => new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${server.gatewayUrl}?${query}`);
+      ws.on('close', (code) => resolve(code));
+      ws.on('error', () => {});
+    });
+    assert.equal(await closeCode('v=9&encoding=json'), 4012);
+    assert.equal(await closeCode('v=10&encoding=json&compress=zlib-stream'), 4012);
+    expectViolations(server, [/v=9/, /compress=zlib-stream/]);
+  } finally {
+    await server.close();
+  }
+});
