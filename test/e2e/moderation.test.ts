@@ -1,0 +1,116 @@
+// Cancel rights, moderator settings (limits, banned words, channels), refusals with what to do.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { Harness, buttonIds, buttonLabels, isFinal, paced } from './harness.ts';
+import { isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
+
+let h: Harness;
+before(async () => {
+  h = await Harness.start({ settings: { cooldownSeconds: 0, maxPending: 5 }, wrapEngine: (e) => paced(e, 60), server: { log: process.env.E2E_LOG ? (l) => console.log(l.slice(0, 200)) : undefined } });
+});
+after(async () => h?.close());
+afterEach(async () => {
+  assert.deepEqual(h.server.violations, []);
+  // Tests change settings through /settings; each starts from the same easy-going ones.
+  await h.settings.reset(h.server.guildId);
+  await h.settings.update(h.server.guildId, { cooldownSeconds: 0, maxPending: 5 });
+});
+
+/** The ephemeral answer to an interaction: the (ephemeral) original or an ephemeral follow-up. */
+function ephemeralReply(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
+  return h.server.waitFor(() => {
+    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m) && !m.deleted);
+    return candidates.find((m) => pattern.test(m.content));
+  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
+}
+
+function cancelId(message: StoredMessage): string {
+  return buttonIds(message)[buttonLabels(message).indexOf('Cancel')];
+}
+
+async function runningJob(user = h.users.alice) {
+  const i = h.server.slash({ user, command: 'imagine', options: { prompt: 'a slow boat', steps: 40 } });
+  const shown = await i.waitFor((m) => buttonLabels(m).includes('Cancel'));
+  return { i, shown };
+}
+
+test('Cancel: another member is refused, the owner may cancel', async () => {
+  const { i, shown } = await runningJob();
+  const bob = h.server.click({ user: h.users.bob, message: shown, customId: cancelId(shown) });
+  await ephemeralReply(bob, /Only the person who asked/);
+  const alice = h.server.click({ user: h.users.alice, message: shown, customId: cancelId(shown) });
+  await ephemeralReply(alice, /^Cancelled/);
+  const ended = await i.waitFor((m) => /Cancelled\./.test(m.content));
+  assert.equal(ended.components.length, 0);
+  assert.equal(ended.attachments.length, 0);
+});
+
+test('Cancel: a moderator may cancel anyone\'s job; /cancel cancels your own', async () => {
+  const { i, shown } = await runningJob();
+  const mod = h.server.click({ user: h.users.moderator, message: shown, customId: cancelId(shown) });
+  await ephemeralReply(mod, /^Cancelled/);
+  await i.waitFor((m) => /Cancelled\./.test(m.content));
+  const second = await runningJob(h.users.bob);
+  const cmd = h.server.slash({ user: h.users.bob, command: 'cancel' });
+  await ephemeralReply(cmd, /^Cancelled `/);
+  await second.i.waitFor((m) => /Cancelled\./.test(m.content));
+  const none = h.server.slash({ user: h.users.bob, command: 'cancel' });
+  await ephemeralReply(none, /no jobs waiting or running/);
+});
+
+test('/settings: refused for a member, moderators set limits and banned words that then apply', async () => {
+  const denied = h.server.slash({ user: h.users.alice, command: 'settings', subcommand: 'show', memberPermissions: 0n, unchecked: true });
+  await ephemeralReply(denied, /Only moderators/);
+
+  const limits = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'limits', options: { max_steps: 10, daily_quota: 50 } });
+  await ephemeralReply(limits, /max_steps 10/);
+  const tooMany = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a house', steps: 30 } });
+  await ephemeralReply(tooMany, /steps between 1 and 10, got 30/);
+  assert.ok(tooMany.original === null || tooMany.original.deleted, 'the public placeholder was removed');
+
+  const banned = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'banned-words', options: { action: 'add', words: 'Zombie, gore' } });
+  await ephemeralReply(banned, /Added 2 words/);
+  const list = h.server.slash({ user: h.users.owner, command: 'settings', subcommand: 'banned-words', options: { action: 'list' } });
+  await ephemeralReply(list, /`zombie`, `gore`/);
+  const refused = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'a friendly Z0MBIE dog' } });
+  await ephemeralReply(refused, /does not allow \("zombie"\)\. Please rephrase/);
+  const removed = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'banned-words', options: { action: 'remove', words: 'zombie' } });
+  await ephemeralReply(removed, /Removed 1 word; 1 banned now/);
+
+  const cooldown = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'limits', options: { cooldown: 600 } });
+  await ephemeralReply(cooldown, /cooldown 600 s/);
+  // The owner has not submitted yet in this file, so only the new cooldown can stop the second try.
+  const ok = h.server.slash({ user: h.users.owner, command: 'imagine', options: { prompt: 'a friendly zombie dog', steps: 2 } });
+  await ok.waitFor(isFinal).catch((e) => { throw new Error(`${e.message}; follow-ups: ${ok.followUps.map((m) => m.content).join(" / ")}`); });
+  const again = h.server.slash({ user: h.users.owner, command: 'imagine', options: { prompt: 'another dog', steps: 2 } });
+  await ephemeralReply(again, /Please wait \d+ more seconds.*try again <t:\d+:R>/s);
+
+  const reset = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'reset' });
+  await ephemeralReply(reset, /reset to defaults/);
+});
+
+test('/settings channels: deny a channel, requests there are refused; a role can be made moderator', async () => {
+  const deny = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'channels', options: { action: 'deny', channel: h.server.channels.quiet.id } });
+  await ephemeralReply(deny, /Denied channels\*\* <#\d+>/);
+  const there = h.server.slash({ user: h.users.alice, command: 'imagine', channelId: h.server.channels.quiet.id, options: { prompt: 'a cloud' } });
+  await ephemeralReply(there, /not allowed in this channel/);
+  const reset = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'channels', options: { action: 'reset' } });
+  await ephemeralReply(reset, /Allowed channels\*\* all/);
+
+  // A configured moderator role is enough without Manage Server (permissions stripped from the payload).
+  const role = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'moderator-role', options: { action: 'add', role: h.server.roles.moderator.id } });
+  await ephemeralReply(role, /Moderator roles\*\* <@&\d+>/);
+  const viaRole = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'show', memberPermissions: 0n });
+  await ephemeralReply(viaRole, /\*\*Limits\*\*/);
+});
+
+test('/queue and /help answer ephemerally', async () => {
+  const { i } = await runningJob();
+  const q = h.server.slash({ user: h.users.alice, command: 'queue' });
+  await ephemeralReply(q, /Queue: \d+ waiting, 1 running\.\nYour jobs:\n`[\w-]+` running/);
+  const help = h.server.slash({ user: h.users.bob, command: 'help' });
+  await ephemeralReply(help, /\/imagine/);
+  const cancel = h.server.slash({ user: h.users.alice, command: 'cancel' });
+  await ephemeralReply(cancel, /^Cancelled/);
+  await i.waitFor((m) => /Cancelled\./.test(m.content));
+});
