@@ -61,6 +61,12 @@ async function openSqlite(dataDir: string, namespace: string): Promise<Store> {
   const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, iterationLimit: 500, busyTimeout: 5000 } as never);
   const keyv = new Keyv({ store: adapter, namespace, useKeyPrefix: true });
   await probe(keyv, `SQLite file ${file}`);
+  // WAL with synchronous=NORMAL: a commit no longer waits for fsync (submit stays well under 1 ms), and a
+  // killed process still loses nothing committed; only a power cut can drop the last few commits, never
+  // leaving a half-written record.
+  const query = (adapter as unknown as { query(sql: string): Promise<unknown> }).query;
+  await query('PRAGMA journal_mode=WAL');
+  await query('PRAGMA synchronous=NORMAL');
   return new KeyvStore('sqlite', file, keyv);
 }
 
