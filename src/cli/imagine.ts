@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DiffusionPipeline } from '../engine/pipeline.ts';
+import { WorkerPipeline } from '../engine/worker-pipeline.ts';
 import { GenerationCancelledError, InvalidRequestError, ModelLoadError } from '../engine/errors.ts';
 import { encodePng, makeGrid } from '../engine/images.ts';
 import { stderrLogger } from '../engine/logger.ts';
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const provider = process.env.EXECUTION_PROVIDER || 'cpu';
   if (provider !== 'cpu' && provider !== 'cuda') throw new UsageError(`expected EXECUTION_PROVIDER to be cpu or cuda, got ${JSON.stringify(provider)}`);
   const modelDir = process.env.MODEL_DIR ? resolve(process.env.MODEL_DIR) : join(PROJECT_ROOT, 'models', 'emoji-tiny');
-  const pipeline = await DiffusionPipeline.load(modelDir, {
+  const pipeline = await WorkerPipeline.load(modelDir, {
     executionProvider: provider,
     intraOpNumThreads: envInt('ORT_INTRA_OP_THREADS'),
     interOpNumThreads: envInt('ORT_INTER_OP_THREADS'),

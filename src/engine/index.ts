@@ -1,5 +1,8 @@
 // The engine's public surface: what the queue worker, the CLI and the bot import.
+// Long-running processes want WorkerPipeline (ONNX off the main thread); DiffusionPipeline runs in the caller's thread.
 export { DiffusionPipeline, type PipelineOptions } from './pipeline.ts';
+export { WorkerPipeline, type WorkerPipelineOptions } from './worker-pipeline.ts';
+export type { ModelInfo } from './worker-protocol.ts';
 export { loadModel, TAESD_FOLDERS, type DiffusionModel, type ModelLoadOptions } from './model.ts';
 export { GenerationCancelledError, InvalidRequestError, ModelLoadError } from './errors.ts';
 export { decodeImage, encodePng, encodePreview, formatParameters, makeGrid, readPngText, upscaleForDisplay } from './images.ts';

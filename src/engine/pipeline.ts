@@ -192,7 +192,15 @@ export class DiffusionPipeline implements ImageGenerator {
     for (let i = 0; i < scaled.length; i++) scaled[i] = latents[i] * inv;
     const out = (await dec.run({ latent_sample: floatTensor(scaled, [count, m.latentChannels, lh, lw], dec.requireInput('latent_sample').type) }, clock))[dec.pickOutput('sample').name];
     const [, , h, w] = out.dims as number[];
-    return planarToImages(toFloat32(out), count, h, w);
+    const values = toFloat32(out);
+    const per = 3 * h * w;
+    const images: RawImage[] = [];
+    for (let i = 0; i < count; i++) {
+      // one image at a time, yielding between them: four 1024x1024 conversions at once would hold the loop too long
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      images.push(planarToImages(values.subarray(i * per, (i + 1) * per), 1, h, w)[0]);
+    }
+    return images;
   }
 
   /** Preview of the predicted clean latents: TAESD when shipped, else the linear map; a grid when count > 1. */

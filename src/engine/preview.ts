@@ -39,10 +39,11 @@ export function planarToImages(data: Float32Array, count: number, h: number, w: 
   for (let n = 0; n < count; n++) {
     const base = n * 3 * plane;
     const out = new Uint8Array(plane * 3);
-    for (let p = 0; p < plane; p++) {
-      out[p * 3] = toByte(data[base + p]);
-      out[p * 3 + 1] = toByte(data[base + plane + p]);
-      out[p * 3 + 2] = toByte(data[base + 2 * plane + p]);
+    // A clamped view rounds and clamps in the store itself (NaN -> 0), several times faster than toByte.
+    const clamped = new Uint8ClampedArray(out.buffer);
+    for (let k = 0; k < 3; k++) {
+      const src = base + k * plane;
+      for (let p = 0, o = k; p < plane; p++, o += 3) clamped[o] = (data[src + p] + 1) * 127.5;
     }
     images.push({ width: w, height: h, data: out });
   }
