@@ -124,12 +124,16 @@ export class InteractionHandle {
 
   /** A one-line summary of the state, for failure messages. */
   describe(): string {
-    const original = this.original;
-    const text = original
-      ? `original: ${JSON.stringify(original.content.slice(0, 160))}, ${original.attachments.length} attachment(s), ${original.components.length} row(s), ${original.version} edit(s)`
-      : 'no original response';
+    const show = (m: StoredMessage) =>
+      `${JSON.stringify(m.content.slice(0, 160))}${m.flags & 64 ? ' (ephemeral)' : ''}, ${m.attachments.length} attachment(s), ${m.components.length} row(s), ${m.version} edit(s)`;
+    const stored = this.originalId ? this.host.messages.getEvenDeleted(this.originalId) : undefined;
+    const original = !stored ? 'no original response' : stored.deleted ? `original deleted (was ${show(stored)})` : `original: ${show(stored)}`;
+    const followUps = this.followUpIds
+      .map((id) => this.host.messages.getEvenDeleted(id))
+      .filter((m): m is StoredMessage => m !== undefined)
+      .map((m) => `${m.deleted ? '(deleted) ' : ''}${show(m)}`);
     const errors = this.errors.length ? `; errors: ${this.errors.map((e) => `${e.status}/${e.code} ${e.method} ${e.path}`).join(', ')}` : '';
-    return `ack ${this.ack ? `type ${this.ack.type} after ${this.ack.latencyMs} ms` : 'none'}; ${text}; ${this.followUpIds.length} follow-up(s)${errors}`;
+    return `ack ${this.ack ? `type ${this.ack.type} after ${this.ack.latencyMs} ms` : 'none'}; ${original}; follow-ups: [${followUps.join('; ')}]${errors}`;
   }
 }
 

@@ -106,6 +106,11 @@ export class MessageStore {
     return message && !message.deleted ? message : undefined;
   }
 
+  /** Like get, but also finds deleted messages (for failure descriptions). */
+  getEvenDeleted(id: string): StoredMessage | undefined {
+    return this.#messages.get(id);
+  }
+
   inChannel(channelId: string): StoredMessage[] {
     return (this.#byChannel.get(channelId) ?? []).filter((m) => !m.deleted);
   }
