@@ -430,14 +430,23 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     return this.lease(entry);
   }
 
-  /** Resolves when a job is queued (at once if one is), or when `signal` aborts or the queue closes. */
-  waitForJob(signal?: AbortSignal): Promise<void> {
-    if (this.queuedById.size > 0 || this.closed || signal?.aborted) return Promise.resolve();
+  /** True once close() was called: take() gives nothing more. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Resolves when a job is queued (at once if one is), or when `signal` aborts or the queue closes;
+   * false means the queue is closed and the worker should stop.
+   */
+  waitForJob(signal?: AbortSignal): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.queuedById.size > 0 || signal?.aborted) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (): void => {
         this.waiters.delete(done);
         signal?.removeEventListener('abort', done);
-        resolve();
+        resolve(!this.closed);
       };
       this.waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
@@ -459,11 +468,16 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       } else {
         job.finishedAt = this.clock();
       }
-      try {
-        // Persist before anyone hears of it: a job stored as 'done' never runs again.
-        await this.writer.set(jobKey(job.id), job);
-      } catch (err) {
-        process.emitWarning(`could not persist job ${job.id} as ${state}: ${err}`);
+      // Persist before anyone hears of it: a job stored as 'done' never runs again. A store hiccup gets
+      // retries; if it persists, the job is reported anyway and would run again after a restart.
+      for (const delayMs of [100, 500, 2000, -1]) {
+        try {
+          await this.writer.set(jobKey(job.id), job);
+          break;
+        } catch (err) {
+          if (delayMs < 0) process.emitWarning(`could not persist job ${job.id} as ${state}: ${err}`);
+          else await new Promise((r) => setTimeout(r, delayMs));
+        }
       }
       this.running.delete(job.id);
       if (state === 'queued') {

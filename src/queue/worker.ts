@@ -80,7 +80,7 @@ export class Worker {
     while (!stop.aborted) {
       const lease = this.queue.take();
       if (!lease) {
-        await this.queue.waitForJob(stop);
+        if (!(await this.queue.waitForJob(stop))) break;
         continue;
       }
       await this.runOne(lease);
