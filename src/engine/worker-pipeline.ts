@@ -76,6 +76,10 @@ export class WorkerPipeline implements ImageGenerator {
     return this.info.defaultSize;
   }
 
+  get limits(): RequestLimits {
+    return this.info.limits;
+  }
+
   generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error('the engine is closed'));
