@@ -146,9 +146,12 @@ export class Deliverer {
     const { info, updater } = tracked;
     const started = this.clock.now();
     try {
+      // Known dead token: do not wait out a rate limit only to be refused.
+      if (this.tokenExpired(info)) throw new TokenExpiredError(`interaction token for job ${job.id} is older than its lifetime`);
       await updater.finish(async () => payload);
       this.maxInFlightPerMessage = Math.max(this.maxInFlightPerMessage, updater.maxInFlight);
     } catch (error) {
+      updater.close();
       if (classifyRestError(error).kind !== 'fatal') throw error;
       // Token expired (or refused): a bot message in the channel, mentioning the owner.
       this.channelFallbacks++;

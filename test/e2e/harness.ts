@@ -70,7 +70,9 @@ export class Harness {
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const h = new Harness(options);
-    h.server = await startDiscordServer({ waitTimeoutMs: 15_000, ...options.server });
+    // The bot's preview cadence is 10x faster here than in production (150 ms, not 1.5 s), so the
+    // per-token edit budget is scaled the same way (5 per second instead of 5 per 5 s).
+    h.server = await startDiscordServer({ waitTimeoutMs: 15_000, editRateLimit: { limit: 5, windowMs: 1000 }, ...options.server });
     await registerCommands({ token: h.server.token, apiUrl: h.server.apiUrl, guildId: h.server.guildId });
     await h.up();
     if (options.settings) await h.settings.update(h.server.guildId, options.settings);
