@@ -80,3 +80,20 @@ test('the gateway refuses other versions and transport compression', async () =>
     await server.close();
   }
 });
+
+test('a connection whose heartbeats stop is closed with 4009 and recorded', async () => {
+  const server = await startDiscordServer({ heartbeatIntervalMs: 100 });
+  try {
+    const ws = new WebSocket(`${server.gatewayUrl}?v=10&encoding=json`);
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.on('message', (raw) => {
+      const payload = JSON.parse(raw.toString());
+      if (payload.op === 10) ws.send(JSON.stringify({ op: 2, d: { token: server.token, intents: 1, properties: {} } }));
+    });
+    assert.equal(await closed, 4009);
+    assert.equal(server.gateway.timeouts, 1);
+    expectViolations(server, [/no heartbeat for \d+ ms \(interval 100 ms\)/]);
+  } finally {
+    await server.close();
+  }
+});

@@ -247,3 +247,17 @@ test('bot channel messages with attachments, fetched and edited through the chan
   assert.equal(refetched.content, 'edited');
   assert.deepEqual(server.violations, []);
 });
+
+test('added members can use commands; ack latencies are collected', async () => {
+  const { server } = h;
+  const carol = server.addUser('carol', { roles: [server.roles.moderator.id] });
+  h.onInteraction(async (i) => {
+    if (i.isChatInputCommand()) await i.reply({ content: `hi ${i.user.username}`, flags: MessageFlags.Ephemeral });
+  });
+  const it = server.slash({ user: carol, command: 'settings', subcommand: 'show' });
+  await it.waitFor((m) => m.content === 'hi carol');
+  assert.equal(BigInt((it.payload as any).member.permissions) & (1n << 5n), 1n << 5n, 'the Moderator role grants Manage Server');
+  const latencies = server.ackLatencies();
+  assert.equal(latencies.length, server.interactions.filter((i) => i.ack).length);
+  assert.ok(latencies.every((ms) => ms >= 0 && ms < 3000));
+});

@@ -179,3 +179,26 @@ test('bad command registrations, a wrong bot token and unknown routes are record
   expectViolations(h.server, [/command registration refused/, /missing or wrong bot token/, /does not implement that route/]);
   assert.deepEqual(h.server.registeredCommands(h.server.guildId).map((c) => c.name), ['go'], 'a refused registration changes nothing');
 });
+
+test('embed limits and button styles and labels', async () => {
+  const codes = await run(async (i) => {
+    await i.deferReply();
+    const edit = (payload: Record<string, unknown>) => discordErrorCode(() => i.editReply(payload));
+    return [
+      await edit({ embeds: [{ title: 't'.repeat(257) }] }),
+      await edit({ embeds: [{ description: 'd'.repeat(4000) }, { description: 'd'.repeat(2001) }] }),
+      await edit({ embeds: [{ fields: Array.from({ length: 26 }, (_, n) => ({ name: `f${n}`, value: 'v' })) }] }),
+      await edit({ components: [{ type: 1, components: [{ type: 2, style: 9, label: 'x', custom_id: 'a' }] }] }),
+      await edit({ components: [{ type: 1, components: [{ type: 2, style: 1, custom_id: 'a' }] }] }),
+      await edit({ embeds: [{ title: 'Seed 42', fields: [{ name: 'steps', value: '20' }] }] }),
+    ];
+  });
+  assert.deepEqual(codes, [50035, 50035, 50035, 50035, 50035, undefined]);
+  expectViolations(h.server, [
+    /embed title at embeds.0.title is 257 characters, at most 256/,
+    /embeds hold 6001 characters in all, at most 6000/,
+    /embed 0 has 26 fields, at most 25/,
+    /button at components.0.components.0 has style 9/,
+    /button at components.0.components.0 has neither a label nor an emoji/,
+  ]);
+});

@@ -30,12 +30,14 @@ export interface GatewayInfo {
   heartbeats: number;
   /** Sessions with a live, identified socket. */
   connected: number;
+  /** Connections closed (4009) because heartbeats stopped coming. */
+  timeouts: number;
 }
 
 export class Gateway {
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #sessions = new Map<string, Session>();
-  readonly info: GatewayInfo = { identifies: 0, resumes: 0, heartbeats: 0, connected: 0 };
+  readonly info: GatewayInfo = { identifies: 0, resumes: 0, heartbeats: 0, connected: 0, timeouts: 0 };
 
   constructor(readonly state: ServerState, readonly url: () => string) {}
 
@@ -88,7 +90,20 @@ export class Gateway {
     }
     let session: Session | null = null;
     this.#refresh();
-    ws.send(JSON.stringify({ op: Op.Hello, d: { heartbeat_interval: this.state.options.heartbeatIntervalMs }, s: null, t: null }));
+    const interval = this.state.options.heartbeatIntervalMs;
+    ws.send(JSON.stringify({ op: Op.Hello, d: { heartbeat_interval: interval }, s: null, t: null }));
+    // Like Discord, drop a connection whose heartbeats stop (a blocked event loop looks like this).
+    let lastBeat = Date.now();
+    const deadline = Math.round(interval * 1.5);
+    const watchdog = setInterval(() => {
+      const silent = Date.now() - lastBeat;
+      if (silent <= deadline) return;
+      clearInterval(watchdog);
+      this.info.timeouts++;
+      this.state.violation(`gateway: no heartbeat for ${silent} ms (interval ${interval} ms); the bot's event loop may be blocked`);
+      ws.close(4009, 'Session timed out');
+    }, Math.max(50, Math.round(interval / 4)));
+    watchdog.unref();
     ws.on('message', (raw) => {
       let payload: { op: number; d: any };
       try {
@@ -100,6 +115,7 @@ export class Gateway {
       switch (payload.op) {
         case Op.Heartbeat:
           this.info.heartbeats++;
+          lastBeat = Date.now();
           ws.send(JSON.stringify({ op: Op.HeartbeatAck, d: null }));
           this.state.changed();
           return;
@@ -129,6 +145,7 @@ export class Gateway {
       }
     });
     ws.on('close', (code) => {
+      clearInterval(watchdog);
       if (session?.socket === ws) {
         session.socket = null;
         // A clean close ends the session on Discord; anything else leaves it resumable.

@@ -8,4 +8,4 @@ export { SlashCommandError, OptionType, type RegisteredCommand, type OptionValue
 export { WaitTimeoutError } from './waiting.ts';
 export { Permission, ALL_PERMISSIONS, EVERYONE_PERMISSIONS } from './permissions.ts';
 export type { FakeUser, FakeChannel, FakeRole, World } from './world.ts';
-export { LIMITS } from './rules.ts';
+export { LIMITS } from './limits.ts';

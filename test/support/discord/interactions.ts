@@ -3,7 +3,7 @@
 // and button clicks (shaped like Discord's, with what discord.js 14 needs).
 import type { EventEmitter } from 'node:events';
 import { snowflake, randomToken } from './snowflake.ts';
-import { apiChannel, apiMember, apiRole, apiUser, memberPermissions, type FakeChannel, type FakeUser, type World } from './world.ts';
+import { allMembers, apiChannel, apiMember, apiRole, apiUser, memberPermissions, type FakeChannel, type FakeUser, type World } from './world.ts';
 import type { MessageStore, MessageWrite, StoredMessage } from './messages.ts';
 import type { RegisteredCommand, BuiltOptions } from './commands.ts';
 import { waitUntil } from './waiting.ts';
@@ -177,7 +177,7 @@ export function slashPayload(context: PayloadContext, command: RegisteredCommand
   const resolved: Json = {};
   const users = [...new Set(built.users)];
   if (users.length) {
-    const known = [world.bot, ...Object.values(world.users)];
+    const known = allMembers(world);
     const found = users.map((id) => known.find((u) => u.id === id)).filter((u): u is FakeUser => u !== undefined);
     resolved.users = Object.fromEntries(found.map((u) => [u.id, apiUser(u)]));
     resolved.members = Object.fromEntries(found.map((u) => {

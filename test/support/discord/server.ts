@@ -15,7 +15,7 @@ import { addInteractionRoutes, recordMissedAck } from './routes-interactions.ts'
 import { randomToken } from './snowflake.ts';
 import { ServerState, resolveOptions, type DiscordServerOptions, type RequestRecord } from './state.ts';
 import { waitUntil } from './waiting.ts';
-import { allChannels, type FakeChannel, type FakeUser, type World, createWorld } from './world.ts';
+import { allChannels, createWorld, user, type FakeChannel, type FakeUser, type World } from './world.ts';
 
 export interface SlashOptions {
   user: FakeUser;
@@ -131,6 +131,18 @@ export class DiscordServer {
   }
   get interactions(): InteractionHandle[] {
     return [...this.state.interactions.values()];
+  }
+
+  /** Adds a guild member (a plain member unless given role ids, e.g. server.roles.moderator.id). */
+  addUser(username: string, options: { roles?: string[] } = {}): FakeUser {
+    const added = user(username, options.roles ?? []);
+    this.world.others.push(added);
+    return added;
+  }
+
+  /** Milliseconds from dispatch to first callback, for every acknowledged interaction so far. */
+  ackLatencies(): number[] {
+    return this.interactions.flatMap((i) => (i.ack ? [i.ack.latencyMs] : []));
   }
 
   /** Returns the violations so far and forgets them (for tests that break rules on purpose). */

@@ -38,6 +38,8 @@ export interface World {
     alice: FakeUser;
     bob: FakeUser;
   };
+  /** Members added with DiscordServer.addUser. */
+  others: FakeUser[];
   roles: { everyone: FakeRole; moderator: FakeRole; bot: FakeRole };
   channels: { general: FakeChannel; art: FakeChannel; quiet: FakeChannel };
   createdAt: number;
@@ -55,13 +57,6 @@ export function createWorld(): World {
     },
     bot: { id: snowflake(), name: 'EmojiForge', permissions: EVERYONE_PERMISSIONS, position: 1 },
   };
-  const user = (username: string, roleIds: string[] = [], bot = false): FakeUser => ({
-    id: snowflake(),
-    username,
-    globalName: username[0].toUpperCase() + username.slice(1),
-    bot,
-    roles: roleIds,
-  });
   const owner = user('owner');
   return {
     applicationId: snowflake(),
@@ -70,6 +65,7 @@ export function createWorld(): World {
     ownerId: owner.id,
     bot: user('emojiforge', [roles.bot.id], true),
     users: { owner, moderator: user('moderator', [roles.moderator.id]), alice: user('alice'), bob: user('bob') },
+    others: [],
     roles,
     channels: {
       general: { id: snowflake(), name: 'general', position: 0 },
@@ -78,6 +74,10 @@ export function createWorld(): World {
     },
     createdAt: Date.now(),
   };
+}
+
+export function user(username: string, roleIds: string[] = [], bot = false): FakeUser {
+  return { id: snowflake(), username, globalName: username[0].toUpperCase() + username.slice(1), bot, roles: roleIds };
 }
 
 export function allRoles(world: World): FakeRole[] {
@@ -89,7 +89,7 @@ export function allChannels(world: World): FakeChannel[] {
 }
 
 export function allMembers(world: World): FakeUser[] {
-  return [world.bot, ...Object.values(world.users)];
+  return [world.bot, ...Object.values(world.users), ...world.others];
 }
 
 /** Guild-level permissions of a member, as Discord computes them (owner and Administrator get all). */
