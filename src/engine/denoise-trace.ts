@@ -11,8 +11,8 @@ import type { DiffusionModel } from './model.ts';
 import { DiffusionPipeline } from './pipeline.ts';
 import { createScheduler, startIndexForStrength } from './schedulers/index.ts';
 import { floatTensor, toFloat32, type ModelSession, type RunClock } from './session.ts';
-import { planarToImages } from './preview.ts';
-import type { GenerateRequest, GenerateResult, RawImage } from './types.ts';
+import { imageToPlanar, latentToRgb, planarToImages } from './preview.ts';
+import type { GenerateRequest, GenerateResult, RawImage, StepProgress } from './types.ts';
 
 export interface TraceStep {
   /** 1-based sampler step, as StepProgress counts it. */
@@ -42,6 +42,10 @@ export interface DenoiseTrace {
 
 export interface TraceOptions {
   signal?: AbortSignal;
+  /** Progress as generate() reports it, previews included (so a recorded job still shows live previews). */
+  onStep?: (progress: StepProgress) => void;
+  /** Compute previews for onStep (default true, as generate()). */
+  previews?: boolean;
   /** Which 1-based steps to keep x0 for (all when absent); bounds memory for long, large runs. */
   keepSteps?: ReadonlySet<number>;
 }
@@ -64,7 +68,8 @@ export async function traceGeneration(pipeline: DiffusionPipeline, request: Gene
   let final: Float32Array | undefined;
   const count = request.count;
 
-  const x0Sink = observerDecoder(m, (x0) => {
+  const wantPreviews = !!options.onStep && (options.previews ?? true);
+  const x0Sink = observerDecoder(m, wantPreviews, (x0) => {
     pending = x0;
   });
   const unet = observe(m.unet, (feeds) => {
@@ -80,9 +85,11 @@ export async function traceGeneration(pipeline: DiffusionPipeline, request: Gene
   const result = await traced.generate(request, {
     signal: options.signal,
     previews: true,
-    onStep: ({ step }) => {
+    onStep: (progress) => {
+      const { step } = progress;
       if (pending && (!options.keepSteps || options.keepSteps.has(step))) steps.push({ step, timestep: timesteps[step - 1], x0: pending });
       pending = undefined;
+      options.onStep?.(wantPreviews ? progress : { step, total: progress.total });
     },
   });
   if (!start || !final) throw new Error('expected the pipeline to run the U-Net and the VAE decoder, but one was never called');
@@ -119,22 +126,34 @@ function observe(session: ModelSession, see: (feeds: Feeds) => void): ModelSessi
 }
 
 /**
- * Stands in the preview-decoder slot: keeps a copy of x0 and answers with a 1x1 black image per latent,
- * so recording costs no decoder run (frames are decoded later, only those that are shown).
+ * Stands in the preview-decoder slot: keeps a copy of x0 and answers with the preview the pipeline would
+ * have made (the model's TAESD, else its linear latent-to-RGB map), or, when nobody watches, a 1x1 black
+ * image per latent so recording costs no decoder run (frames are decoded later, only those shown).
  */
-function observerDecoder(model: DiffusionModel, keep: (x0: Float32Array) => void): ModelSession {
+function observerDecoder(model: DiffusionModel, previews: boolean, keep: (x0: Float32Array) => void): ModelSession {
   const input = { name: 'latent_sample', type: 'float32', shape: ['batch', model.latentChannels, 'height', 'width'] };
-  const output = { name: 'sample', type: 'float32', shape: ['batch', 3, 1, 1] };
+  const output = { name: 'sample', type: 'float32', shape: ['batch', 3, 'height', 'width'] };
   const observer = Object.create(model.vaeDecoder) as ModelSession;
   Object.defineProperties(observer, {
     inputs: { value: new Map([[input.name, input]]) },
     outputs: { value: new Map([[output.name, output]]) },
   });
-  observer.run = async (feeds: Feeds) => {
-    const x0 = feeds.latent_sample;
-    keep(Float32Array.from(toFloat32(x0)));
-    const n = Number(x0.dims[0]);
-    return { sample: new ort.Tensor('float32', new Float32Array(n * 3).fill(-1), [n, 3, 1, 1]) };
+  observer.run = async (feeds: Feeds, clock: RunClock) => {
+    const tensor = feeds.latent_sample;
+    const x0 = Float32Array.from(toFloat32(tensor));
+    keep(x0);
+    const [n, c, h, w] = tensor.dims as number[];
+    if (!previews) return { sample: new ort.Tensor('float32', new Float32Array(n * 3).fill(-1), [n, 3, 1, 1]) };
+    if (model.taesd) {
+      const t = model.taesd;
+      const inName = t.inputs.keys().next().value!;
+      const out = (await t.run({ [inName]: floatTensor(x0, [n, c, h, w], t.inputs.get(inName)!.type) }, clock))[t.pickOutput('sample').name];
+      return { sample: new ort.Tensor('float32', toFloat32(out), out.dims) };
+    }
+    // The linear map, handed back as decoder output in [-1, 1] (exact: bytes survive the round trip).
+    const planar = new Float32Array(n * 3 * h * w);
+    for (let i = 0; i < n; i++) planar.set(imageToPlanar(latentToRgb(x0, i * c * h * w, c, h, w, model.latentRgbFactors, model.latentRgbBias)), i * 3 * h * w);
+    return { sample: new ort.Tensor('float32', planar, [n, 3, h, w]) };
   };
   return observer;
 }

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { makeGrid } from './images.ts';
 import { decodeLatents, samplerTimesteps, traceGeneration, type DenoiseTrace } from './denoise-trace.ts';
 import type { DiffusionPipeline } from './pipeline.ts';
-import type { GenerateRequest, RawImage } from './types.ts';
+import type { GenerateRequest, GenerateResult, RawImage, StepProgress } from './types.ts';
 
 export interface TimelapseOptions {
   signal?: AbortSignal;
@@ -47,15 +47,22 @@ const FIRST_MS = 500;
 const FRAME_MS = 150;
 const HOLD_MS = 2500;
 
-/** Re-runs `request` (deterministic in its seed and parameters), records its steps and makes the film. */
-export async function makeTimelapse(pipeline: DiffusionPipeline, request: GenerateRequest, options: TimelapseOptions = {}): Promise<Timelapse> {
+/**
+ * Runs `request` (deterministic in its seed and parameters, so a stored job's run is repeated exactly),
+ * records its steps and makes the film. `result` is what generate() would have returned.
+ */
+export async function makeTimelapse(
+  pipeline: DiffusionPipeline,
+  request: GenerateRequest,
+  options: TimelapseOptions & { onStep?: (p: StepProgress) => void; previews?: boolean } = {},
+): Promise<Timelapse & { result: GenerateResult }> {
   const maxFrames = options.maxFrames ?? TIMELAPSE_DEFAULTS.maxFrames;
   if (!Number.isInteger(maxFrames) || maxFrames < 2) throw new RangeError(`expected maxFrames to be an integer >= 2, got ${maxFrames}`);
   // Steps are known before the run, so only the x0s that can be shown are kept.
-  const keep = new Set(pickSteps(samplerTimesteps(pipeline.model, request).length, maxFrames));
-  const trace = await traceGeneration(pipeline, request, { signal: options.signal, keepSteps: keep });
+  const keepSteps = new Set(pickSteps(samplerTimesteps(pipeline.model, request).length, maxFrames));
+  const trace = await traceGeneration(pipeline, request, { signal: options.signal, onStep: options.onStep, previews: options.previews, keepSteps });
   const frames = await timelapseFrames(pipeline, trace, maxFrames);
-  return encodeTimelapse(frames, trace.total, options);
+  return { ...(await encodeTimelapse(frames, trace.total, options)), result: trace.result };
 }
 
 /**

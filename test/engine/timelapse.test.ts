@@ -7,7 +7,7 @@ import { GenerationCancelledError } from '../../src/engine/errors.ts';
 import { makeGrid, upscaleForDisplay } from '../../src/engine/images.ts';
 import { traceGeneration } from '../../src/engine/denoise-trace.ts';
 import { encodeTimelapse, makeTimelapse, pickSteps, thin, timelapseFrames, TimelapseTooLargeError } from '../../src/engine/timelapse.ts';
-import type { GenerateRequest, RawImage } from '../../src/engine/types.ts';
+import type { GenerateRequest, RawImage, StepProgress } from '../../src/engine/types.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const VARIANTS = ['tiny-fp32', 'tiny-int64', 'tiny-fp16'] as const;
@@ -63,6 +63,28 @@ test('recording a run leaves its images exactly as a plain generate() makes them
       // timesteps fall as the sampler goes
       for (let k = 1; k < trace.steps.length; k++) assert.ok(trace.steps[k].timestep < trace.steps[k - 1].timestep, `${v} ${sampler} timesteps`);
     }
+  }
+});
+
+test('a recorded run reports the same progress and previews as a plain run (TAESD and linear map)', async () => {
+  for (const v of ['tiny-fp32', 'tiny-int64'] as const) {
+    const r = req({ steps: 4, count: 2 });
+    const plain: StepProgress[] = [];
+    await pipelines.get(v)!.generate(r, { onStep: (p) => plain.push(p) });
+    const traced: StepProgress[] = [];
+    await traceGeneration(pipelines.get(v)!, r, { onStep: (p) => traced.push(p) });
+    assert.equal(traced.length, plain.length);
+    for (let k = 0; k < plain.length; k++) {
+      assert.equal(traced[k].step, plain[k].step);
+      assert.equal(traced[k].total, plain[k].total);
+      assert.ok(plain[k].preview && traced[k].preview, `${v} step ${k + 1} has a preview`);
+      assert.deepEqual([traced[k].preview!.width, traced[k].preview!.height], [plain[k].preview!.width, plain[k].preview!.height]);
+      assert.ok(same(traced[k].preview!.data, plain[k].preview!.data), `${v} preview ${k + 1}`);
+    }
+    const quiet: StepProgress[] = [];
+    await traceGeneration(pipelines.get(v)!, r, { onStep: (p) => quiet.push(p), previews: false });
+    assert.equal(quiet.length, 4);
+    assert.ok(quiet.every((p) => p.preview === undefined));
   }
 });
 

@@ -1,0 +1,65 @@
+// What the queue's worker needs to make the issue-8 extras: a denoising timelapse (🎞, --video) and the
+// /diffusion strip. One small interface, so the worker depends on it and not on the pipeline class.
+import { makeDiffusionStrip } from './diffusion-strip.ts';
+import type { DiffusionPipeline } from './pipeline.ts';
+import { makeTimelapse, type Timelapse } from './timelapse.ts';
+import type { GenerateRequest, GenerateResult, StepProgress } from './types.ts';
+
+/** One finished attachment. */
+export interface MediaFile {
+  data: Buffer;
+  name: string;
+  /** Plain-language text to post with it. */
+  caption: string;
+}
+
+export interface MediaOptions {
+  signal?: AbortSignal;
+  /** Largest attachment in bytes (Discord: the interaction's attachment_size_limit). */
+  byteLimit?: number;
+}
+
+export interface MediaRenderer {
+  /** Re-runs `request` (deterministic in seed and parameters) and films its steps. */
+  timelapse(request: GenerateRequest, options?: MediaOptions): Promise<MediaFile>;
+  /** Re-runs `request` and draws image `index`'s forward/reverse strip. */
+  diffusion(request: GenerateRequest, options?: MediaOptions & { index?: number }): Promise<MediaFile>;
+  /** generate() with the same result and progress, plus the film of that very run (no second run). */
+  generateWithTimelapse(
+    request: GenerateRequest,
+    options?: MediaOptions & { onStep?: (p: StepProgress) => void; previews?: boolean },
+  ): Promise<{ result: GenerateResult; timelapse: MediaFile }>;
+}
+
+export interface MediaRendererOptions {
+  /** Most frames in a film (default 24). */
+  maxFrames?: number;
+  /** Short side of a film frame (default 512). */
+  displaySide?: number;
+  /** Short side of a strip tile (default 128). */
+  tileSide?: number;
+}
+
+export function createMediaRenderer(pipeline: DiffusionPipeline, settings: MediaRendererOptions = {}): MediaRenderer {
+  const film = async (request: GenerateRequest, options: MediaOptions & { onStep?: (p: StepProgress) => void; previews?: boolean }) => {
+    const made = await makeTimelapse(pipeline, request, { ...options, maxFrames: settings.maxFrames, displaySide: settings.displaySide });
+    return { result: made.result, timelapse: { data: made.webp, name: 'timelapse.webp', caption: timelapseCaption(request, made) } };
+  };
+  return {
+    async timelapse(request, options = {}) {
+      return (await film(request, options)).timelapse;
+    },
+    async diffusion(request, options = {}) {
+      const strip = await makeDiffusionStrip(pipeline, request, { signal: options.signal, index: options.index, tileSide: settings.tileSide });
+      return { data: strip.png, name: 'diffusion.png', caption: strip.caption };
+    },
+    generateWithTimelapse(request, options = {}) {
+      return film(request, options);
+    },
+  };
+}
+
+export function timelapseCaption(request: GenerateRequest, film: Timelapse): string {
+  const between = film.frameSteps.length - 2;
+  return `${film.frameSteps.length} frames: the starting static, the model's guess at the clean picture at ${between} of the ${request.sampler} sampler's ${film.totalSteps} steps, and the finished picture.`;
+}

@@ -1,0 +1,40 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
+import { createMediaRenderer } from '../../src/engine/media.ts';
+import type { GenerateRequest, StepProgress } from '../../src/engine/types.ts';
+
+let pipeline: DiffusionPipeline;
+before(async () => {
+  pipeline = await DiffusionPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'), { intraOpNumThreads: 1 });
+});
+after(() => pipeline.close());
+
+const request: GenerateRequest = { prompt: 'a blue fish', seed: 3, steps: 6, guidance: 5, width: 64, height: 64, sampler: 'euler', count: 1 };
+
+test('generateWithTimelapse: the same result and progress as generate(), plus a film of that run', async () => {
+  const media = createMediaRenderer(pipeline, { maxFrames: 5, displaySide: 128 });
+  const plainSteps: StepProgress[] = [];
+  const plain = await pipeline.generate(request, { onStep: (p) => plainSteps.push(p) });
+  const steps: StepProgress[] = [];
+  const { result, timelapse } = await media.generateWithTimelapse(request, { onStep: (p) => steps.push(p) });
+  assert.ok(Buffer.from(result.images[0].data).equals(Buffer.from(plain.images[0].data)));
+  assert.deepEqual(steps.map((s) => s.step), plainSteps.map((s) => s.step));
+  assert.equal(timelapse.name, 'timelapse.webp');
+  const meta = await sharp(timelapse.data, { animated: true }).metadata();
+  assert.deepEqual([meta.format, meta.pages, meta.width, meta.pageHeight], ['webp', 5, 128, 128]);
+  assert.match(timelapse.caption, /^5 frames: .* 3 of the euler sampler's 6 steps/);
+});
+
+test('timelapse and diffusion files with their captions, within the byte limit', async () => {
+  const media = createMediaRenderer(pipeline);
+  const film = await media.timelapse(request, { byteLimit: 40_000 });
+  assert.ok(film.data.length <= 40_000);
+  assert.equal((await sharp(film.data, { animated: true }).metadata()).format, 'webp');
+  const strip = await media.diffusion({ ...request, count: 2 }, { index: 1 });
+  assert.equal(strip.name, 'diffusion.png');
+  assert.equal((await sharp(strip.data).metadata()).format, 'png');
+  assert.match(strip.caption, /Top row: .*\. Bottom row, read right to left: .*\.$/);
+});
