@@ -2,7 +2,9 @@
 //
 //   const bot = await startBot({ token, apiUrl, queue, settings, logger, defaultSide: 64 });
 //   ...
-//   await bot.stop();   // before stopping the worker and closing the queue
+//   await worker.stop({ requeue: true });   // first: a job finishing now is still delivered
+//   await bot.stop();                       // waits (bounded) for finals under way
+//   await queue.close(); await store.close();
 //
 // It logs in, waits for READY, learns the application id, starts delivering queue events to
 // messages (including jobs queued before a restart: their records carry the interaction token),

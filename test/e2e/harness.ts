@@ -102,10 +102,10 @@ export class Harness {
     });
   }
 
-  /** Stops the bot, then the worker (running job back to the queue), then queue and store. */
+  /** Stops the worker (running job back to the queue), then the bot (finals under way land), then queue and store. */
   async down(): Promise<void> {
-    await this.bot.stop();
     await this.worker.stop({ requeue: true });
+    await this.bot.stop();
     await this.queue.close();
     await this.store.close();
   }
