@@ -20,8 +20,8 @@ export interface MediaOptions {
 }
 
 export interface MediaRenderer {
-  /** Re-runs `request` (deterministic in seed and parameters) and films its steps. */
-  timelapse(request: GenerateRequest, options?: MediaOptions): Promise<MediaFile>;
+  /** Re-runs `request` (deterministic in seed and parameters) and films its steps (one image of a batch with `index`). */
+  timelapse(request: GenerateRequest, options?: MediaOptions & { index?: number }): Promise<MediaFile>;
   /** Re-runs `request` and draws image `index`'s forward/reverse strip. */
   diffusion(request: GenerateRequest, options?: MediaOptions & { index?: number }): Promise<MediaFile>;
   /** generate() with the same result and progress, plus the film of that very run (no second run). */
@@ -41,7 +41,7 @@ export interface MediaRendererOptions {
 }
 
 export function createMediaRenderer(pipeline: DiffusionPipeline, settings: MediaRendererOptions = {}): MediaRenderer {
-  const film = async (request: GenerateRequest, options: MediaOptions & { onStep?: (p: StepProgress) => void; previews?: boolean }) => {
+  const film = async (request: GenerateRequest, options: MediaOptions & { index?: number; onStep?: (p: StepProgress) => void; previews?: boolean }) => {
     const made = await makeTimelapse(pipeline, request, { ...options, maxFrames: settings.maxFrames, displaySide: settings.displaySide });
     return { result: made.result, timelapse: { data: made.webp, name: 'timelapse.webp', caption: timelapseCaption(request, made) } };
   };

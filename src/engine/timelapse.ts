@@ -20,6 +20,8 @@ export interface TimelapseOptions {
   byteLimit?: number;
   /** WebP quality 1..100 (default 70). */
   quality?: number;
+  /** Film only this image of a batch (0-based); by default the whole batch as one grid, as posted. */
+  index?: number;
 }
 
 export interface Timelapse {
@@ -61,7 +63,7 @@ export async function makeTimelapse(
   // Steps are known before the run, so only the x0s that can be shown are kept.
   const keepSteps = new Set(pickSteps(samplerTimesteps(pipeline.model, request).length, maxFrames));
   const trace = await traceGeneration(pipeline, request, { signal: options.signal, onStep: options.onStep, previews: options.previews, keepSteps });
-  const frames = await timelapseFrames(pipeline, trace, maxFrames);
+  const frames = await timelapseFrames(pipeline, trace, maxFrames, options.index);
   return { ...(await encodeTimelapse(frames, trace.total, options)), result: trace.result };
 }
 
@@ -85,16 +87,22 @@ export interface Frame {
   image: RawImage;
 }
 
-/** Decodes the trace into frames at the model's output size: static, x0 at picked steps, the final image. */
-export async function timelapseFrames(pipeline: DiffusionPipeline, trace: DenoiseTrace, maxFrames: number): Promise<Frame[]> {
+/**
+ * Decodes the trace into frames at the model's output size: static, x0 at picked steps, the final image.
+ * `index` films one image of a batch; by default frames are grids of the whole batch, as it was posted.
+ */
+export async function timelapseFrames(pipeline: DiffusionPipeline, trace: DenoiseTrace, maxFrames: number, index?: number): Promise<Frame[]> {
   const m = pipeline.model;
-  const { height: lh, width: lw } = trace.latent;
+  const { channels, height: lh, width: lw } = trace.latent;
   const count = trace.request.count;
-  const decode = async (latents: Float32Array): Promise<RawImage> => makeGrid(await decodeLatents(m, latents, count, lh, lw));
+  if (index !== undefined && !(Number.isInteger(index) && index >= 0 && index < count)) throw new RangeError(`expected an image index between 0 and ${count - 1}, got ${index}`);
+  const per = channels * lh * lw;
+  const decode = async (latents: Float32Array): Promise<RawImage> =>
+    index === undefined ? makeGrid(await decodeLatents(m, latents, count, lh, lw)) : (await decodeLatents(m, latents.subarray(index * per, (index + 1) * per), 1, lh, lw))[0];
   const wanted = new Set(pickSteps(trace.total, maxFrames));
   const frames: Frame[] = [{ step: 0, image: await decode(trace.start) }];
   for (const s of trace.steps) if (wanted.has(s.step)) frames.push({ step: s.step, image: await decode(s.x0) });
-  frames.push({ step: trace.total + 1, image: makeGrid(trace.result.images) });
+  frames.push({ step: trace.total + 1, image: index === undefined ? makeGrid(trace.result.images) : trace.result.images[index] });
   return frames;
 }
 

@@ -111,6 +111,12 @@ test('a batch makes a film of grids ending in the posted grid', async () => {
   const grid = makeGrid(plain.images);
   for (const f of frames) assert.deepEqual([f.image.width, f.image.height], [grid.width, grid.height]);
   assert.ok(same(frames[frames.length - 1].image.data, grid.data));
+  // one image of the batch: its own film, ending in that image
+  const single = await timelapseFrames(pipelines.get('tiny-int64')!, trace, 24, 2);
+  assert.equal(single.length, frames.length);
+  assert.ok(same(single[single.length - 1].image.data, plain.images[2].data));
+  assert.deepEqual([single[0].image.width, single[0].image.height], [64, 64]);
+  await assert.rejects(timelapseFrames(pipelines.get('tiny-int64')!, trace, 24, 3), RangeError);
 });
 
 test('the animated WebP decodes: one page per frame, loops, holds the end, last page matches the posted image', async () => {
