@@ -2,7 +2,7 @@
 // refusal of a wrong token, and the end of a session on a clean close.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, GatewayIntentBits, SlashCommandBuilder } from 'discord.js';
+import { Client, Events, GatewayIntentBits, MessageFlags, SlashCommandBuilder } from 'discord.js';
 import WebSocket from 'ws';
 import { startHarness, expectViolations } from './helpers.ts';
 import { startDiscordServer, NoBotConnectedError } from '../support/discord/index.ts';
@@ -95,5 +95,33 @@ test('a connection whose heartbeats stop is closed with 4009 and recorded', asyn
     expectViolations(server, [/no heartbeat for \d+ ms \(interval 100 ms\)/]);
   } finally {
     await server.close();
+  }
+});
+
+test('with the GuildMessages intent the bot gets MESSAGE_CREATE / UPDATE / DELETE for visible messages', async () => {
+  const h = await startHarness({}, [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages]);
+  try {
+    const seen: string[] = [];
+    h.client.on(Events.MessageCreate, (m) => void seen.push(`create ${m.content}`));
+    h.client.on(Events.MessageUpdate, (_old, m) => void seen.push(`update ${m.content}`));
+    h.client.on(Events.MessageDelete, (m) => void seen.push(`delete ${m.id}`));
+    await h.client.application!.commands.set([go], h.server.guildId);
+    h.onInteraction(async (i) => {
+      if (!i.isChatInputCommand()) return;
+      await i.reply({ content: 'secret', flags: MessageFlags.Ephemeral });
+      await i.followUp('public');
+    });
+    const it = h.server.slash({ user: h.server.users.alice, command: 'go' });
+    await it.waitForFollowUp((m) => m.content === 'public');
+    const channel = h.client.channels.cache.get(h.server.channels.general.id);
+    assert.ok(channel?.isSendable());
+    const sent = await channel.send('hello');
+    await sent.edit('hello again');
+    await sent.delete();
+    await h.server.waitFor(() => seen.length >= 4, 'four message events', 2000);
+    assert.deepEqual(seen, ['create public', 'create hello', 'update hello again', `delete ${sent.id}`]);
+    assert.equal(channel.messages.cache.has(sent.id), false);
+  } finally {
+    await h.close();
   }
 });

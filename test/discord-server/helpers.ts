@@ -10,9 +10,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: DiscordServerOptions = {}, restOptions: { retries?: number } = {}): Promise<Harness> {
+export async function startHarness(options: DiscordServerOptions = {}, intents: GatewayIntentBits[] = [GatewayIntentBits.Guilds]): Promise<Harness> {
   const server = await startDiscordServer(options);
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: server.apiUrl, ...restOptions } });
+  const client = new Client({ intents, rest: { api: server.apiUrl } });
   let handler: (interaction: Interaction) => Promise<void> | void = () => {};
   const failures: unknown[] = [];
   client.on('interactionCreate', (interaction) => {

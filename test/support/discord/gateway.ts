@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { ServerState } from './state.ts';
-import { apiGuildCreate, apiUser } from './world.ts';
+import type { StoredMessage } from './messages.ts';
+import { apiGuildCreate, apiMember, apiUser } from './world.ts';
 
 export const Op = {
   Dispatch: 0, Heartbeat: 1, Identify: 2, PresenceUpdate: 3, VoiceStateUpdate: 4, Resume: 6, Reconnect: 7,
@@ -13,6 +14,9 @@ export const Op = {
 } as const;
 
 export const GATEWAY_PATH = '/gateway';
+
+const GUILDS = 1 << 0;
+const GUILD_MESSAGES = 1 << 9;
 
 interface Session {
   id: string;
@@ -39,7 +43,17 @@ export class Gateway {
   readonly #sessions = new Map<string, Session>();
   readonly info: GatewayInfo = { identifies: 0, resumes: 0, heartbeats: 0, connected: 0, timeouts: 0 };
 
-  constructor(readonly state: ServerState, readonly url: () => string) {}
+  constructor(readonly state: ServerState, readonly url: () => string) {
+    state.events.on('message', (kind: 'create' | 'update' | 'delete', message: StoredMessage) => {
+      const t = kind === 'create' ? 'MESSAGE_CREATE' : kind === 'update' ? 'MESSAGE_UPDATE' : 'MESSAGE_DELETE';
+      const d = kind === 'delete'
+        ? { id: message.id, channel_id: message.channelId, guild_id: message.guildId }
+        : { ...state.apiMessage(message), member: apiMember(state.world, state.world.bot) };
+      for (const session of this.#sessions.values()) {
+        if (session.ready && session.intents & GUILD_MESSAGES) this.#send(session, t, d);
+      }
+    });
+  }
 
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -185,7 +199,6 @@ export class Gateway {
       relationships: [],
       geo_ordered_rtc_regions: [],
     });
-    const GUILDS = 1;
     if (d.intents & GUILDS) this.#send(session, 'GUILD_CREATE', apiGuildCreate(world));
     this.state.log(`gateway READY session ${session.id}`);
     this.#refresh();

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DiscordHttpError, methodNotAllowed, notFound, unauthorized } from './errors.ts';
 import { parseBody, BodyParseError, type UploadedFile } from './multipart.ts';
-import { Injector, RateLimiter, rateLimitHeaders, type InjectOptions, type RateLimitPolicy } from './ratelimit.ts';
+import { Injector, RateLimiter, bucketHash, rateLimitHeaders, type InjectOptions, type RateLimitPolicy } from './ratelimit.ts';
 import type { InteractionHandle } from './interactions.ts';
 import type { ServerState } from './state.ts';
 
@@ -123,7 +123,7 @@ export class Router {
   async #answer(route: CompiledRoute, params: Record<string, string>, method: string, path: string, url: URL, req: IncomingMessage, raw: Buffer, receivedAt: number): Promise<Reply> {
     const injected = this.injector.take(method, path);
     if (injected?.delayMs) await sleep(injected.delayMs);
-    if (injected?.status) return injectedFailure(injected);
+    if (injected?.status) return injectedFailure(injected, route.template);
 
     if (route.auth && req.headers.authorization !== `Bot ${this.state.token}`) {
       this.state.violation(`${method} ${route.template}: missing or wrong bot token in the Authorization header`);
@@ -186,7 +186,7 @@ export class Router {
   }
 }
 
-function injectedFailure(options: InjectOptions): Reply {
+function injectedFailure(options: InjectOptions, routeTemplate: string): Reply {
   if (options.status === 429) {
     const retryAfter = (options.retryAfterMs ?? 100) / 1000;
     const resetAt = Date.now() + retryAfter * 1000;
@@ -204,7 +204,7 @@ function injectedFailure(options: InjectOptions): Reply {
               'X-RateLimit-Remaining': '0',
               'X-RateLimit-Reset': (resetAt / 1000).toFixed(3),
               'X-RateLimit-Reset-After': retryAfter.toFixed(3),
-              'X-RateLimit-Bucket': 'injected',
+              'X-RateLimit-Bucket': bucketHash(routeTemplate),
             }),
       },
     };

@@ -41,7 +41,7 @@ export class RateLimiter {
 }
 
 /** Discord's bucket hashes are opaque strings shared by every major parameter of a route. */
-function bucketHash(routeTemplate: string): string {
+export function bucketHash(routeTemplate: string): string {
   return createHash('sha1').update(routeTemplate).digest('hex').slice(0, 16);
 }
 

@@ -63,7 +63,9 @@ export function addChannelRoutes(router: Router, state: ServerState): void {
   router.add({
     method: 'DELETE', template: '/channels/:channel/messages/:message', auth: true, major,
     handle: (req) => {
-      state.messages.delete(message(req));
+      const found = message(req);
+      state.messages.delete(found);
+      state.messageEvent('delete', found);
       state.changed();
       return { status: 204 };
     },

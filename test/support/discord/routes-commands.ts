@@ -5,9 +5,15 @@ import { unknownApplication, unknownCommand, unknownGuild } from './errors.ts';
 
 export function addCommandRoutes(router: Router, state: ServerState): void {
   const { world, commands } = state;
-  const scope = ({ params }: ApiRequest): string | undefined => {
-    if (params.app !== world.applicationId) throw unknownApplication();
-    if (params.guild !== undefined && params.guild !== world.guildId) throw unknownGuild();
+  const scope = ({ method, path, params }: ApiRequest): string | undefined => {
+    if (params.app !== world.applicationId) {
+      state.violation(`${method} ${path}: application id ${params.app} is not this bot's (${world.applicationId})`);
+      throw unknownApplication();
+    }
+    if (params.guild !== undefined && params.guild !== world.guildId) {
+      state.violation(`${method} ${path}: the bot is not in guild ${params.guild}`);
+      throw unknownGuild();
+    }
     return params.guild;
   };
   const refused = (req: ApiRequest, error: unknown): never => {

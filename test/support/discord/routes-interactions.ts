@@ -60,7 +60,9 @@ export function addInteractionRoutes(router: Router, state: ServerState): void {
     ...webhook, method: 'DELETE', template: '/webhooks/:app/:token/messages/:message',
     handle: (req) => {
       const handle = tokenHandle(state, req);
-      state.messages.delete(webhookMessage(state, req, handle));
+      const message = webhookMessage(state, req, handle);
+      state.messages.delete(message);
+      state.messageEvent('delete', message);
       state.changed();
       return { status: 204 };
     },
@@ -114,6 +116,7 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
       const flags = MessageFlags.Loading | (Number(data?.flags ?? 0) & MessageFlags.Ephemeral);
       const message = state.messages.create({ ...base, kind: 'interaction-response', flags });
       handle.originalId = message.id;
+      state.messageEvent('create', message);
       break;
     }
     case CallbackType.DeferredUpdateMessage:

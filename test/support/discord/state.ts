@@ -81,6 +81,12 @@ export class ServerState {
     this.messages = new MessageStore(() => this.baseUrl);
   }
 
+  /** Tells the gateway a visible message appeared, changed or went away (MESSAGE_* dispatches). */
+  messageEvent(kind: 'create' | 'update' | 'delete', message: StoredMessage): void {
+    if (message.flags & 64) return; // ephemeral messages produce no gateway events
+    this.events.emit('message', kind, message);
+  }
+
   violation(text: string): void {
     this.violations.push(text);
     this.log(`VIOLATION ${text}`);

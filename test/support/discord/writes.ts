@@ -33,6 +33,7 @@ export function applyWrite(
   state.messages.apply(message, payload, request.files, editing);
   const write: MessageWrite = { at: request.receivedAt, messageId: message.id, via, method: request.method, message: snapshot(message) };
   state.writes.push(write);
+  state.messageEvent(editing ? 'update' : 'create', message);
   handle?.edits.push(write);
   state.changed();
   return write;
