@@ -76,7 +76,8 @@ export class Deliverer {
   async stop(waitMs = 5000): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
     for (const t of this.tracked.values()) t.updater.close();
-    const pending = Promise.allSettled([...this.finals]);
+    // Edits still in flight settle first, so a restarted bot never overlaps its first edit with ours.
+    const pending = Promise.allSettled([...this.finals, ...[...this.tracked.values()].map((t) => t.updater.idle())]);
     await Promise.race([pending, new Promise((r) => setTimeout(r, waitMs).unref())]);
     this.tracked.clear();
   }

@@ -5,10 +5,19 @@ import sharp from 'sharp';
 import { Harness, buttonIds, buttonLabels, isFinal, paced } from './harness.ts';
 import { decodeCustomId } from '../../src/commands/customId.ts';
 import { isEphemeral } from '../support/discord/index.ts';
+import type { ImageGenerator } from '../../src/engine/index.ts';
+
+/** The engine, except that a prompt with "explode" fails the way a real engine error would. */
+function failing(engine: ImageGenerator): ImageGenerator {
+  return {
+    modelName: engine.modelName,
+    generate: (request, options) => (/explode/.test(request.prompt) ? Promise.reject(new Error('out of GPU memory')) : engine.generate(request, options)),
+  };
+}
 
 let h: Harness;
 before(async () => {
-  h = await Harness.start({ settings: { cooldownSeconds: 0 }, wrapEngine: (e) => paced(e, 40) });
+  h = await Harness.start({ settings: { cooldownSeconds: 0 }, wrapEngine: (e) => failing(paced(e, 40)) });
 });
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
@@ -45,4 +54,25 @@ test('a grid: count 4 makes U1-U4, V1-V4 and 🔄', async () => {
   assert.deepEqual(buttonLabels(final), ['U1', 'U2', 'U3', 'U4', 'V1', 'V2', 'V3', 'V4', '🔄']);
   assert.match(final.content, /seeds \d+, \d+, \d+, \d+/);
   assert.match(final.content, /80×56/);
+});
+
+test('a model failure: the message says so, and the owner gets an ephemeral note on what to do', async () => {
+  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'please explode', steps: 3 } });
+  const ended = await i.waitFor((m) => /Failed:/.test(m.content));
+  assert.match(ended.content, /out of GPU memory/);
+  assert.equal(ended.components.length, 0);
+  const note = await i.waitForFollowUp(isEphemeral);
+  assert.match(note.content, /could not be made: .*out of GPU memory.*Try again/);
+});
+
+test('invalid options are refused before anything is queued, ephemerally', async () => {
+  const before = h.queue.stats().byState;
+  const conflict = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'a cat --seed 5', seed: 6 } });
+  assert.equal((await conflict.acknowledged()).type, 4, 'answered directly, no deferral');
+  await conflict.waitFor((m) => isEphemeral(m) && /`seed` was given twice: option 6 and prompt flag 5/.test(m.content));
+  const unknown = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'a cat --v 6' } });
+  await unknown.waitFor((m) => isEphemeral(m) && /unknown prompt flag `--v`/.test(m.content));
+  const empty = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: '--ar 16:9' } });
+  await empty.waitFor((m) => isEphemeral(m) && /prompt is empty/.test(m.content));
+  assert.deepEqual(h.queue.stats().byState, before);
 });
