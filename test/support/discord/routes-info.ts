@@ -49,33 +49,34 @@ export function addInfoRoutes(router: Router, state: ServerState, gatewayUrl: ()
     },
   });
 
-  const guild = (id: string) => {
+  /** Answers with `body()` for the test guild, 10004 Unknown Guild for any other id. */
+  const inGuild = (id: string, body: () => unknown) => {
     if (id !== world.guildId) throw unknownGuild();
+    return ok(body());
   };
   router.add({
     method: 'GET', template: '/guilds/:guild', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => (guild(params.guild), ok(apiGuild(world))),
+    handle: ({ params }) => inGuild(params.guild, () => apiGuild(world)),
   });
   router.add({
     method: 'GET', template: '/guilds/:guild/roles', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => (guild(params.guild), ok(allRoles(world).map(apiRole))),
+    handle: ({ params }) => inGuild(params.guild, () => allRoles(world).map(apiRole)),
   });
   router.add({
     method: 'GET', template: '/guilds/:guild/channels', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => (guild(params.guild), ok(allChannels(world).map((c) => apiChannel(world, c)))),
+    handle: ({ params }) => inGuild(params.guild, () => allChannels(world).map((c) => apiChannel(world, c))),
   });
   router.add({
     method: 'GET', template: '/guilds/:guild/members/:user', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => {
-      guild(params.guild);
+    handle: ({ params }) => inGuild(params.guild, () => {
       const user = allMembers(world).find((u) => u.id === params.user);
       if (!user) throw unknownMember();
-      return ok(apiMember(world, user));
-    },
+      return apiMember(world, user);
+    }),
   });
   router.add({
     method: 'GET', template: '/guilds/:guild/members', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => (guild(params.guild), ok(allMembers(world).map((u) => apiMember(world, u)))),
+    handle: ({ params }) => inGuild(params.guild, () => allMembers(world).map((u) => apiMember(world, u))),
   });
   router.add({
     method: 'GET', template: '/channels/:channel', auth: true, major: (p) => p.channel,
