@@ -153,7 +153,22 @@ export class Worker {
 
 /** Display-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
 export async function writeResultFiles(dir: string, job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: string[]; grid?: string }> {
+  const pngs = await encodeResultPngs(job, result, minSide);
   await mkdir(dir, { recursive: true });
+  const images: string[] = [];
+  for (let i = 0; i < pngs.images.length; i++) {
+    const path = join(dir, `${i}.png`);
+    await writeFile(path, pngs.images[i]);
+    images.push(path);
+  }
+  if (!pngs.grid) return { images };
+  const grid = join(dir, 'grid.png');
+  await writeFile(grid, pngs.grid);
+  return { images, grid };
+}
+
+/** The same PNGs as bytes (a remote worker ships them through Redis instead of a shared disk). */
+export async function encodeResultPngs(job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: Buffer[]; grid?: Buffer }> {
   const r = job.request;
   const meta = (seed: number): Record<string, string> => ({
     prompt: r.prompt,
@@ -167,16 +182,12 @@ export async function writeResultFiles(dir: string, job: JobRecord, result: Gene
     job: job.id,
   });
   const display: RawImage[] = [];
-  const images: string[] = [];
+  const images: Buffer[] = [];
   for (let i = 0; i < result.images.length; i++) {
     const shown = await upscaleForDisplay(result.images[i], minSide);
     display.push(shown);
-    const path = join(dir, `${i}.png`);
-    await writeFile(path, await encodePng(shown, meta(result.seeds[i] ?? r.seed + i)));
-    images.push(path);
+    images.push(await encodePng(shown, meta(result.seeds[i] ?? r.seed + i)));
   }
   if (display.length <= 1) return { images };
-  const grid = join(dir, 'grid.png');
-  await writeFile(grid, await encodePng(makeGrid(display), meta(r.seed)));
-  return { images, grid };
+  return { images, grid: await encodePng(makeGrid(display), meta(r.seed)) };
 }

@@ -1,0 +1,315 @@
+// The producer half of the BullMQ backend. It takes jobs from the JobQueue in fair order (the queue keeps
+// its per-user lines, limits and records; BullMQ OSS has no round-robin groups) and hands BullMQ only
+// `prefetch` more than the workers are running, so the fair order decides which job a free worker gets.
+// Worker events come back through QueueEvents and settle the JobQueue's lease, so everything above the
+// queue (delivery, metrics, /queue) sees the same events as with the in-process Worker.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { JobQueue, JobLease } from '../queue.ts';
+import type { JobResult } from '../types.ts';
+import {
+  cancelChannel,
+  cancelKey,
+  decodePreview,
+  DEFAULT_PREFIX,
+  DEFAULT_QUEUE_NAME,
+  JOB_NAME,
+  resultKey,
+  type WireJob,
+  type WireProgress,
+  type WireResult,
+} from './protocol.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface DispatcherOptions {
+  /** redis:// or rediss:// URL shared with the workers. */
+  redisUrl: string;
+  /** Result PNGs are copied from Redis to `${resultsDir}/<jobId>/` (the bot's DATA_DIR/results). */
+  resultsDir: string;
+  /** BullMQ queue name. Default 'emojiforge-generate'. */
+  queueName?: string;
+  /** BullMQ key prefix. Default 'emojiforge-bull'. */
+  prefix?: string;
+  /**
+   * Jobs handed to BullMQ beyond those a worker has started. More keeps workers busier between jobs,
+   * fewer keeps the fair order tighter (a prefetched job's place is fixed). Default 2.
+   */
+  prefetch?: number;
+  /** How long BullMQ keeps finished jobs (a restarted bot collects results finished while it was down). Default 1 day. */
+  keepFinishedMs?: number;
+  /** Warnings (a store or Redis hiccup); default process.emitWarning. */
+  warn?: (message: string) => void;
+}
+
+interface InFlight {
+  lease: JobLease;
+  /** 'waiting' = in BullMQ's wait list; 'active' = a worker holds it. */
+  phase: 'waiting' | 'active';
+  settling: boolean;
+}
+
+/** The BullMQ backend could not take a job. */
+export class DispatchError extends Error {
+  override name = 'DispatchError';
+}
+
+export class Dispatcher {
+  private readonly resultsDir: string;
+  private readonly queueName: string;
+  private readonly prefix: string;
+  private readonly prefetch: number;
+  private readonly keepFinishedMs: number;
+  private readonly warn: (message: string) => void;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly settling = new Set<Promise<unknown>>();
+  private waiting = 0;
+  private running = false;
+  private drainWaiters: Array<() => void> = [];
+  private readonly unsubscribe: Array<() => void> = [];
+
+  private constructor(
+    private readonly queue: JobQueue,
+    private readonly bull: Queue,
+    private readonly events: QueueEvents,
+    private readonly redis: Redis,
+    options: DispatcherOptions,
+  ) {
+    this.resultsDir = resolve(options.resultsDir);
+    this.queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.prefetch = options.prefetch ?? 2;
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 1) throw new RangeError(`expected prefetch to be a whole number of at least 1, got ${options.prefetch}`);
+    this.keepFinishedMs = options.keepFinishedMs ?? DAY_MS;
+    this.warn = options.warn ?? ((m) => process.emitWarning(m));
+  }
+
+  /** Connects to Redis (rejects when it cannot) and subscribes to worker events. Call start() next. */
+  static async open(queue: JobQueue, options: DispatcherOptions): Promise<Dispatcher> {
+    const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    const connection = { url: options.redisUrl };
+    const bull = new Queue(queueName, { connection, prefix });
+    const events = new QueueEvents(queueName, { connection: { ...connection }, prefix, autorun: false });
+    const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    try {
+      await Promise.all([bull.waitUntilReady(), events.waitUntilReady(), redis.connect()]);
+    } catch (err) {
+      await Promise.allSettled([bull.close(), events.close(), redis.quit()]);
+      throw new DispatchError(`could not reach Redis for the BullMQ queue: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const dispatcher = new Dispatcher(queue, bull, events, redis, options);
+    dispatcher.listen();
+    return dispatcher;
+  }
+
+  /** Jobs handed to BullMQ and not yet settled. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** True while any dispatched job is unsettled (the Worker-compatible shape app wiring uses). */
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
+  /** Starts handing jobs to BullMQ (recovered ones first, as the queue orders them). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.pump();
+  }
+
+  /**
+   * Stops handing out jobs. `requeue: false` waits until every dispatched job has settled (workers keep
+   * running them). `requeue: true` stops waiting: their records go back to 'queued' and BullMQ keeps
+   * them, so the next start re-adds them under the same id and collects the result (never a second run).
+   */
+  async stop(options: { requeue?: boolean } = {}): Promise<void> {
+    this.running = false;
+    if (options.requeue) {
+      for (const [id, entry] of [...this.inFlight]) {
+        if (entry.settling) continue;
+        this.inFlight.delete(id);
+        this.track(entry.lease.requeue());
+      }
+      this.waiting = 0;
+    } else {
+      while (this.inFlight.size > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
+    }
+    while (this.settling.size > 0) await Promise.allSettled([...this.settling]);
+  }
+
+  /** Closes the Redis connections. Stop first. */
+  async close(): Promise<void> {
+    this.running = false;
+    for (const off of this.unsubscribe.splice(0)) off();
+    await Promise.allSettled([this.events.close(), this.bull.close(), this.redis.quit()]);
+  }
+
+  // ---- Internals ----------------------------------------------------------------------------
+
+  private listen(): void {
+    const on = <A extends unknown[]>(emitter: { on(e: string, f: (...a: A) => void): unknown; off(e: string, f: (...a: A) => void): unknown }, event: string, f: (...a: A) => void): void => {
+      emitter.on(event, f);
+      this.unsubscribe.push(() => emitter.off(event, f));
+    };
+    // A new job or one put back by a worker's graceful stop: fill the free slots.
+    on(this.queue, 'queued', () => this.pump());
+    on(this.queue, 'requeued', () => this.pump());
+    on(this.events, 'active', ({ jobId }: { jobId: string }) => this.onActive(jobId));
+    on(this.events, 'waiting', ({ jobId, prev }: { jobId: string; prev?: string }) => {
+      // A stalled job (its worker died) or one a stopping worker gave back: it waits for a worker again.
+      if (prev === 'active') this.onWaitingAgain(jobId);
+    });
+    on(this.events, 'stalled', ({ jobId }: { jobId: string }) => this.onWaitingAgain(jobId));
+    on(this.events, 'progress', ({ jobId, data }: { jobId: string; data: unknown }) => this.onProgress(jobId, data as WireProgress));
+    on(this.events, 'completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.onCompleted(jobId, returnvalue as WireResult));
+    on(this.events, 'failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.onFailed(jobId, failedReason));
+    on(this.events, 'error', (err: unknown) => this.warn(`BullMQ events: ${err instanceof Error ? err.message : String(err)}`));
+    on(this.bull, 'error', (err: unknown) => this.warn(`BullMQ queue: ${err instanceof Error ? err.message : String(err)}`));
+    void this.events.run().catch((err: unknown) => this.warn(`BullMQ events stopped: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** Hands jobs to BullMQ while fewer than `prefetch` wait there. Synchronous up to the Redis call. */
+  private pump(): void {
+    while (this.running && this.waiting < this.prefetch) {
+      const lease = this.queue.take();
+      if (!lease) return;
+      this.dispatch(lease);
+    }
+  }
+
+  private dispatch(lease: JobLease): void {
+    const id = lease.job.id;
+    const entry: InFlight = { lease, phase: 'waiting', settling: false };
+    this.inFlight.set(id, entry);
+    this.waiting++;
+    lease.signal.addEventListener('abort', () => void this.cancel(id).catch((err) => this.warn(`cancelling job ${id} failed: ${err}`)), { once: true });
+    const add = async (): Promise<void> => {
+      const data: WireJob = { job: lease.job };
+      if (lease.job.request.init) data.initPng = (await readFile(lease.job.request.init.imagePath)).toString('base64');
+      const keep = { age: Math.ceil(this.keepFinishedMs / 1000) };
+      // jobId = our id: a re-add after a bot restart is a no-op on a job BullMQ already has.
+      const job = await this.bull.add(JOB_NAME, data, { jobId: id, attempts: 1, removeOnComplete: keep, removeOnFail: keep });
+      const state = await job.getState();
+      if (state === 'active') this.onActive(id);
+      else if (state === 'completed' || state === 'failed') {
+        // Finished while no bot was listening (a restart): settle from the stored outcome.
+        const stored = await this.bull.getJob(id);
+        if (state === 'completed') this.onCompleted(id, stored?.returnvalue as WireResult);
+        else this.onFailed(id, stored?.failedReason ?? 'the job failed on a worker');
+      }
+    };
+    add().catch((err: unknown) => {
+      const message = `could not hand the job to a GPU worker: ${err instanceof Error ? err.message : String(err)}`;
+      this.settle(id, () => entry.lease.fail(message));
+    });
+  }
+
+  private onActive(jobId: string): void {
+    const entry = this.inFlight.get(jobId);
+    if (!entry || entry.phase === 'active') return;
+    entry.phase = 'active';
+    this.waiting--;
+    this.pump();
+  }
+
+  private onWaitingAgain(jobId: string): void {
+    const entry = this.inFlight.get(jobId);
+    if (!entry || entry.phase === 'waiting' || entry.settling) return;
+    entry.phase = 'waiting';
+    this.waiting++;
+  }
+
+  private onProgress(jobId: string, data: WireProgress): void {
+    const entry = this.inFlight.get(jobId);
+    if (!entry || entry.settling || !data || typeof data.step !== 'number') return;
+    if (entry.phase === 'waiting') this.onActive(jobId);
+    entry.lease.progress({ step: data.step, total: data.total, ...(data.preview ? { preview: decodePreview(data.preview) } : {}) });
+  }
+
+  private onCompleted(jobId: string, wire: WireResult | undefined): void {
+    const entry = this.inFlight.get(jobId);
+    if (!entry || entry.settling) return;
+    this.settle(jobId, async () => {
+      if (entry.lease.signal.aborted) return entry.lease.cancelled();
+      let result: JobResult;
+      try {
+        result = await this.collect(jobId, wire);
+      } catch (err) {
+        return entry.lease.fail(`could not collect the images from the worker: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return entry.lease.complete(result, wire?.engineMs);
+    });
+  }
+
+  private onFailed(jobId: string, reason: string): void {
+    const entry = this.inFlight.get(jobId);
+    if (!entry || entry.settling) return;
+    // Our own state decides: a job we cancelled reports 'cancelled' whatever the worker's text says.
+    this.settle(jobId, () => (entry.lease.signal.aborted ? entry.lease.cancelled() : entry.lease.fail(reason || 'the job failed on a worker')));
+  }
+
+  /** Runs the one settlement of a job; later events for it are ignored (idempotent completion). */
+  private settle(jobId: string, run: () => Promise<unknown>): void {
+    const entry = this.inFlight.get(jobId);
+    if (!entry || entry.settling) return;
+    entry.settling = true;
+    if (entry.phase === 'waiting') this.waiting--;
+    const done = run()
+      .catch((err: unknown) => this.warn(`settling job ${jobId} failed: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        if (this.inFlight.get(jobId) === entry) this.inFlight.delete(jobId);
+        if (this.inFlight.size === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+        this.pump();
+      });
+    this.track(done);
+  }
+
+  private track(p: Promise<unknown>): void {
+    const tracked = p.catch(() => {}).finally(() => this.settling.delete(tracked));
+    this.settling.add(tracked);
+  }
+
+  /** Copies the worker's PNGs from Redis into resultsDir, then deletes them from Redis. */
+  private async collect(jobId: string, wire: WireResult | undefined): Promise<JobResult> {
+    if (!wire || typeof wire.images !== 'number') throw new DispatchError(`expected a result description from the worker, got ${JSON.stringify(wire)}`);
+    const names = [...Array.from({ length: wire.images }, (_, i) => String(i)), ...(wire.grid ? ['grid'] : [])];
+    const keys = names.map((n) => resultKey(this.prefix, jobId, n));
+    const buffers = await Promise.all(keys.map((k) => this.redis.getBuffer(k)));
+    const missing = names.filter((_, i) => !buffers[i]);
+    if (missing.length > 0) throw new DispatchError(`images ${missing.join(', ')} of job ${jobId} are not in Redis (expired?)`);
+    const dir = join(this.resultsDir, jobId);
+    await mkdir(dir, { recursive: true });
+    const paths = names.map((n) => join(dir, `${n}.png`));
+    await Promise.all(paths.map((p, i) => writeFile(p, buffers[i]!)));
+    // The bot owns the copies now (pruned with the record); Redis keeps them only until then.
+    await this.redis.del(...keys).catch(() => 0);
+    return {
+      images: paths.slice(0, wire.images),
+      ...(wire.grid ? { grid: paths[wire.images] } : {}),
+      seeds: wire.seeds,
+      model: wire.model,
+      elapsedMs: Math.round(wire.engineMs),
+    };
+  }
+
+  /** A waiting job is removed from BullMQ; an active one is told to stop through pub/sub and a key. */
+  private async cancel(jobId: string): Promise<void> {
+    const entry = this.inFlight.get(jobId);
+    if (!entry || entry.settling) return;
+    // The key first: a worker that takes the job after this point skips it.
+    await this.redis.set(cancelKey(this.prefix, jobId), '1', 'PX', this.keepFinishedMs);
+    if (entry.phase === 'waiting') {
+      const removed = await this.bull.remove(jobId).catch(() => 0);
+      if (removed === 1) {
+        this.settle(jobId, () => entry.lease.cancelled());
+        return;
+      }
+    }
+    await this.redis.publish(cancelChannel(this.prefix, this.queueName), jobId);
+  }
+}

@@ -1,0 +1,211 @@
+// The consumer half of the BullMQ backend: one process per GPU, anywhere that reaches Redis. Runs one
+// engine call at a time (BullMQ concurrency 1), reports progress with small previews through
+// job.updateProgress, stores the result PNGs in Redis for the bot to collect, and honours cancellation
+// (pub/sub + a key) and a per-job timeout. A worker that dies mid-job loses its lock; BullMQ's stalled
+// check hands the job to another worker, and the dispatcher settles it exactly once.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker as BullWorker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { GenerateRequest, GenerateResult, ImageGenerator } from '../../engine/types.ts';
+import { encodeResultPngs, JobTimeoutError } from '../worker.ts';
+import { cancelChannel, cancelKey, CANCELLED_REASON, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, encodePreview, resultKey, type WireJob, type WireProgress, type WireResult } from './protocol.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface GpuWorkerOptions {
+  redisUrl: string;
+  /** Shown in logs and stored on each BullMQ job (processedBy). Default `worker-<random>`. */
+  name?: string;
+  queueName?: string;
+  prefix?: string;
+  /** A job running longer is aborted and fails. Default 10 minutes. */
+  jobTimeoutMs?: number;
+  /** After an abort, how long to wait for the engine before giving up on the call. Default 30 s. */
+  abortGraceMs?: number;
+  /** Short side of the stored display PNGs. Default 512. */
+  displayMinSide?: number;
+  /** Ask the engine for step previews. Default true. */
+  previews?: boolean;
+  /** Least gap between progress events that carry a preview (others carry step counts only). Default 250 ms. */
+  previewIntervalMs?: number;
+  /** How long result PNGs wait in Redis for the bot. Default 1 day. */
+  resultTtlMs?: number;
+  /**
+   * BullMQ lock: a worker that has not renewed it for this long counts as dead and its job goes to
+   * another worker. Default 30 s (tests use ~2 s). The engine runs off the event loop, so renewals
+   * are not starved by a long step.
+   */
+  lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs (any live worker rescues a dead one's job). Default 30 s. */
+  stalledIntervalMs?: number;
+  /** How many times one job may be rescued from a dead worker before it fails. Default 2. */
+  maxStalledCount?: number;
+  /** Observes each job's start and end (logs, tests). */
+  onJob?: (event: { type: 'start' | 'done' | 'failed'; jobId: string; error?: string }) => void;
+}
+
+class StopRequeue extends Error {
+  override name = 'StopRequeue';
+}
+
+export class GpuWorker {
+  readonly name: string;
+  private readonly prefix: string;
+  private readonly queueName: string;
+  private readonly jobTimeoutMs: number;
+  private readonly abortGraceMs: number;
+  private readonly displayMinSide: number;
+  private readonly previews: boolean;
+  private readonly previewIntervalMs: number;
+  private readonly resultTtlMs: number;
+  private readonly controllers = new Map<string, AbortController>();
+  private bull!: BullWorker<WireJob, WireResult>;
+  private redis!: Redis;
+  private sub!: Redis;
+  /** Jobs this worker finished (completed or failed), for logs and tests. */
+  finished = 0;
+
+  private constructor(private readonly generator: ImageGenerator, private readonly options: GpuWorkerOptions) {
+    this.name = options.name ?? `worker-${randomBytes(4).toString('hex')}`;
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
+    this.jobTimeoutMs = options.jobTimeoutMs ?? 10 * 60 * 1000;
+    this.abortGraceMs = options.abortGraceMs ?? 30_000;
+    this.displayMinSide = options.displayMinSide ?? 512;
+    this.previews = options.previews ?? true;
+    this.previewIntervalMs = options.previewIntervalMs ?? 250;
+    this.resultTtlMs = options.resultTtlMs ?? DAY_MS;
+  }
+
+  /** Connects, subscribes to cancellations, and starts taking jobs. */
+  static async start(generator: ImageGenerator, options: GpuWorkerOptions): Promise<GpuWorker> {
+    const worker = new GpuWorker(generator, options);
+    await worker.connect();
+    return worker;
+  }
+
+  /** True while a job is running here. */
+  get busy(): boolean {
+    return this.controllers.size > 0;
+  }
+
+  /**
+   * Stops taking jobs. `requeue: false` lets the running job finish; `true` aborts it and puts it back at
+   * the front of BullMQ's wait list for another worker. Closes the Redis connections.
+   */
+  async stop(options: { requeue?: boolean } = {}): Promise<void> {
+    if (options.requeue) for (const c of this.controllers.values()) c.abort(new StopRequeue('worker stopping'));
+    await this.bull.close();
+    await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
+  }
+
+  private async connect(): Promise<void> {
+    this.redis = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    this.sub = new Redis(this.options.redisUrl, { lazyConnect: true });
+    await Promise.all([this.redis.connect(), this.sub.connect()]);
+    this.sub.on('message', (_channel: string, jobId: string) => this.controllers.get(jobId)?.abort(new Error(CANCELLED_REASON)));
+    await this.sub.subscribe(cancelChannel(this.prefix, this.queueName));
+    this.bull = new BullWorker<WireJob, WireResult>(this.queueName, (job, token) => this.process(job, token), {
+      connection: { url: this.options.redisUrl },
+      prefix: this.prefix,
+      name: this.name,
+      concurrency: 1,
+      lockDuration: this.options.lockDurationMs ?? 30_000,
+      stalledInterval: this.options.stalledIntervalMs ?? 30_000,
+      maxStalledCount: this.options.maxStalledCount ?? 2,
+      autorun: false,
+    });
+    this.bull.on('error', (err) => process.emitWarning(`BullMQ worker ${this.name}: ${err.message}`));
+    await this.bull.waitUntilReady();
+    void this.bull.run().catch((err: unknown) => process.emitWarning(`BullMQ worker ${this.name} stopped: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  private async process(job: Job<WireJob, WireResult>, token?: string): Promise<WireResult> {
+    const id = job.id!;
+    const record = job.data.job;
+    this.options.onJob?.({ type: 'start', jobId: id });
+    const controller = new AbortController();
+    this.controllers.set(id, controller);
+    const timer = setTimeout(() => controller.abort(new JobTimeoutError(id, this.jobTimeoutMs)), this.jobTimeoutMs);
+    let tmp: string | undefined;
+    try {
+      if (await this.redis.exists(cancelKey(this.prefix, id))) throw new UnrecoverableError(CANCELLED_REASON);
+      let request: GenerateRequest = record.request;
+      if (request.init && job.data.initPng) {
+        // The source image came inline: the bot's path means nothing on this machine.
+        tmp = await mkdtemp(join(tmpdir(), 'emojiforge-init-'));
+        const path = join(tmp, 'init.png');
+        await writeFile(path, Buffer.from(job.data.initPng, 'base64'));
+        request = { ...request, init: { ...request.init, imagePath: path } };
+      }
+      const started = performance.now();
+      let lastPreview = -Infinity;
+      const call = this.generator.generate(request, {
+        signal: controller.signal,
+        previews: this.previews,
+        onStep: (p) => {
+          const now = performance.now();
+          const withPreview = p.preview !== undefined && (now - lastPreview >= this.previewIntervalMs || p.step === p.total);
+          if (withPreview) lastPreview = now;
+          const data: WireProgress = { step: p.step, total: p.total, ...(withPreview ? { preview: encodePreview(p.preview!) } : {}) };
+          // Not awaited: one connection keeps them in order, and the engine must not wait on Redis.
+          job.updateProgress(data as unknown as object).catch(() => {});
+        },
+      });
+      const result = await untilAbortedPlusGrace(call, controller.signal, this.abortGraceMs);
+      const engineMs = performance.now() - started;
+      const wire = await this.storeResult(id, job.data, result, engineMs);
+      this.finished++;
+      this.options.onJob?.({ type: 'done', jobId: id });
+      return wire;
+    } catch (err) {
+      const reason: unknown = controller.signal.reason;
+      if (reason instanceof StopRequeue && token) {
+        // Graceful stop: back to the front of the wait list for another worker.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const message =
+        err instanceof UnrecoverableError ? err.message
+        : reason instanceof JobTimeoutError ? reason.message
+        : controller.signal.aborted ? CANCELLED_REASON
+        : `the engine failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.finished++;
+      this.options.onJob?.({ type: 'failed', jobId: id, error: message });
+      // attempts is 1: every failure is final; Unrecoverable says so explicitly.
+      throw new UnrecoverableError(message);
+    } finally {
+      clearTimeout(timer);
+      this.controllers.delete(id);
+      if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+
+  private async storeResult(jobId: string, data: WireJob, result: GenerateResult, engineMs: number): Promise<WireResult> {
+    const pngs = await encodeResultPngs(data.job, result, this.displayMinSide);
+    const multi = this.redis.multi();
+    pngs.images.forEach((png, i) => multi.set(resultKey(this.prefix, jobId, String(i)), png, 'PX', this.resultTtlMs));
+    if (pngs.grid) multi.set(resultKey(this.prefix, jobId, 'grid'), pngs.grid, 'PX', this.resultTtlMs);
+    await multi.exec();
+    return { images: pngs.images.length, grid: pngs.grid !== undefined, seeds: result.seeds, model: result.model, engineMs, worker: this.name };
+  }
+}
+
+/** The call's result; after an abort, waits at most graceMs for the engine to notice. */
+function untilAbortedPlusGrace<T>(call: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
+  return new Promise<T>((resolveCall, reject) => {
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      graceTimer = setTimeout(() => reject(signal.reason), graceMs);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    call.then(
+      (v) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); if (signal.aborted) reject(signal.reason); else resolveCall(v); },
+      (e) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); reject(signal.aborted ? signal.reason : e); },
+    );
+  });
+}

@@ -1,0 +1,4 @@
+// The BullMQ backend: Dispatcher (bot side, feeds BullMQ in fair order) and GpuWorker (one per GPU).
+export { Dispatcher, DispatchError, type DispatcherOptions } from './dispatcher.ts';
+export { GpuWorker, type GpuWorkerOptions } from './gpu-worker.ts';
+export { DEFAULT_PREFIX, DEFAULT_QUEUE_NAME } from './protocol.ts';

@@ -1,0 +1,65 @@
+// What travels through Redis between the dispatcher (bot side) and the GPU workers: BullMQ job data,
+// progress and return values are plain JSON; result PNGs go to their own keys (binary, with a TTL) so
+// the event stream never carries images bigger than a preview.
+import type { RawImage } from '../../engine/types.ts';
+import type { JobRecord } from '../types.ts';
+
+/** BullMQ queue name shared by the dispatcher and every worker. */
+export const DEFAULT_QUEUE_NAME = 'emojiforge-generate';
+/** BullMQ key prefix (the namespace in Redis). */
+export const DEFAULT_PREFIX = 'emojiforge-bull';
+/** The one BullMQ job name we use. */
+export const JOB_NAME = 'generate';
+
+/** BullMQ job data: the record as the dispatcher took it (the request is what the worker runs). */
+export interface WireJob {
+  job: JobRecord;
+  /** Image-to-image source, inlined because the worker may be on another machine (base64 PNG). */
+  initPng?: string;
+}
+
+/** job.updateProgress payload. */
+export interface WireProgress {
+  step: number;
+  total: number;
+  /** Sent at most every previewIntervalMs; RGB bytes base64. */
+  preview?: { width: number; height: number; data: string };
+}
+
+/** The worker's return value; the PNG bytes are under resultKey(prefix, jobId, name). */
+export interface WireResult {
+  /** Number of images stored as '0', '1', ...; a grid is stored as 'grid' when `grid` is true. */
+  images: number;
+  grid: boolean;
+  seeds: number[];
+  model: string;
+  engineMs: number;
+  /** Worker name, for logs. */
+  worker: string;
+}
+
+export function resultKey(prefix: string, jobId: string, name: string): string {
+  return `${prefix}:result:${jobId}:${name}`;
+}
+
+/** Set (with a TTL) when a running job is cancelled, so a worker that picks it up later skips it. */
+export function cancelKey(prefix: string, jobId: string): string {
+  return `${prefix}:cancel:${jobId}`;
+}
+
+/** Pub/sub channel on which the dispatcher announces cancellations to every worker. */
+export function cancelChannel(prefix: string, queueName: string): string {
+  return `${prefix}:${queueName}:cancel`;
+}
+
+export function encodePreview(image: RawImage): WireProgress['preview'] {
+  return { width: image.width, height: image.height, data: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength).toString('base64') };
+}
+
+export function decodePreview(wire: NonNullable<WireProgress['preview']>): RawImage {
+  const bytes = Buffer.from(wire.data, 'base64');
+  return { width: wire.width, height: wire.height, data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+/** A processor error that names the job's fate; the dispatcher decides by its own state, not by text. */
+export const CANCELLED_REASON = 'cancelled';
