@@ -1,6 +1,7 @@
 // Button custom_ids carry an action and a job reference only ("ef:vs:<jobId>" or "ef:u:<jobId>:2");
 // every parameter comes from the stored job record, so a forged id can at worst name a job that
 // does not exist or an index out of range — both refused. Discord allows 1–100 characters.
+import { MAX_JOB_ID_LENGTH, isJobId } from '../queue/index.ts';
 
 export const BUTTON_ACTIONS = {
   rr: 'reroll',
@@ -23,7 +24,6 @@ export interface ButtonRef {
 
 const PREFIX = 'ef';
 const CODES = Object.fromEntries(Object.entries(BUTTON_ACTIONS).map(([code, action]) => [action, code])) as Record<ButtonAction, ButtonCode>;
-const JOB_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 export class CustomIdError extends Error {
   constructor(message: string) {
@@ -33,7 +33,7 @@ export class CustomIdError extends Error {
 }
 
 export function encodeCustomId(ref: ButtonRef): string {
-  if (!JOB_ID.test(ref.jobId)) throw new CustomIdError(`expected a job id of 1–80 letters, digits, _ or -, got ${JSON.stringify(ref.jobId)}`);
+  if (!isJobId(ref.jobId)) throw new CustomIdError(`expected a job id of 1–${MAX_JOB_ID_LENGTH} letters, digits, _ or -, got ${JSON.stringify(ref.jobId)}`);
   if (ref.index !== undefined && !(Number.isInteger(ref.index) && ref.index >= 1 && ref.index <= 9)) {
     throw new CustomIdError(`expected an image index between 1 and 9, got ${ref.index}`);
   }
@@ -48,7 +48,7 @@ export function decodeCustomId(customId: string): ButtonRef | null {
   const parts = customId.split(':');
   if (parts.length < 3 || parts.length > 4 || parts[0] !== PREFIX) return null;
   const action = (BUTTON_ACTIONS as Record<string, ButtonAction | undefined>)[parts[1]];
-  if (!action || !JOB_ID.test(parts[2])) return null;
+  if (!action || !isJobId(parts[2])) return null;
   if (parts.length === 3) return { action, jobId: parts[2] };
   if (!/^[1-9]$/.test(parts[3])) return null;
   return { action, jobId: parts[2], index: Number(parts[3]) };

@@ -9,6 +9,7 @@
 //   const job = await queue.submit({ owner, request, kind: 'new', delivery });   // throws LimitError
 //   ...
 //   await worker.stop({ requeue: true }); await queue.close(); await store.close();
+export { MAX_JOB_ID_LENGTH, isJobId, newJobId } from './job-id.ts';
 export type { JobKind, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
 export { openStore, StoreError, SQLITE_FILE_NAME, type Store, type StoreBackend, type OpenStoreOptions } from './store.ts';
 export { GuildSettingsStore, SettingsError, validateSettings, DEFAULT_SETTINGS, HARD_MAX_STEPS, HARD_MAX_COUNT, type GuildSettings } from './settings.ts';

@@ -1,6 +1,5 @@
 // The producer side: accepts jobs (after the limits), keeps them in fair order, persists every state
 // change, answers position/ETA, and hands jobs to the worker as leases. Knows nothing of Discord.
-import { randomBytes } from 'node:crypto';
 import { rm, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { GenerateRequest, StepProgress } from '../engine/types.ts';
@@ -11,6 +10,7 @@ import { checkSubmit, utcDay, type UsageSnapshot } from './limits.ts';
 import { TypedEmitter, type JobQueueEvents } from './events.ts';
 import { OrderedWriter } from './writes.ts';
 import { StepTimes } from './eta.ts';
+import { isJobId, newJobId } from './job-id.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const JOB_KINDS: readonly JobKind[] = ['new', 'reroll', 'variation', 'pick'];
@@ -295,7 +295,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   async get(jobId: string): Promise<JobRecord | undefined> {
     const active = this.queuedById.get(jobId) ?? this.running.get(jobId)?.job;
     if (active) return structuredClone(active);
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(jobId)) return undefined;
+    if (!isJobId(jobId)) return undefined;
     const stored = await this.store.get<JobRecord>(jobKey(jobId));
     if (!stored) return undefined;
     if (stored.finishedAt !== undefined && stored.finishedAt < this.clock() - this.retentionMs) return undefined;
@@ -615,11 +615,6 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
 
 export function jobKey(id: string): string {
   return `job:${id}`;
-}
-
-/** 16 url-safe characters: fits a Discord custom_id with room to spare. */
-function newJobId(): string {
-  return randomBytes(12).toString('base64url');
 }
 
 function positiveInt(name: string, v: number): number {

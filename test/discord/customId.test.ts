@@ -22,3 +22,14 @@ test('encode refuses what it could not decode', () => {
   assert.throws(() => encodeCustomId({ action: 'reroll', jobId: 'has:colon' }), CustomIdError);
   assert.throws(() => encodeCustomId({ action: 'pick', jobId: 'abc', index: 0 }), /between 1 and 9, got 0/);
 });
+
+test('the custom_id codec and the queue agree on the longest job id (one constant)', async () => {
+  const { MAX_JOB_ID_LENGTH, isJobId, newJobId } = await import('../../src/queue/index.ts');
+  const longest = 'a'.repeat(MAX_JOB_ID_LENGTH);
+  const id = encodeCustomId({ action: 'pick', jobId: longest, index: 4 });
+  assert.ok(id.length <= 100, `${id.length} characters`);
+  assert.deepEqual(decodeCustomId(id), { action: 'pick', jobId: longest, index: 4 });
+  assert.throws(() => encodeCustomId({ action: 'reroll', jobId: longest + 'a' }), CustomIdError);
+  assert.equal(decodeCustomId(`ef:rr:${longest}a`), null);
+  assert.ok(isJobId(newJobId()) && isJobId(longest) && !isJobId(longest + 'a'));
+});
