@@ -1,6 +1,6 @@
 // Environment (and an optional .env file) -> one validated, typed, frozen settings object.
 // Every variable is checked and all problems are reported together, each naming the variable.
-import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
@@ -206,7 +206,7 @@ export function redactUrl(raw: string): string {
  */
 export function prepareDataDir(dataDir: string): void {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    makeDirs(dataDir);
     if (!statSync(dataDir).isDirectory()) throw new Error('not a directory');
     accessSync(dataDir, constants.W_OK);
     const probe = join(dataDir, `.write-test-${process.pid}`);
@@ -220,6 +220,17 @@ export function prepareDataDir(dataDir: string): void {
   }
 }
 
+/**
+ * mkdir -p, one level at a time: Node 20's recursive mkdirSync spins forever on some paths where a
+ * parent refuses new entries with ENOENT (for example under /proc).
+ */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirs(parent);
+  mkdirSync(dir);
+}
+
 /** Read .env (if any; real environment variables win), validate, and check DATA_DIR. */
 export function loadConfig(options: ParseOptions & { envFile?: string } = {}): Config {
   loadDotenv({ path: options.envFile ?? resolve(options.cwd ?? process.cwd(), '.env'), quiet: true });
@@ -230,9 +241,10 @@ export function loadConfig(options: ParseOptions & { envFile?: string } = {}): C
 
 /** What the start-up log shows: everything but the token, whose presence alone is reported. */
 export function describeConfig(config: Config): Record<string, unknown> {
+  // (The spread skips the non-enumerable token already.)
   return {
     ...config,
     redisUrl: config.redisUrl === undefined ? undefined : JSON.parse(redactUrl(config.redisUrl)),
-    discordToken: config.discordToken === undefined ? 'unset' : 'set',
+    discordTokenSet: config.discordToken !== undefined,
   };
 }

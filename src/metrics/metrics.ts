@@ -143,11 +143,9 @@ export class Metrics {
   /** Count discord.js REST error responses and rate limits (pass client.rest). */
   watchRest(rest: ObservableRest): this {
     const onResponse = (request: { method: string }, response: { status: number }) => {
-      if (response.status >= 400) this.discordErrors.inc({ status: String(response.status), method: request.method.toUpperCase() });
+      if (response.status >= 400) this.discordError(response.status, request.method);
     };
-    const onRateLimited = (info: { global: boolean; scope: string }) => {
-      this.discordRateLimits.inc({ scope: info.global ? 'global' : info.scope });
-    };
+    const onRateLimited = (info: { global: boolean; scope: string }) => this.rateLimited(info.global ? 'global' : info.scope);
     rest.on('response', onResponse);
     rest.on('rateLimited', onRateLimited);
     this.unsubscribe.push(
@@ -155,6 +153,16 @@ export class Metrics {
       () => rest.off?.('rateLimited', onRateLimited as never),
     );
     return this;
+  }
+
+  /** One Discord API response with an error status (for REST clients that are not watched). */
+  discordError(status: number, method: string): void {
+    this.discordErrors.inc({ status: String(status), method: method.toUpperCase() });
+  }
+
+  /** One request held back or refused for a rate limit; scope is global, shared or user. */
+  rateLimited(scope: string): void {
+    this.discordRateLimits.inc({ scope });
   }
 
   /** Prometheus text exposition. */

@@ -164,7 +164,8 @@ test('the token stays out of JSON, inspect and the start-up description', () => 
   assert.ok(!JSON.stringify(config).includes(TOKEN));
   assert.ok(!inspect(config, { showHidden: false }).includes(TOKEN));
   const described = describeConfig(config);
-  assert.equal(described.discordToken, 'set');
+  assert.equal(described.discordTokenSet, true);
+  assert.equal('discordToken' in described, false);
   assert.equal(described.redisUrl, 'redis://:***@r:6379');
   assert.ok(!JSON.stringify(described).includes(TOKEN));
 });
@@ -202,6 +203,8 @@ test('prepareDataDir refuses a file and an unwritable directory, naming DATA_DIR
     prepareDataDir(locked);
     chmodSync(root, 0o755);
     chmodSync(locked, 0o555);
+    // A parent that refuses new entries (Node's recursive mkdirSync hangs on this one).
+    assert.throws(() => prepareDataDir('/proc/emojiforge-test/data'), /^ConfigError|DATA_DIR: .*\(ENOENT\)/);
     if (process.getuid?.() === 0) {
       // Permission bits do not stop root, so run the check as the unprivileged user "nobody".
       const script = `import(${JSON.stringify(join(PROJECT_ROOT, 'src', 'config.ts'))}).then((m) => {

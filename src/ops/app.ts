@@ -1,0 +1,174 @@
+// The running bot, assembled: store -> engine -> queue + worker -> front end -> metrics, and the
+// orderly way down. The front end (Discord) is passed in, so the order and the shutdown rules live
+// here once and are tested with the real queue and engine.
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { DiffusionPipeline, ModelLoadError, type ImageGenerator } from '../engine/index.ts';
+import { GuildSettingsStore, JobQueue, Worker, openStore, StoreError, type Store } from '../queue/index.ts';
+import { Metrics, type ObservableRest } from '../metrics/metrics.ts';
+import { startMetricsServer, type Health, type MetricsServer } from '../metrics/server.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What the app needs from the Discord side (or any other front end). */
+export interface FrontEnd {
+  /** discord.js's REST manager (client.rest), for the Discord API error metrics. */
+  readonly rest?: ObservableRest;
+  /** Connected and able to answer interactions. */
+  ready(): boolean;
+  /** Stop answering; deliver what is in flight; disconnect. */
+  stop(): Promise<void>;
+}
+
+export interface FrontEndDeps {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  queue: JobQueue;
+  settings: GuildSettingsStore;
+  engine: DiffusionPipeline;
+  metrics: Metrics;
+}
+
+export type StartFrontEnd = (deps: FrontEndDeps) => Promise<FrontEnd>;
+
+/** Start-up refused for a reason the operator must fix; `variable` names the setting to look at. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+  constructor(readonly variable: string, message: string, options?: { cause?: unknown }) {
+    super(`${variable}: ${message}`, options);
+  }
+}
+
+export interface App {
+  readonly queue: JobQueue;
+  readonly worker: Worker;
+  readonly engine: DiffusionPipeline;
+  readonly metricsServer?: MetricsServer;
+  health(): Health;
+  /**
+   * Graceful stop: take no new job, give the running one `graceMs` to finish (then re-queue it at the
+   * front of its owner's line), stop the front end, close queue, engine and store. Idempotent; a call
+   * with `graceMs: 0` while a stop is under way cuts the grace short.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Wraps the loaded engine before the worker gets it (tests slow it down; a wrapper may add tracing). */
+  wrapEngine?: (engine: ImageGenerator) => ImageGenerator;
+}
+
+export async function startApp(config: Config, logger: Logger, startFrontEnd: StartFrontEnd, options: AppOptions = {}): Promise<App> {
+  const closers: Array<() => Promise<unknown>> = [];
+  const unwind = async () => {
+    for (const close of closers.reverse()) await close().catch((error) => logger.warn({ err: error }, 'cleanup after a failed start'));
+  };
+  try {
+    let store: Store;
+    try {
+      store = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl });
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      const variable = config.redisUrl ? 'REDIS_URL' : 'DATA_DIR';
+      throw new StartupError(variable, `could not open the job store: ${error.message}`, { cause: error });
+    }
+    closers.push(() => store.close());
+    logger.info({ backend: store.backend, location: store.location }, 'store open');
+
+    let engine: DiffusionPipeline;
+    try {
+      engine = await DiffusionPipeline.load(config.modelDir, {
+        executionProvider: config.executionProvider,
+        intraOpNumThreads: config.intraOpThreads,
+        interOpNumThreads: config.interOpThreads,
+        logger: logger.child({ component: 'engine' }),
+      });
+    } catch (error) {
+      if (!(error instanceof ModelLoadError)) throw error;
+      throw new StartupError('MODEL_DIR', error.message, { cause: error });
+    }
+    closers.push(() => engine.close());
+
+    const settings = new GuildSettingsStore(store);
+    const queue = await JobQueue.open({
+      store,
+      settings,
+      maxQueued: config.maxQueuedJobs,
+      retentionMs: Math.round(config.jobRetentionDays * DAY_MS),
+    });
+    closers.push(() => queue.close());
+    const { queued, running } = queue.stats();
+    logger.info({ queued, recovered: running }, 'queue open');
+
+    const metrics = new Metrics({ stats: () => queue.stats() }).watchQueue(queue);
+    const worker = new Worker(queue, options.wrapEngine ? options.wrapEngine(engine) : engine, {
+      resultsDir: join(config.dataDir, 'results'),
+      jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
+    });
+    queue.on('failed', (job) => logger.warn({ jobId: job.id, error: job.error }, 'job failed'));
+    queue.on('done', (job) => logger.info({ jobId: job.id, ms: job.result?.elapsedMs, model: job.result?.model }, 'job done'));
+    queue.on('requeued', (job) => logger.info({ jobId: job.id }, 'job re-queued'));
+
+    // The front end subscribes to queue events before the worker starts, so a job recovered from the
+    // store and finished at once is still delivered.
+    const frontEnd = await startFrontEnd({ config, logger, store, queue, settings, engine, metrics });
+    closers.push(() => frontEnd.stop());
+    if (frontEnd.rest) metrics.watchRest(frontEnd.rest);
+    worker.start();
+    closers.push(() => worker.stop({ requeue: true }));
+
+    let stopping: Promise<void> | undefined;
+    let cutShort: (() => void) | undefined;
+    const health = (): Health => {
+      const checks = { store: !stopping, engine: !stopping, worker: !stopping, discord: !stopping && frontEnd.ready() };
+      return { ready: Object.values(checks).every(Boolean), checks };
+    };
+
+    let metricsServer: MetricsServer | undefined;
+    if (config.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, metrics, health });
+      logger.info({ url: metricsServer.url }, 'metrics listening: /healthz and /metrics');
+    }
+
+    const stop = async (graceMs: number): Promise<void> => {
+      logger.info({ graceMs, running: worker.busy }, 'stopping: no new jobs; the running job may finish');
+      let timer: NodeJS.Timeout | undefined;
+      const requeueNow = new Promise<void>((resolve) => {
+        cutShort = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      // stop() without requeue lets the engine call finish; a second stop() with requeue aborts it.
+      const drained = worker.stop({ requeue: false });
+      await Promise.race([drained, requeueNow.then(() => worker.stop({ requeue: true }))]);
+      await drained;
+      clearTimeout(timer);
+      for (const close of [() => frontEnd.stop(), () => queue.close(), () => engine.close(), () => store.close(), () => metricsServer?.close() ?? Promise.resolve()]) {
+        await close().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+      }
+      metrics.close();
+      logger.info('stopped');
+    };
+
+    return {
+      queue,
+      worker,
+      engine,
+      metricsServer,
+      health,
+      stop(options = {}) {
+        const graceMs = options.graceMs ?? config.shutdownGraceSeconds * 1000;
+        if (stopping) {
+          if (graceMs === 0) cutShort?.();
+          return stopping;
+        }
+        stopping = stop(graceMs);
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}

@@ -1,0 +1,54 @@
+// The Discord front end as the app sees it: optional command registration, then startBot, with the
+// delivery transport wrapped so its API errors reach the metrics (it uses a REST client of its own).
+import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
+import { startBot } from '../discord/bot.ts';
+import { createRestTransport, type Transport } from '../discord/transport.ts';
+import { registerCommands } from '../../deploy/register-commands.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { FrontEnd, FrontEndDeps } from './app.ts';
+
+/** Counts each failed call by status (or as a rate limit) and rethrows it unchanged. */
+export function countingTransport(inner: Transport, metrics: Metrics): Transport {
+  const count = (method: string) => (error: unknown): never => {
+    if (error instanceof RateLimitError) metrics.rateLimited(error.global ? 'global' : error.scope);
+    else if (error instanceof DiscordAPIError || error instanceof HTTPError) metrics.discordError(error.status, error.method);
+    throw error;
+  };
+  return {
+    editOriginal: (...args) => inner.editOriginal(...args).catch(count('PATCH')),
+    postToChannel: (...args) => inner.postToChannel(...args).catch(count('POST')),
+    ephemeralFollowUp: (...args) => inner.ephemeralFollowUp(...args).catch(count('POST')),
+  };
+}
+
+export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): Promise<FrontEnd> {
+  const { config, logger } = deps;
+  const token = config.discordToken;
+  if (token === undefined) throw new Error('DISCORD_TOKEN: expected the bot token, got nothing');
+  const log = logger.child({ component: 'discord' });
+  const registration = config.registerCommands;
+  if (registration.mode !== 'off') {
+    // A failure here is not fatal: commands registered earlier keep working.
+    try {
+      const guildId = registration.mode === 'guild' ? registration.guildId : undefined;
+      const result = await registerCommands({ token, apiUrl: config.discordApiUrl, guildId });
+      log.info({ scope: result.scope, commands: result.names }, 'slash commands registered');
+    } catch (error) {
+      log.warn({ err: error }, 'could not register slash commands (set REGISTER_COMMANDS=off to skip); continuing');
+    }
+  }
+  const bot = await startBot({
+    token,
+    apiUrl: config.discordApiUrl,
+    queue: deps.queue,
+    settings: deps.settings,
+    logger: log,
+    defaultSide: deps.engine.defaultSize,
+    transport: countingTransport(createRestTransport({ token, apiUrl: config.discordApiUrl }), deps.metrics),
+  });
+  return {
+    rest: bot.client.rest,
+    ready: () => bot.client.isReady(),
+    stop: () => bot.stop(),
+  };
+}

@@ -1,0 +1,94 @@
+// The assembled app (real store, engine, queue, worker, discord.js bot against the local Discord
+// server): what a graceful stop does to a job that is running when it comes.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { startApp, type App } from '../../src/ops/app.ts';
+import { startDiscord } from '../../src/ops/discord.ts';
+import { startDiscordServer, type DiscordServer, type InteractionHandle } from '../support/discord/index.ts';
+import { FIXTURE, isFinal, paced } from '../e2e/harness.ts';
+
+let server: DiscordServer | undefined;
+let apps: App[] = [];
+let dataDir: string | undefined;
+const lines: string[] = [];
+
+afterEach(async () => {
+  for (const app of apps) await app.stop({ graceMs: 0 }).catch(() => undefined);
+  apps = [];
+  const violations = server ? [...server.violations] : [];
+  await server?.close();
+  server = undefined;
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  lines.length = 0;
+  assert.deepEqual(violations, []);
+});
+
+async function start(stepMs: number, extraEnv: Record<string, string> = {}): Promise<App> {
+  const config = parseConfig({
+    DISCORD_TOKEN: server!.token,
+    DISCORD_API_URL: server!.apiUrl,
+    DATA_DIR: dataDir!,
+    MODEL_DIR: FIXTURE,
+    REGISTER_COMMANDS: server!.guildId,
+    LOG_LEVEL: 'debug',
+    ...extraEnv,
+  });
+  const logger = createLogger({ level: 'debug', secrets: [server!.token], destination: { write: (line: string) => void lines.push(line) } });
+  const app = await startApp(config, logger, (deps) => startDiscord(deps), { wrapEngine: (engine) => paced(engine, stepMs) });
+  apps.push(app);
+  return app;
+}
+
+async function imagine(steps: number): Promise<InteractionHandle> {
+  const i = server!.slash({ user: server!.users.alice, command: 'imagine', options: { prompt: 'a lighthouse', steps } });
+  await i.acknowledged();
+  return i;
+}
+
+const finals = (i: InteractionHandle) => i.edits.filter((w) => w.message.id === i.originalId && isFinal(w.message));
+
+test('stop with time to spare: the running job finishes and its final is delivered before the bot goes', async () => {
+  server = await startDiscordServer({ waitTimeoutMs: 20_000 });
+  dataDir = mkdtempSync(join(tmpdir(), 'ef-stop-'));
+  const app = await start(40);
+  assert.deepEqual(app.health(), { ready: true, checks: { store: true, engine: true, worker: true, discord: true } });
+  const i = await imagine(12);
+  await i.waitFor((m) => /Step \d+\/12/.test(m.content));
+  assert.equal(app.worker.busy, true);
+  const stopping = app.stop({ graceMs: 20_000 });
+  assert.equal(app.health().ready, false, 'not ready while stopping');
+  await stopping;
+  assert.equal(finals(i).length, 1, 'the final was delivered before stop() resolved');
+  assert.equal(server.gateway.connected, 0, 'the bot disconnected');
+  const text = lines.join('');
+  assert.ok(!text.includes(server.token), 'the token is never logged');
+  assert.match(text, /"msg":"stopped"/);
+});
+
+test('stop with a short grace: the running job is re-queued, and the next start delivers it once', async () => {
+  server = await startDiscordServer({ waitTimeoutMs: 20_000 });
+  dataDir = mkdtempSync(join(tmpdir(), 'ef-stop-'));
+  const first = await start(80);
+  const i = await imagine(30);
+  await i.waitFor((m) => /Step \d+\/30/.test(m.content));
+  const jobId = first.queue.listForUser(server.users.alice.id).then((jobs) => jobs[0].id);
+  const requeued = new Promise<void>((resolve) => first.queue.on('requeued', () => resolve()));
+  await first.stop({ graceMs: 100 });
+  await requeued;
+  assert.equal(finals(i).length, 0, 'not finished yet');
+
+  const second = await start(5);
+  const record = await second.queue.get(await jobId);
+  assert.ok(record && (record.state === 'queued' || record.state === 'running' || record.state === 'done'), `job state ${record?.state}`);
+  const final = await i.waitFor(isFinal);
+  assert.match(final.content, /a lighthouse/);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(finals(i).length, 1, 'delivered exactly once');
+  const done = (await second.queue.listForUser(server.users.alice.id, { finished: 5 })).filter((j) => j.state === 'done');
+  assert.equal(done.length, 1, 'one job, run to the end once');
+});
