@@ -134,6 +134,13 @@ interface Finished {
   userId: string;
   state: JobState;
   finishedAt: number;
+  /** The front end said it still owes this job's final message (delivery.delivered === false). */
+  undelivered: boolean;
+}
+
+/** delivery.delivered is the front end's flag: false from submit until the final message landed. */
+function owesDelivery(job: JobRecord): boolean {
+  return job.delivery?.delivered === false;
 }
 
 export class JobQueue extends TypedEmitter<JobQueueEvents> {
@@ -276,7 +283,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       queued.state = 'cancelled';
       queued.finishedAt = this.clock();
       this.addPending(queued.owner.userId, -1);
-      this.finished.set(jobId, { userId: queued.owner.userId, state: 'cancelled', finishedAt: queued.finishedAt });
+      this.finished.set(jobId, { userId: queued.owner.userId, state: 'cancelled', finishedAt: queued.finishedAt, undelivered: owesDelivery(queued) });
       await this.writer.set(jobKey(jobId), queued);
       const copy = structuredClone(queued);
       this.emit('cancelled', copy);
@@ -372,7 +379,25 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     if (!stored) throw new JobNotFoundError(jobId);
     stored.delivery = structuredClone(delivery);
     await this.writer.set(jobKey(jobId), stored);
+    const finished = this.finished.get(jobId);
+    if (finished) finished.undelivered = owesDelivery(stored);
     return stored;
+  }
+
+  /**
+   * What a front end starting up must attach to: every running and queued job (in run order), then the
+   * finished jobs it still owes a final message (`delivery.delivered === false`: they ended while no front
+   * end was listening), oldest first. The front end clears the flag with setDelivery once delivered.
+   */
+  async pendingDeliveries(): Promise<JobRecord[]> {
+    const active = [...this.running.values()].filter((r) => !r.done).map((r) => structuredClone(r.job));
+    // Fair order: round k takes the k-th job of every user's line, in turn order.
+    const lines = this.rotation.map((user) => this.lines.get(user)!);
+    const queued: JobRecord[] = [];
+    for (let k = 0; queued.length < this.queuedById.size; k++) for (const line of lines) if (k < line.length) queued.push(structuredClone(line[k]));
+    const owed = [...this.finished].filter(([, f]) => f.undelivered).sort((a, b) => a[1].finishedAt - b[1].finishedAt);
+    const records = await Promise.all(owed.map(([id]) => this.get(id)));
+    return [...active, ...queued, ...records.filter((r): r is JobRecord => r !== undefined && owesDelivery(r))];
   }
 
   /** Deletes finished records older than the retention, with their result files. Returns how many. */
@@ -485,7 +510,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
         this.wake();
       } else {
         this.addPending(job.owner.userId, -1);
-        this.finished.set(job.id, { userId: job.owner.userId, state, finishedAt: job.finishedAt! });
+        this.finished.set(job.id, { userId: job.owner.userId, state, finishedAt: job.finishedAt!, undelivered: owesDelivery(job) });
       }
       const copy = structuredClone(job);
       entry.settle(copy);
@@ -522,7 +547,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
         if (typeof job.seq === 'number' && job.seq > this.lastSeq) this.lastSeq = job.seq;
         if ((this.lastSubmit.get(userGuild) ?? 0) < job.createdAt) this.lastSubmit.set(userGuild, job.createdAt);
         if (job.state === 'queued' || job.state === 'running') active.push(job);
-        else this.finished.set(job.id, { userId: job.owner.userId, state: job.state, finishedAt: job.finishedAt ?? job.createdAt });
+        else this.finished.set(job.id, { userId: job.owner.userId, state: job.state, finishedAt: job.finishedAt ?? job.createdAt, undelivered: owesDelivery(job) });
       } else if (key.startsWith(today) && typeof value === 'number') {
         this.usedToday.set(key, value);
       }

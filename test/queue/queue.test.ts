@@ -260,6 +260,33 @@ for (const { name, make, skip } of BACKENDS) {
       assert.deepEqual((await queue.get(a.id))?.delivery, { messageId: '10' });
     });
 
+    test('pendingDeliveries: active jobs in run order, then finished ones still owed a message, across a reopen', async () => {
+      const first = await setup();
+      const owed = { token: 't', delivered: false };
+      const a1 = await first.queue.submit({ owner: owner('A'), request: request({ prompt: 'a1' }), delivery: owed });
+      const b1 = await first.queue.submit({ owner: owner('B'), request: request({ prompt: 'b1' }), delivery: owed });
+      const none = await first.queue.submit({ owner: owner('B'), request: request({ prompt: 'no delivery' }) });
+      const legacy = await first.queue.submit({ owner: owner('A'), request: request({ prompt: 'legacy' }), delivery: { token: 't' } });
+      const a2 = await first.queue.submit({ owner: owner('A'), request: request({ prompt: 'a2' }), delivery: owed });
+      assert.deepEqual((await first.queue.pendingDeliveries()).map((j) => j.request.prompt), ['a1', 'b1', 'legacy', 'no delivery', 'a2']);
+      const finished = waitFor<JobRecord>((cb) => first.queue.on('done', (j) => { if (j.id === a2.id) cb(j); }));
+      first.worker.start();
+      await finished;
+      await first.worker.stop();
+      // Nobody delivered anything: every job that asked for a message is still owed one.
+      assert.deepEqual((await first.queue.pendingDeliveries()).map((j) => j.id), [a1.id, b1.id, a2.id]);
+      await first.queue.setDelivery(b1.id, { ...owed, delivered: true });
+      await first.queue.close();
+      await first.store.close();
+      cleanups.pop();
+      const again = await setup({ storeName: first.storeName });
+      const pending = await again.queue.pendingDeliveries();
+      assert.deepEqual(pending.map((j) => j.id), [a1.id, a2.id]);
+      assert.ok(pending.every((j) => j.state === 'done' && j.result));
+      assert.equal((await again.queue.get(none.id))?.state, 'done');
+      assert.equal((await again.queue.get(legacy.id))?.state, 'done');
+    });
+
     test('queued jobs survive a reopen in the same order', async () => {
       const first = await setup();
       const ids = [];
