@@ -12,6 +12,10 @@ export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInte
     createdAt: interaction.createdTimestamp,
     channelId: interaction.channelId,
     interactionId: interaction.id,
+    // Cleared by delivery once the final message landed; a restarted bot delivers what is still false.
+    delivered: false,
+    // The server's upload limit for this interaction (Discord sends attachment_size_limit).
+    ...(typeof interaction.attachmentSizeLimit === 'number' && interaction.attachmentSizeLimit > 0 ? { attachmentLimit: interaction.attachmentSizeLimit } : {}),
   };
 }
 

@@ -95,6 +95,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     tokenLifetimeMs: options.tokenLifetimeMs,
   });
   deliverer.start();
+  // Jobs from before a restart: finals owed are sent (once), waiting jobs' messages refreshed.
+  await deliverer.resume().catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not resume deliveries from before the restart'));
 
   const services: Services = {
     queue: options.queue,

@@ -1,8 +1,11 @@
 // Delivery: everything shown in a job's message after submit — queue position, live previews, the
 // final image with its buttons — driven by queue events and the job record alone (delivery data
 // lives in JobRecord.delivery), so a restarted bot picks up where the old one stopped.
-// One ReplyUpdater per message keeps at most one edit in flight.
+// One ReplyUpdater per message keeps at most one edit in flight. A job's record says
+// `delivery.delivered: false` until its final message landed; resume() at start delivers the finals owed
+// (jobs that ended while no bot was running) and refreshes what waiting jobs' messages show.
 import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { encodePreview } from '../engine/images.ts';
 import type { RawImage } from '../engine/types.ts';
 import type { JobProgressEvent, JobRecord } from '../queue/index.ts';
@@ -10,6 +13,7 @@ import { endedPayload, finalPayload, progressPayload, queuedPayload, type Messag
 import { ReplyUpdater, systemClock, type Clock } from './updater.ts';
 import { classifyRestError, TokenExpiredError, type Transport } from './transport.ts';
 import type { Logger, QueuePort } from './ports.ts';
+import { AttachmentTooLargeError, attachmentLimitOf, fitPng, formatBytes } from './fit.ts';
 
 /** Interaction tokens live 15 minutes; we stop using one a little before, to be safe. */
 export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
@@ -51,6 +55,8 @@ interface Tracked {
 export class Deliverer {
   private readonly tracked = new Map<string, Tracked>();
   private readonly finals = new Set<Promise<void>>();
+  /** Jobs whose final this process has taken on (a job ending during resume() must not be sent twice). */
+  private readonly settledIds = new Set<string>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly clock: Clock;
   /** Largest number of edits ever in flight on one message (bench and tests read it). */
@@ -70,6 +76,25 @@ export class Deliverer {
       q.on('failed', (job) => this.settle(job)),
       q.on('cancelled', (job) => this.settle(job)),
     );
+  }
+
+  /**
+   * After start(): re-attaches to what the queue says is still owed — finals of jobs that ended while no
+   * bot was running (sent once), and the position or progress of every queued or running job.
+   * Returns how many jobs it picked up.
+   */
+  async resume(): Promise<number> {
+    const pending = await this.options.queue.pendingDeliveries();
+    let picked = 0;
+    for (const job of pending) {
+      const info = deliveryInfo(job);
+      if (!info || info.applicationId !== this.options.applicationId) continue;
+      picked++;
+      if (job.state === 'queued' || job.state === 'running') this.track(job);
+      else this.settle(job);
+    }
+    if (picked > 0) this.options.logger.info({ jobs: picked }, 'resumed delivery of jobs from before the restart');
+    return picked;
   }
 
   /** Stops listening and waits (bounded) for finals already under way. */
@@ -132,20 +157,27 @@ export class Deliverer {
   }
 
   private settle(job: JobRecord): void {
+    if (this.settledIds.has(job.id)) return;
     const tracked = this.ensure(job);
     if (!tracked) return;
     this.tracked.delete(job.id);
+    this.settledIds.add(job.id);
     const final = this.deliverFinal(job, tracked).catch((error) => {
       this.options.logger.error({ jobId: job.id, err: describe(error) }, 'could not deliver the result');
     });
     this.finals.add(final);
-    void final.finally(() => this.finals.delete(final));
+    void final.finally(() => {
+      this.finals.delete(final);
+      // Kept a while so a resume() that read the record before it was marked delivered skips it.
+      setTimeout(() => this.settledIds.delete(job.id), 60_000).unref();
+    });
   }
 
   private async deliverFinal(job: JobRecord, tracked: Tracked): Promise<void> {
     const payload = await this.finalFor(job);
     const { info, updater } = tracked;
     const started = this.clock.now();
+    let channelMessageId: string | undefined;
     try {
       // Known dead token: do not wait out a rate limit only to be refused.
       if (this.tokenExpired(info)) throw new TokenExpiredError(`interaction token for job ${job.id} is older than its lifetime`);
@@ -158,7 +190,17 @@ export class Deliverer {
       this.channelFallbacks++;
       const mention = { ...payload, content: `<@${job.owner.userId}> your image is ready.\n${payload.content}`.slice(0, 2000) };
       const messageId = await this.retrying(() => this.options.transport.postToChannel(info.channelId, mention, job.owner.userId));
-      await this.options.queue.setDelivery(job.id, { ...job.delivery, channelMessageId: messageId }).catch(() => undefined);
+      channelMessageId = messageId;
+    }
+    // Recorded once the message landed, so a restart neither loses nor repeats it.
+    const owed = job.delivery?.delivered === false;
+    if (channelMessageId !== undefined || owed) {
+      const record: Record<string, string | number | boolean> = { ...job.delivery };
+      if (owed) record.delivered = true;
+      if (channelMessageId !== undefined) record.channelMessageId = channelMessageId;
+      await this.options.queue
+        .setDelivery(job.id, record)
+        .catch((error) => this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'could not record the delivery'));
     }
     if (job.state === 'failed' && !this.tokenExpired(info)) {
       await this.options.transport
@@ -174,8 +216,21 @@ export class Deliverer {
     const result = job.result;
     if (!result || result.images.length === 0) return endedPayload(job, 'Finished, but the images are missing.');
     const path = result.grid ?? result.images[0];
-    const data = await readFile(path);
-    return finalPayload(job, { name: result.grid ? 'grid.png' : 'image.png', data }, result.images.length);
+    const stored = await readFile(path);
+    const limit = attachmentLimitOf(job);
+    if (stored.length <= limit) return finalPayload(job, { name: result.grid ? 'grid.png' : 'image.png', data: stored }, result.images.length);
+    // Over the server's upload limit: a lower display upscale, down to the model's native size.
+    try {
+      const columns = result.grid ? (result.images.length > 1 ? 2 : 1) : 1;
+      const fitted = await fitPng(stored, limit, job.request.width * columns);
+      const note = `Shown at ${fitted.factor}× (the full size, ${formatBytes(stored.length)}, is over this server's ${formatBytes(limit)} upload limit).`;
+      return finalPayload(job, { name: result.grid ? 'grid.png' : 'image.png', data: fitted.data }, result.images.length, note);
+    } catch (error) {
+      if (!(error instanceof AttachmentTooLargeError)) throw error;
+      const { width, height } = await sharp(stored).metadata();
+      const note = `The image could not be attached: even at its native size it is ${formatBytes(error.smallestBytes)}, over this server's ${formatBytes(limit)} upload limit (stored ${width}×${height}). Ask a moderator about the server's upload limit, or try a smaller aspect or fewer images.`;
+      return { ...finalPayload(job, { name: 'image.png', data: stored }, result.images.length, note), files: [] };
+    }
   }
 
   /** Channel posts: same backoff rules as the final edit. */
