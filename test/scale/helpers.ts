@@ -11,6 +11,9 @@ export interface WorkerEvent {
   worker: string;
   jobId?: string;
   error?: string;
+  engineMs?: number;
+  encodeMs?: number;
+  storeMs?: number;
   at?: number;
 }
 

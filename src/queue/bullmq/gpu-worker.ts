@@ -44,7 +44,7 @@ export interface GpuWorkerOptions {
   /** How many times one job may be rescued from a dead worker before it fails. Default 2. */
   maxStalledCount?: number;
   /** Observes each job's start and end (logs, tests). */
-  onJob?: (event: { type: 'start' | 'done' | 'failed'; jobId: string; error?: string }) => void;
+  onJob?: (event: { type: 'start' | 'done' | 'failed'; jobId: string; error?: string; engineMs?: number; encodeMs?: number; storeMs?: number }) => void;
 }
 
 class StopRequeue extends Error {
@@ -132,7 +132,8 @@ export class GpuWorker {
     const timer = setTimeout(() => controller.abort(new JobTimeoutError(id, this.jobTimeoutMs)), this.jobTimeoutMs);
     let tmp: string | undefined;
     try {
-      if (await this.redis.exists(cancelKey(this.prefix, id))) throw new UnrecoverableError(CANCELLED_REASON);
+      // Cancelled before this worker got it? Checked alongside the engine start, not before it (a round trip saved per job).
+      void this.redis.exists(cancelKey(this.prefix, id)).then((n) => { if (n > 0) controller.abort(new Error(CANCELLED_REASON)); }, () => {});
       let request: GenerateRequest = record.request;
       if (request.init && job.data.initPng) {
         // The source image came inline: the bot's path means nothing on this machine.
@@ -157,9 +158,11 @@ export class GpuWorker {
       });
       const result = await untilAbortedPlusGrace(call, controller.signal, this.abortGraceMs);
       const engineMs = performance.now() - started;
-      const wire = await this.storeResult(id, job.data, result, engineMs);
+      const pngs = await encodeResultPngs(job.data.job, result, this.displayMinSide);
+      const encodeMs = performance.now() - started - engineMs;
+      const wire = await this.storeResult(id, pngs, result, engineMs);
       this.finished++;
-      this.options.onJob?.({ type: 'done', jobId: id });
+      this.options.onJob?.({ type: 'done', jobId: id, engineMs, encodeMs, storeMs: performance.now() - started - engineMs - encodeMs });
       return wire;
     } catch (err) {
       const reason: unknown = controller.signal.reason;
@@ -184,8 +187,7 @@ export class GpuWorker {
     }
   }
 
-  private async storeResult(jobId: string, data: WireJob, result: GenerateResult, engineMs: number): Promise<WireResult> {
-    const pngs = await encodeResultPngs(data.job, result, this.displayMinSide);
+  private async storeResult(jobId: string, pngs: { images: Buffer[]; grid?: Buffer }, result: GenerateResult, engineMs: number): Promise<WireResult> {
     const multi = this.redis.multi();
     pngs.images.forEach((png, i) => multi.set(resultKey(this.prefix, jobId, String(i)), png, 'PX', this.resultTtlMs));
     if (pngs.grid) multi.set(resultKey(this.prefix, jobId, 'grid'), pngs.grid, 'PX', this.resultTtlMs);
