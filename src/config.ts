@@ -13,6 +13,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
+/** all: bot + in-process worker (default); bot: Discord front end only; worker: one GPU worker, no Discord. */
+export const ROLES = ['all', 'bot', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+/** local: the in-process worker; bullmq: jobs go through BullMQ on REDIS_URL to worker processes. */
+export const QUEUE_BACKENDS = ['local', 'bullmq'] as const;
+export type QueueBackend = (typeof QUEUE_BACKENDS)[number];
+
 export type CommandRegistration = { mode: 'global' } | { mode: 'guild'; guildId: string } | { mode: 'off' };
 
 export interface Config {
@@ -33,6 +40,11 @@ export interface Config {
   readonly maxQueuedJobs: number;
   readonly shutdownGraceSeconds: number;
   readonly registerCommands: CommandRegistration;
+  readonly role: Role;
+  readonly queueBackend: QueueBackend;
+  /** GPU worker name in logs and BullMQ (default host-pid). */
+  readonly workerName: string | undefined;
+  readonly workerLockSeconds: number;
 }
 
 /** One line per problem, each naming the variable, what is expected and what came. */
@@ -63,6 +75,10 @@ export const VARIABLES: ReadonlyArray<{ name: string; default: string; meaning: 
   { name: 'MAX_QUEUED_JOBS', default: '100', meaning: 'Global cap on queued jobs; beyond it users are told the queue is full.' },
   { name: 'SHUTDOWN_GRACE_SECONDS', default: '8', meaning: 'On SIGTERM, how long the running job may finish before it is re-queued.' },
   { name: 'REGISTER_COMMANDS', default: 'global', meaning: 'At start: register slash commands globally, for one guild (its id), or off.' },
+  { name: 'ROLE', default: 'all', meaning: 'all (bot + worker in one process), bot (Discord only), or worker (one GPU worker, no token needed).' },
+  { name: 'QUEUE_BACKEND', default: 'local (bullmq for ROLE=bot/worker)', meaning: 'local (in-process worker) or bullmq (BullMQ on REDIS_URL, for worker processes on any machine).' },
+  { name: 'WORKER_NAME', default: '(host-pid)', meaning: 'Name of this GPU worker in logs and BullMQ.' },
+  { name: 'WORKER_LOCK_SECONDS', default: '30', meaning: 'bullmq: a worker silent this long counts as dead and its job moves to another worker.' },
 ];
 
 export interface ParseOptions {
@@ -140,8 +156,10 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   };
 
   // The token is checked for presence and shape only; its value never goes into a message.
+  const role = oneOf('ROLE', ROLES, 'all');
   const discordToken = get('DISCORD_TOKEN');
-  if (discordToken === undefined && options.requireToken !== false) {
+  // A GPU worker never talks to Discord.
+  if (discordToken === undefined && options.requireToken !== false && role !== 'worker') {
     problems.push('DISCORD_TOKEN: expected the bot token from the Discord developer portal (Bot -> Reset Token), got nothing');
   } else if (discordToken !== undefined && /\s/.test(discordToken)) {
     problems.push('DISCORD_TOKEN: expected a token without spaces, got a value containing whitespace (did you paste "Bot <token>"?)');
@@ -161,6 +179,13 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   const jobRetentionDays = positive('JOB_RETENTION_DAYS', 7);
   const maxQueuedJobs = int('MAX_QUEUED_JOBS', 1, 1_000_000) ?? 100;
   const shutdownGraceSeconds = positive('SHUTDOWN_GRACE_SECONDS', 8);
+  // Split roles only make sense with BullMQ; a single process defaults to the in-process worker.
+  const queueBackend = oneOf('QUEUE_BACKEND', QUEUE_BACKENDS, role === 'all' ? 'local' : 'bullmq');
+  if (role !== 'all' && queueBackend !== 'bullmq') problems.push(`QUEUE_BACKEND: expected bullmq with ROLE=${role} (the bot and its workers meet in Redis), got "${queueBackend}"`);
+  if (queueBackend === 'bullmq' && redisUrl === undefined) problems.push(`REDIS_URL: expected a redis:// URL because QUEUE_BACKEND is bullmq${role !== 'all' ? ` (ROLE=${role})` : ''}, got nothing`);
+  const workerName = get('WORKER_NAME');
+  if (workerName !== undefined && !/^[\w.:-]{1,64}$/.test(workerName)) problems.push(`WORKER_NAME: expected 1 to 64 letters, digits, '.', ':', '_' or '-', got ${JSON.stringify(workerName)}`);
+  const workerLockSeconds = positive('WORKER_LOCK_SECONDS', 30);
 
   let registerCommands: CommandRegistration = { mode: 'global' };
   const registration = get('REGISTER_COMMANDS');
@@ -190,6 +215,10 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     maxQueuedJobs,
     shutdownGraceSeconds,
     registerCommands: Object.freeze(registerCommands),
+    role,
+    queueBackend,
+    workerName,
+    workerLockSeconds,
   } as Config;
   Object.defineProperty(config, 'discordToken', { value: discordToken, enumerable: false });
   return Object.freeze(config);
