@@ -13,6 +13,14 @@ export interface MediaFile {
   caption: string;
 }
 
+/** Even the smallest version of the picture is over the attachment limit. */
+export class MediaTooLargeError extends Error {
+  override name = 'MediaTooLargeError';
+  constructor(readonly byteLimit: number, readonly smallestBytes: number) {
+    super(`expected a picture of at most ${byteLimit} bytes, but the smallest one takes ${smallestBytes}`);
+  }
+}
+
 export interface MediaOptions {
   signal?: AbortSignal;
   /** Largest attachment in bytes (Discord: the interaction's attachment_size_limit). */
@@ -50,8 +58,13 @@ export function createMediaRenderer(pipeline: DiffusionPipeline, settings: Media
       return (await film(request, options)).timelapse;
     },
     async diffusion(request, options = {}) {
-      const strip = await makeDiffusionStrip(pipeline, request, { signal: options.signal, index: options.index, tileSide: settings.tileSide });
-      return { data: strip.png, name: 'diffusion.png', caption: strip.caption };
+      const limit = options.byteLimit ?? Infinity;
+      // Smaller tiles until the PNG fits (a strip of a 64-pixel model is about 0.2 MB at 128).
+      for (let tileSide = settings.tileSide ?? 128; ; tileSide = Math.floor(tileSide / 2)) {
+        const strip = await makeDiffusionStrip(pipeline, request, { signal: options.signal, index: options.index, tileSide });
+        if (strip.png.length <= limit) return { data: strip.png, name: 'diffusion.png', caption: strip.caption };
+        if (tileSide <= 32) throw new MediaTooLargeError(limit, strip.png.length);
+      }
     },
     generateWithTimelapse(request, options = {}) {
       return film(request, options);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
-import { createMediaRenderer } from '../../src/engine/media.ts';
+import { createMediaRenderer, MediaTooLargeError } from '../../src/engine/media.ts';
 import type { GenerateRequest, StepProgress } from '../../src/engine/types.ts';
 
 let pipeline: DiffusionPipeline;
@@ -37,4 +37,8 @@ test('timelapse and diffusion files with their captions, within the byte limit',
   assert.equal(strip.name, 'diffusion.png');
   assert.equal((await sharp(strip.data).metadata()).format, 'png');
   assert.match(strip.caption, /Top row: .*\. Bottom row, read right to left: .*\.$/);
+  const small = await media.diffusion(request, { byteLimit: Math.floor(strip.data.length * 0.6) });
+  assert.ok(small.data.length <= strip.data.length * 0.6);
+  assert.ok((await sharp(small.data).metadata()).width! < (await sharp(strip.data).metadata()).width!);
+  await assert.rejects(media.diffusion(request, { byteLimit: 500 }), MediaTooLargeError);
 });
