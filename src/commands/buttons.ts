@@ -2,7 +2,7 @@
 // and Cancel. Anyone may reroll/vary/pick: it becomes THEIR job, under their own limits. Only the
 // job's owner or a moderator may cancel.
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
-import { NotAllowedError, UnknownJobError } from '../discord/errors.ts';
+import { NotAllowedError, UnknownJobError, UserFacingError } from '../discord/errors.ts';
 import { isModerator } from '../discord/permissions.ts';
 import type { JobRecord } from '../queue/index.ts';
 import type { ButtonRef } from './customId.ts';
@@ -10,6 +10,7 @@ import { submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from './types.ts';
 import { STRONG_STRENGTH, SUBTLE_STRENGTH, rerollRequest, seedOf, variationRequest } from './variants.ts';
 import { pickPayload } from '../discord/render.ts';
+import { AttachmentTooLargeError, DEFAULT_ATTACHMENT_LIMIT, fitPng, formatBytes } from '../discord/fit.ts';
 import { readFile } from 'node:fs/promises';
 
 async function finishedJob(ref: ButtonRef, services: Services): Promise<JobRecord> {
@@ -44,7 +45,12 @@ export const jobButtons: ButtonFamily = {
         seedOf(parent, index);
         const path = parent.result?.images[index - 1];
         if (!path) throw new UnknownJobError('That image is no longer stored. Use 🔄 to make a new one.');
-        const payload = pickPayload(parent, index, { name: `image-${index}.png`, data: await readFile(path) }, interaction.user.id);
+        const limit = interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_ATTACHMENT_LIMIT;
+        const fitted = await fitPng(await readFile(path), limit, parent.request.width).catch((error: unknown) => {
+          if (!(error instanceof AttachmentTooLargeError)) throw error;
+          throw new UserFacingError('attachmentTooLarge', `That image is ${formatBytes(error.smallestBytes)} even at its native size, over this server's ${formatBytes(limit)} upload limit, so it cannot be posted.`);
+        });
+        const payload = pickPayload(parent, index, { name: `image-${index}.png`, data: fitted.data }, interaction.user.id);
         await interaction.editReply({
           content: payload.content,
           components: payload.components,

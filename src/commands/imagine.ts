@@ -5,17 +5,19 @@ import { SAMPLERS, type GenerateRequest, type SamplerName } from '../engine/type
 import { InvalidOptionError } from '../discord/errors.ts';
 import { ASPECT_CHOICES, aspectToSize } from './aspect.ts';
 import { mergeOption, parsePromptFlags } from './flags.ts';
+import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
 import type { Services, SlashCommand } from './types.ts';
 
 export const MAX_PROMPT = 1000;
+export const MAX_NEGATIVE = 500;
 
 export const data = new SlashCommandBuilder()
   .setName('imagine')
   .setDescription('Create an image from a text prompt')
   .setDMPermission(false)
   .addStringOption((o) => o.setName('prompt').setDescription('What to draw (flags like --ar 16:9 --seed 5 --no text work too)').setRequired(true).setMaxLength(MAX_PROMPT))
-  .addStringOption((o) => o.setName('negative').setDescription('What to keep out of the image').setMaxLength(500))
+  .addStringOption((o) => o.setName('negative').setDescription('What to keep out of the image').setMaxLength(MAX_NEGATIVE))
   .addIntegerOption((o) => o.setName('seed').setDescription('Seed for repeatable results (random when left out)').setMinValue(0).setMaxValue(4294967295))
   .addIntegerOption((o) => o.setName('steps').setDescription('Sampling steps (more is slower, often cleaner)').setMinValue(1).setMaxValue(150))
   .addNumberOption((o) => o.setName('guidance').setDescription('How closely to follow the prompt (0-30)').setMinValue(0).setMaxValue(30))
@@ -29,9 +31,14 @@ export function buildRequest(
   services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed'>,
 ): { request: GenerateRequest; stepsGiven: boolean } {
   const o = interaction.options;
-  const { prompt, flags } = parsePromptFlags(o.getString('prompt', true));
+  const raw = o.getString('prompt', true);
+  checkPromptText('prompt', raw, MAX_PROMPT, true);
+  const { prompt, flags } = parsePromptFlags(raw);
   if (prompt === '') throw new InvalidOptionError('The prompt is empty once the flags are taken out; describe what to draw.');
-  const negatives = [o.getString('negative'), flags.negative].filter((n): n is string => !!n && n.trim() !== '');
+  checkPromptText('prompt', prompt, MAX_PROMPT, true);
+  const negative = o.getString('negative');
+  if (negative !== null) checkPromptText('negative', negative, MAX_NEGATIVE, false);
+  const negatives = [negative, flags.negative].filter((n): n is string => !!n && n.trim() !== '');
   const sampler = mergeOption('sampler', o.getString('sampler'), flags.sampler) ?? services.defaults.sampler;
   if (!(SAMPLERS as readonly string[]).includes(sampler)) {
     throw new InvalidOptionError(`unknown sampler \`${sampler}\`; choose one of ${SAMPLERS.join(', ')}.`);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiffusionPipeline, silentLogger, type ImageGenerator, type StepProgress } from '../../src/engine/index.ts';
-import { GuildSettingsStore, JobQueue, Worker, openStore, type Store } from '../../src/queue/index.ts';
+import { GuildSettingsStore, JobQueue, Worker, openStore, type JobQueueOptions, type Store, type WorkerOptions } from '../../src/queue/index.ts';
 import { startBot, type Bot, type BotOptions } from '../../src/discord/bot.ts';
 import { registerCommands } from '../../deploy/register-commands.ts';
 import { startDiscordServer, type DiscordServer, type DiscordServerOptions, type StoredMessage } from '../support/discord/index.ts';
@@ -13,11 +13,12 @@ import type { CommandRunEvent } from '../../src/discord/router.ts';
 
 export const FIXTURE = join(import.meta.dirname, '../fixtures/models/tiny-fp32');
 
-let sharedEngine: Promise<DiffusionPipeline> | undefined;
-/** One engine per test file: loading sessions is the slow part. */
-export function engine(): Promise<DiffusionPipeline> {
-  sharedEngine ??= DiffusionPipeline.load(FIXTURE, { logger: silentLogger, intraOpNumThreads: 1 });
-  return sharedEngine;
+const sharedEngines = new Map<string, Promise<DiffusionPipeline>>();
+/** One engine per model folder per test file: loading sessions is the slow part. */
+export function engine(modelDir = FIXTURE): Promise<DiffusionPipeline> {
+  let loading = sharedEngines.get(modelDir);
+  if (!loading) sharedEngines.set(modelDir, (loading = DiffusionPipeline.load(modelDir, { logger: silentLogger, intraOpNumThreads: 1 })));
+  return loading;
 }
 
 /**
@@ -51,6 +52,12 @@ export interface HarnessOptions {
   bot?: Partial<BotOptions>;
   /** Wraps the engine (e.g. to slow it down). */
   wrapEngine?: (engine: ImageGenerator) => ImageGenerator;
+  /** Model folder for the engine. Default the tiny-fp32 fixture. */
+  modelDir?: string;
+  /** Extra worker options (e.g. displayMinSide). */
+  worker?: Partial<WorkerOptions>;
+  /** Extra queue options (e.g. retentionMs). */
+  queue?: Partial<JobQueueOptions>;
   /** Settings patched into the test guild before the bot starts. */
   settings?: Parameters<GuildSettingsStore['update']>[1];
 }
@@ -83,10 +90,15 @@ export class Harness {
   async up(): Promise<void> {
     this.store = await openStore({ dataDir: this.dataDir });
     this.settings = new GuildSettingsStore(this.store);
-    this.queue = await JobQueue.open({ store: this.store, settings: this.settings, pruneIntervalMs: 0 });
-    const base = await engine();
-    this.worker = new Worker(this.queue, this.options.wrapEngine ? this.options.wrapEngine(base) : base, { resultsDir: join(this.dataDir, 'results'), displayMinSide: 64 });
+    this.queue = await JobQueue.open({ store: this.store, settings: this.settings, pruneIntervalMs: 0, ...this.options.queue });
+    const base = await engine(this.options.modelDir);
+    this.worker = new Worker(this.queue, this.options.wrapEngine ? this.options.wrapEngine(base) : base, { resultsDir: join(this.dataDir, 'results'), displayMinSide: 64, ...this.options.worker });
     this.worker.start();
+    await this.startBot();
+  }
+
+  /** Starts the bot alone on the open queue (after bot.stop(), to test what a bot restart picks up). */
+  async startBot(): Promise<void> {
     const logger = { ...quietLogger, error: (obj: object) => void this.errors.push(obj) };
     this.bot = await startBot({
       token: this.server.token,
