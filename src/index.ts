@@ -32,6 +32,13 @@ async function main(): Promise<void> {
 
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
+  // ROLE=worker: a GPU worker process (src/worker-main.ts); no Discord, no job store.
+  if (config.role === 'worker') {
+    const { runWorkerProcess } = await import('./worker-main.ts');
+    await runWorkerProcess(config, logger);
+    return;
+  }
+
   let app: App;
   try {
     app = await startApp(config, logger, (deps) => startDiscord(deps));

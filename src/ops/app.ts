@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { DiffusionPipeline, ModelLoadError, type ImageGenerator } from '../engine/index.ts';
-import { GuildSettingsStore, JobQueue, Worker, openStore, StoreError, type Store } from '../queue/index.ts';
+import { GuildSettingsStore, JobQueue, openStore, StoreError, type Store } from '../queue/index.ts';
+import { openRunner, type JobRunner } from '../queue/runner.ts';
+import { readModelFacts, type ModelFacts } from '../bot-role.ts';
 import { Metrics, type ObservableRest } from '../metrics/metrics.ts';
 import { startMetricsServer, type Health, type MetricsServer } from '../metrics/server.ts';
 
@@ -27,7 +29,8 @@ export interface FrontEndDeps {
   store: Store;
   queue: JobQueue;
   settings: GuildSettingsStore;
-  engine: DiffusionPipeline;
+  /** The loaded engine; with ROLE=bot only the model's facts (the GPU workers hold the engine). */
+  engine: ModelFacts;
   metrics: Metrics;
 }
 
@@ -43,8 +46,10 @@ export class StartupError extends Error {
 
 export interface App {
   readonly queue: JobQueue;
-  readonly worker: Worker;
-  readonly engine: DiffusionPipeline;
+  /** The in-process Worker (QUEUE_BACKEND=local) or the BullMQ dispatcher (bullmq). */
+  readonly worker: JobRunner;
+  /** Undefined with ROLE=bot. */
+  readonly engine: DiffusionPipeline | undefined;
   readonly metricsServer?: MetricsServer;
   health(): Health;
   /**
@@ -77,9 +82,12 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
     closers.push(() => store.close());
     logger.info({ backend: store.backend, location: store.location }, 'store open');
 
-    let engine: DiffusionPipeline;
+    // ROLE=bot: no engine here (GPU workers run it); the front end gets the model's size from its files.
+    let engine: DiffusionPipeline | undefined;
+    let facts: ModelFacts;
     try {
-      engine = await DiffusionPipeline.load(config.modelDir, {
+      if (config.role === 'bot') facts = readModelFacts(config.modelDir);
+      else facts = engine = await DiffusionPipeline.load(config.modelDir, {
         executionProvider: config.executionProvider,
         intraOpNumThreads: config.intraOpThreads,
         interOpNumThreads: config.interOpThreads,
@@ -89,7 +97,7 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
       if (!(error instanceof ModelLoadError)) throw error;
       throw new StartupError('MODEL_DIR', error.message, { cause: error });
     }
-    closers.push(() => engine.close());
+    closers.push(() => facts.close());
 
     const settings = new GuildSettingsStore(store);
     const queue = await JobQueue.open({
@@ -103,17 +111,27 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
     logger.info({ queued, recovered: running }, 'queue open');
 
     const metrics = new Metrics({ stats: () => queue.stats() }).watchQueue(queue);
-    const worker = new Worker(queue, options.wrapEngine ? options.wrapEngine(engine) : engine, {
+    // QUEUE_BACKEND: local = the in-process Worker; bullmq = jobs go through Redis to GPU worker processes
+    // (plus one in this process when it has an engine, ROLE=all).
+    const worker = await openRunner({
+      backend: config.queueBackend,
+      queue,
+      engine: engine && (options.wrapEngine ? options.wrapEngine(engine) : engine),
       resultsDir: join(config.dataDir, 'results'),
       jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
+      redisUrl: config.redisUrl,
+      workerName: config.workerName,
+      lockDurationMs: Math.round(config.workerLockSeconds * 1000),
+      warn: (message) => logger.warn(message),
     });
+    closers.push(() => worker.close());
     queue.on('failed', (job) => logger.warn({ jobId: job.id, error: job.error }, 'job failed'));
     queue.on('done', (job) => logger.info({ jobId: job.id, ms: job.result?.elapsedMs, model: job.result?.model }, 'job done'));
     queue.on('requeued', (job) => logger.info({ jobId: job.id }, 'job re-queued'));
 
     // The front end subscribes to queue events before the worker starts, so a job recovered from the
     // store and finished at once is still delivered.
-    const frontEnd = await startFrontEnd({ config, logger, store, queue, settings, engine, metrics });
+    const frontEnd = await startFrontEnd({ config, logger, store, queue, settings, engine: facts, metrics });
     closers.push(() => frontEnd.stop());
     if (frontEnd.rest) metrics.watchRest(frontEnd.rest);
     worker.start();
@@ -144,7 +162,7 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
       await Promise.race([drained, requeueNow.then(() => worker.stop({ requeue: true }))]);
       await drained;
       clearTimeout(timer);
-      for (const close of [() => frontEnd.stop(), () => queue.close(), () => engine.close(), () => store.close(), () => metricsServer?.close() ?? Promise.resolve()]) {
+      for (const close of [() => frontEnd.stop(), () => worker.close(), () => queue.close(), () => facts.close(), () => store.close(), () => metricsServer?.close() ?? Promise.resolve()]) {
         await close().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
       }
       metrics.close();

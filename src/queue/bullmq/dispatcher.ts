@@ -136,6 +136,7 @@ export class Dispatcher {
         this.track(entry.lease.requeue());
       }
       this.waiting = 0;
+      for (const wake of this.drainWaiters.splice(0)) wake();
     } else {
       while (this.inFlight.size > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
     }

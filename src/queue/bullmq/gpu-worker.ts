@@ -65,6 +65,7 @@ export class GpuWorker {
   private bull!: BullWorker<WireJob, WireResult>;
   private redis!: Redis;
   private sub!: Redis;
+  private closing?: Promise<void>;
   /** Jobs this worker finished (completed or failed), for logs and tests. */
   finished = 0;
 
@@ -96,10 +97,14 @@ export class GpuWorker {
    * Stops taking jobs. `requeue: false` lets the running job finish; `true` aborts it and puts it back at
    * the front of BullMQ's wait list for another worker. Closes the Redis connections.
    */
-  async stop(options: { requeue?: boolean } = {}): Promise<void> {
+  stop(options: { requeue?: boolean } = {}): Promise<void> {
+    // A second call (grace over) may only add the requeue; closing happens once.
     if (options.requeue) for (const c of this.controllers.values()) c.abort(new StopRequeue('worker stopping'));
-    await this.bull.close();
-    await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
+    this.closing ??= (async () => {
+      await this.bull.close();
+      await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
+    })();
+    return this.closing;
   }
 
   private async connect(): Promise<void> {

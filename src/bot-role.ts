@@ -1,0 +1,24 @@
+// ROLE=bot runs no engine: GPU workers do. The front end still needs the model's native image side
+// (aspect ratios are sized around it), which the model folder's JSON gives without loading any ONNX.
+import { join, resolve } from 'node:path';
+import { parseVaeConfig, readOptionalJson } from './engine/model-config.ts';
+
+/** What the Discord front end reads from the engine; a bot without an engine gets it from the files. */
+export interface ModelFacts {
+  readonly defaultSize: number;
+  close(): Promise<void>;
+}
+
+/**
+ * unet sample_size x the VAE factor, as DiffusionPipeline.defaultSize computes it; 512 when the
+ * folder does not say (or is not on this machine: the workers have the model, the bot may not).
+ */
+export function readModelFacts(modelDir: string): ModelFacts {
+  const root = resolve(modelDir);
+  const unet = readOptionalJson(join(root, 'unet', 'config.json'));
+  const vaeFile = join(root, 'vae_decoder', 'config.json');
+  const vae = parseVaeConfig(readOptionalJson(vaeFile), vaeFile);
+  const sample = unet.sample_size;
+  const defaultSize = typeof sample === 'number' && Number.isInteger(sample) && sample > 0 ? sample * vae.vaeScaleFactor : 512;
+  return { defaultSize, close: async () => {} };
+}

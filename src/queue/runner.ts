@@ -1,0 +1,82 @@
+// One interface for whatever runs the queue's jobs, chosen by configuration:
+//   local  - the in-process Worker on this process's engine (the default; SQLite or Redis store)
+//   bullmq - the Dispatcher hands jobs to BullMQ on Redis in fair order; GpuWorker processes run them,
+//            and, when this process has an engine too (ROLE=all), one GpuWorker runs here as well.
+import type { ImageGenerator } from '../engine/types.ts';
+import type { JobQueue } from './queue.ts';
+import { Worker } from './worker.ts';
+import type { GpuWorker } from './bullmq/gpu-worker.ts';
+
+export type RunnerBackend = 'local' | 'bullmq';
+
+export interface JobRunner {
+  readonly backend: RunnerBackend;
+  /** Starts taking jobs from the queue. */
+  start(): void;
+  /**
+   * Stops taking jobs. `requeue: false` lets running jobs finish; `true` puts them back at the front of
+   * their owner's line (bullmq: BullMQ keeps running or re-queues them; the next start collects them).
+   */
+  stop(options?: { requeue?: boolean }): Promise<void>;
+  /** True while a job this runner took is unfinished. */
+  readonly busy: boolean;
+  /** Releases connections (bullmq). Call after stop(). */
+  close(): Promise<void>;
+}
+
+export interface RunnerOptions {
+  backend: RunnerBackend;
+  queue: JobQueue;
+  /** Required for 'local'; for 'bullmq' it adds an in-process GPU worker. */
+  engine?: ImageGenerator;
+  resultsDir: string;
+  jobTimeoutMs?: number;
+  /** Required for 'bullmq'. */
+  redisUrl?: string;
+  /** bullmq: this process's worker name and lock (see GpuWorkerOptions). */
+  workerName?: string;
+  lockDurationMs?: number;
+  warn?: (message: string) => void;
+}
+
+/** A backend was asked for without what it needs (an engine for local, a Redis URL for bullmq). */
+export class RunnerConfigError extends Error {
+  override name = 'RunnerConfigError';
+}
+
+export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
+  if (options.backend === 'local') {
+    if (!options.engine) throw new RunnerConfigError('expected an engine for the local backend, got none (ROLE=bot needs QUEUE_BACKEND=bullmq)');
+    const worker = new Worker(options.queue, options.engine, { resultsDir: options.resultsDir, jobTimeoutMs: options.jobTimeoutMs });
+    return {
+      backend: 'local',
+      start: () => worker.start(),
+      stop: (o) => worker.stop(o),
+      get busy() { return worker.busy; },
+      close: async () => {},
+    };
+  }
+  if (!options.redisUrl) throw new RunnerConfigError('expected a Redis URL for the bullmq backend, got none (set REDIS_URL)');
+  // Loaded only when chosen: the default install path never touches BullMQ.
+  const { Dispatcher, GpuWorker: GpuWorkerClass } = await import('./bullmq/index.ts');
+  const dispatcher = await Dispatcher.open(options.queue, { redisUrl: options.redisUrl, resultsDir: options.resultsDir, warn: options.warn });
+  let local: GpuWorker | undefined;
+  if (options.engine) {
+    local = await GpuWorkerClass.start(options.engine, {
+      redisUrl: options.redisUrl,
+      name: options.workerName,
+      jobTimeoutMs: options.jobTimeoutMs,
+      lockDurationMs: options.lockDurationMs,
+      stalledIntervalMs: options.lockDurationMs,
+    });
+  }
+  return {
+    backend: 'bullmq',
+    start: () => dispatcher.start(),
+    async stop(o = {}) {
+      await Promise.all([local?.stop(o), dispatcher.stop(o)]);
+    },
+    get busy() { return dispatcher.busy; },
+    close: () => dispatcher.close(),
+  };
+}

@@ -1,0 +1,115 @@
+// ROLE=worker: one GPU worker process (`npm run start:worker`, or ROLE=worker npm start). It loads
+// MODEL_DIR on this machine's device (EXECUTION_PROVIDER; pick the GPU with CUDA_VISIBLE_DEVICES),
+// joins the BullMQ queue on REDIS_URL and runs one job at a time. No Discord token, no job store: the
+// bot owns the records, the fair order and the delivery; this process only generates.
+// SIGTERM/SIGINT: take no new job, let the running one finish within SHUTDOWN_GRACE_SECONDS, else hand
+// it back to BullMQ (front of the wait list) for another worker; a second signal hands it back at once.
+import { hostname } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, describeConfig, loadConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { ModelLoadError, WorkerPipeline } from './engine/index.ts';
+import { GpuWorker } from './queue/bullmq/index.ts';
+
+export interface WorkerProcess {
+  worker: GpuWorker;
+  /** Graceful stop (see the header); resolves when the engine and connections are closed. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+export async function startWorkerRole(config: Config, logger: Logger): Promise<WorkerProcess> {
+  if (!config.redisUrl) throw new ConfigError(['REDIS_URL: expected a redis:// URL for ROLE=worker, got nothing']);
+  const log = logger.child({ component: 'worker' });
+  // In a worker thread: a long ONNX run must not starve BullMQ's lock renewals on this event loop.
+  const engine = await WorkerPipeline.load(config.modelDir, {
+    executionProvider: config.executionProvider,
+    intraOpNumThreads: config.intraOpThreads,
+    interOpNumThreads: config.interOpThreads,
+    logger: logger.child({ component: 'engine' }),
+  });
+  const lockMs = Math.round(config.workerLockSeconds * 1000);
+  let worker: GpuWorker;
+  try {
+    worker = await GpuWorker.start(engine, {
+      redisUrl: config.redisUrl,
+      name: config.workerName ?? `${hostname()}-${process.pid}`,
+      jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
+      lockDurationMs: lockMs,
+      stalledIntervalMs: lockMs,
+      onJob: (e) => (e.type === 'failed' ? log.warn(e, 'job failed') : log.info(e, e.type === 'start' ? 'job started' : 'job done')),
+    });
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  log.info({ name: worker.name, model: engine.modelName, provider: config.executionProvider }, 'worker ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    stop(options = {}) {
+      const graceMs = options.graceMs ?? config.shutdownGraceSeconds * 1000;
+      if (stopping) {
+        if (graceMs === 0) void worker.stop({ requeue: true });
+        return stopping;
+      }
+      stopping = (async () => {
+        const timer = setTimeout(() => void worker.stop({ requeue: true }), graceMs);
+        await worker.stop({ requeue: graceMs === 0 });
+        clearTimeout(timer);
+        await engine.close();
+        log.info('worker stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Process entry: config, logger, signals. */
+export async function runWorkerProcess(config: Config, logger: Logger): Promise<void> {
+  let proc: WorkerProcess;
+  try {
+    proc = await startWorkerRole(config, logger);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const variable = error instanceof ModelLoadError ? 'MODEL_DIR: ' : '';
+    logger.fatal({ err: error }, `worker start failed: ${variable}${message}`);
+    process.exit(1);
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    logger.info({ signal }, signals === 1 ? 'stopping (send the signal again to hand the running job back at once)' : 'handing the running job back now');
+    if (signals > 1) {
+      void proc.stop({ graceMs: 0 });
+      return;
+    }
+    const deadline = setTimeout(() => process.exit(1), config.shutdownGraceSeconds * 1000 + 30_000);
+    deadline.unref();
+    proc.stop().then(() => process.exit(0), (error: unknown) => {
+      logger.error({ err: error }, 'worker stop failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+// Run directly (npm run start:worker): the role is worker unless the environment says otherwise.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.env.ROLE ??= 'worker';
+  let config: Config;
+  try {
+    config = loadConfig({ requireToken: false });
+    if (config.role !== 'worker') throw new ConfigError([`ROLE: expected worker for src/worker-main.ts, got "${config.role}" (use npm start for the bot)`]);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`emojiforge worker: ${error.message}\nSee deploy/.env.example for every variable.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel, secrets: [config.redisUrl ? new URL(config.redisUrl).password || undefined : undefined], base: { role: 'worker' } });
+  logger.info({ config: describeConfig(config), node: process.version }, 'starting');
+  await runWorkerProcess(config, logger);
+}
