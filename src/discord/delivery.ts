@@ -153,7 +153,12 @@ export class Deliverer {
     const { job, step, total, etaMs } = event;
     const preview: RawImage | undefined = event.preview;
     // Encoding happens only when the slot is actually sent: dropped previews cost nothing.
-    tracked.updater.push(async () => progressPayload(job, step, total, Math.max(0, etaMs), preview ? await encodePreview(preview) : undefined));
+    const limit = attachmentLimitOf(job);
+    tracked.updater.push(async () => {
+      const image = preview ? await encodePreview(preview) : undefined;
+      // A preview over the upload limit is left out rather than refused with the whole edit.
+      return progressPayload(job, step, total, Math.max(0, etaMs), image && image.length <= limit ? image : undefined);
+    });
   }
 
   private settle(job: JobRecord): void {
