@@ -13,6 +13,7 @@ import { endedPayload, finalPayload, progressPayload, queuedPayload, type Messag
 import { ReplyUpdater, systemClock, type Clock } from './updater.ts';
 import { classifyRestError, TokenExpiredError, type Transport } from './transport.ts';
 import type { Logger, QueuePort } from './ports.ts';
+import { failureReason } from './failure.ts';
 import { AttachmentTooLargeError, attachmentLimitOf, fitPng, formatBytes } from './fit.ts';
 
 /** Interaction tokens live 15 minutes; we stop using one a little before, to be safe. */
@@ -209,7 +210,7 @@ export class Deliverer {
     }
     if (job.state === 'failed' && !this.tokenExpired(info)) {
       await this.options.transport
-        .ephemeralFollowUp(info.applicationId, info.token, `Your image could not be made: ${job.error ?? 'unknown error'}. Try again, perhaps with fewer steps or a smaller size; if it keeps failing, tell a moderator.`)
+        .ephemeralFollowUp(info.applicationId, info.token, `Your image could not be made: ${failureReason(job)}. Try again, perhaps with fewer steps or a smaller size; if it keeps failing, tell a moderator.`)
         .catch((error) => this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'failure follow-up not sent'));
     }
     this.options.logger.info({ jobId: job.id, state: job.state, deliveryMs: this.clock.now() - started }, 'result delivered');
@@ -217,7 +218,7 @@ export class Deliverer {
 
   private async finalFor(job: JobRecord): Promise<MessagePayload> {
     if (job.state === 'cancelled') return endedPayload(job, 'Cancelled.');
-    if (job.state === 'failed') return endedPayload(job, `Failed: ${job.error ?? 'unknown error'}. Try again, perhaps with fewer steps or a smaller size.`);
+    if (job.state === 'failed') return endedPayload(job, `Failed: ${failureReason(job)}. Try again, perhaps with fewer steps or a smaller size.`);
     const result = job.result;
     if (!result || result.images.length === 0) return endedPayload(job, 'Finished, but the images are missing.');
     const path = result.grid ?? result.images[0];
