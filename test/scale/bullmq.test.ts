@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GuildSettingsStore, JobQueue, openStore, type JobProgressEvent, type JobRecord, type Store } from '../../src/queue/index.ts';
+import { Redis } from 'ioredis';
 import { Dispatcher } from '../../src/queue/bullmq/index.ts';
 import { HAVE_REDIS, NO_REDIS_REASON, owner, request, startRedis, tempDir, waitFor, sleep, type RedisServer } from '../queue/helpers.ts';
 import { startWorkerProcess, type WorkerProcess } from './helpers.ts';
@@ -111,6 +112,14 @@ describe('BullMQ backend with worker processes', { skip: HAVE_REDIS ? false : NO
     }
     assert.ok(progress.includes(4), 'progress events came through QueueEvents');
     assert.equal(bot.finals.length, 8);
+    // The PNGs left Redis once the bot had them and the records said done.
+    const client = new Redis(redis.url);
+    try {
+      await sleep(100);
+      assert.deepEqual(await client.keys('emojiforge-bull:result:*'), []);
+    } finally {
+      client.disconnect();
+    }
   });
 
   test('a worker killed mid-job: another worker finishes it and the user gets exactly one final', async () => {

@@ -237,13 +237,16 @@ export class Dispatcher {
     if (!entry || entry.settling) return;
     this.settle(jobId, async () => {
       if (entry.lease.signal.aborted) return entry.lease.cancelled();
-      let result: JobResult;
+      let collected: { result: JobResult; keys: string[] };
       try {
-        result = await this.collect(jobId, wire);
+        collected = await this.collect(jobId, wire);
       } catch (err) {
         return entry.lease.fail(`could not collect the images from the worker: ${err instanceof Error ? err.message : String(err)}`);
       }
-      return entry.lease.complete(result, wire?.engineMs);
+      const record = await entry.lease.complete(collected.result, wire?.engineMs);
+      // Only once 'done' is stored: a bot that dies before that collects them again after its restart.
+      await this.redis.del(...collected.keys).catch(() => 0);
+      return record;
     });
   }
 
@@ -275,8 +278,8 @@ export class Dispatcher {
     this.settling.add(tracked);
   }
 
-  /** Copies the worker's PNGs from Redis into resultsDir, then deletes them from Redis. */
-  private async collect(jobId: string, wire: WireResult | undefined): Promise<JobResult> {
+  /** Copies the worker's PNGs from Redis into resultsDir (the caller deletes the keys once 'done' is stored). */
+  private async collect(jobId: string, wire: WireResult | undefined): Promise<{ result: JobResult; keys: string[] }> {
     if (!wire || typeof wire.images !== 'number') throw new DispatchError(`expected a result description from the worker, got ${JSON.stringify(wire)}`);
     const names = [...Array.from({ length: wire.images }, (_, i) => String(i)), ...(wire.grid ? ['grid'] : [])];
     const keys = names.map((n) => resultKey(this.prefix, jobId, n));
@@ -287,15 +290,14 @@ export class Dispatcher {
     await mkdir(dir, { recursive: true });
     const paths = names.map((n) => join(dir, `${n}.png`));
     await Promise.all(paths.map((p, i) => writeFile(p, buffers[i]!)));
-    // The bot owns the copies now (pruned with the record); Redis keeps them only until then.
-    await this.redis.del(...keys).catch(() => 0);
-    return {
+    const result: JobResult = {
       images: paths.slice(0, wire.images),
       ...(wire.grid ? { grid: paths[wire.images] } : {}),
       seeds: wire.seeds,
       model: wire.model,
       elapsedMs: Math.round(wire.engineMs),
     };
+    return { result, keys };
   }
 
   /** A waiting job is removed from BullMQ; an active one is told to stop through pub/sub and a key. */
