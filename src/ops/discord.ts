@@ -1,11 +1,11 @@
 // The Discord front end as the app sees it: optional command registration, then startBot, with the
 // delivery transport wrapped so its API errors reach the metrics (it uses a REST client of its own).
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
-import { startBot } from '../discord/bot.ts';
+import { BotStartError, startBot, type Bot } from '../discord/bot.ts';
 import { createRestTransport, type Transport } from '../discord/transport.ts';
 import { registerCommands } from '../../deploy/register-commands.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { FrontEnd, FrontEndDeps } from './app.ts';
+import { StartupError, type FrontEnd, type FrontEndDeps } from './app.ts';
 
 /** Counts each failed call by status (or as a rate limit) and rethrows it unchanged. */
 export function countingTransport(inner: Transport, metrics: Metrics): Transport {
@@ -24,7 +24,7 @@ export function countingTransport(inner: Transport, metrics: Metrics): Transport
 export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): Promise<FrontEnd> {
   const { config, logger } = deps;
   const token = config.discordToken;
-  if (token === undefined) throw new Error('DISCORD_TOKEN: expected the bot token, got nothing');
+  if (token === undefined) throw new StartupError('DISCORD_TOKEN', 'expected the bot token, got nothing');
   const log = logger.child({ component: 'discord' });
   const registration = config.registerCommands;
   if (registration.mode !== 'off') {
@@ -37,15 +37,21 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
       log.warn({ err: error }, 'could not register slash commands (set REGISTER_COMMANDS=off to skip); continuing');
     }
   }
-  const bot = await startBot({
-    token,
-    apiUrl: config.discordApiUrl,
-    queue: deps.queue,
-    settings: deps.settings,
-    logger: log,
-    defaultSide: deps.engine.defaultSize,
-    transport: countingTransport(createRestTransport({ token, apiUrl: config.discordApiUrl }), deps.metrics),
-  });
+  let bot: Bot;
+  try {
+    bot = await startBot({
+      token,
+      apiUrl: config.discordApiUrl,
+      queue: deps.queue,
+      settings: deps.settings,
+      logger: log,
+      defaultSide: deps.engine.defaultSize,
+      transport: countingTransport(createRestTransport({ token, apiUrl: config.discordApiUrl }), deps.metrics),
+    });
+  } catch (error) {
+    if (!(error instanceof BotStartError)) throw error;
+    throw new StartupError('DISCORD_TOKEN', `${error.message} (check the token, and DISCORD_API_URL ${config.discordApiUrl})`, { cause: error });
+  }
   return {
     rest: bot.client.rest,
     ready: () => bot.client.isReady(),

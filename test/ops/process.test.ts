@@ -129,6 +129,22 @@ test('a broken MODEL_DIR: exit 1 with a fatal log line naming MODEL_DIR and the 
   }
 });
 
+test('a token Discord rejects: exit 1 with a fatal log line naming DISCORD_TOKEN', async () => {
+  const dir = scratch();
+  const server = await startDiscordServer({});
+  try {
+    const child = run({ DISCORD_TOKEN: TOKEN, DISCORD_API_URL: server.apiUrl, MODEL_DIR: FIXTURE, DATA_DIR: join(dir, 'data'), REGISTER_COMMANDS: 'off' }, dir);
+    assert.equal(await child.exited, 1);
+    const fatal = await child.line(/^DISCORD_TOKEN: /);
+    assert.equal(fatal.level, 60);
+    assert.ok(String(fatal.msg).includes(server.apiUrl), String(fatal.msg));
+    assert.ok(!child.stdout().includes(TOKEN), 'the rejected token is not logged either');
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a normal run: registers commands, serves /healthz and /metrics, draws, and exits 0 on SIGTERM', async () => {
   const dir = scratch();
   const server = await startDiscordServer({ waitTimeoutMs: 30_000 });
