@@ -20,7 +20,7 @@ const { values: args } = parseArgs({
     'jobs-per-worker': { type: 'string', default: '25' },
     'engine-ms': { type: 'string', default: '200' },
     users: { type: 'string', default: '20' },
-    prefetch: { type: 'string', default: '2' },
+    prefetch: { type: 'string', default: '1' },
   },
 });
 const COUNTS = args.workers.split(',').map(Number);

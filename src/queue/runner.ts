@@ -36,6 +36,12 @@ export interface RunnerOptions {
   /** bullmq: this process's worker name and lock (see GpuWorkerOptions). */
   workerName?: string;
   lockDurationMs?: number;
+  /** bullmq: see DispatcherOptions.prefetch (default 1; 0 keeps the fair order exact). */
+  prefetch?: number;
+  /** Short side of the stored display PNGs. Default 512. */
+  displayMinSide?: number;
+  /** After an abort, how long to wait for the engine. Default 30 s. */
+  abortGraceMs?: number;
   warn?: (message: string) => void;
 }
 
@@ -47,7 +53,12 @@ export class RunnerConfigError extends Error {
 export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
   if (options.backend === 'local') {
     if (!options.engine) throw new RunnerConfigError('expected an engine for the local backend, got none (ROLE=bot needs QUEUE_BACKEND=bullmq)');
-    const worker = new Worker(options.queue, options.engine, { resultsDir: options.resultsDir, jobTimeoutMs: options.jobTimeoutMs });
+    const worker = new Worker(options.queue, options.engine, {
+      resultsDir: options.resultsDir,
+      jobTimeoutMs: options.jobTimeoutMs,
+      ...(options.displayMinSide !== undefined ? { displayMinSide: options.displayMinSide } : {}),
+      ...(options.abortGraceMs !== undefined ? { abortGraceMs: options.abortGraceMs } : {}),
+    });
     return {
       backend: 'local',
       start: () => worker.start(),
@@ -59,7 +70,7 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
   if (!options.redisUrl) throw new RunnerConfigError('expected a Redis URL for the bullmq backend, got none (set REDIS_URL)');
   // Loaded only when chosen: the default install path never touches BullMQ.
   const { Dispatcher, GpuWorker: GpuWorkerClass } = await import('./bullmq/index.ts');
-  const dispatcher = await Dispatcher.open(options.queue, { redisUrl: options.redisUrl, resultsDir: options.resultsDir, warn: options.warn });
+  const dispatcher = await Dispatcher.open(options.queue, { redisUrl: options.redisUrl, resultsDir: options.resultsDir, prefetch: options.prefetch, warn: options.warn });
   let local: GpuWorker | undefined;
   if (options.engine) {
     local = await GpuWorkerClass.start(options.engine, {
@@ -68,6 +79,8 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
       jobTimeoutMs: options.jobTimeoutMs,
       lockDurationMs: options.lockDurationMs,
       stalledIntervalMs: options.lockDurationMs,
+      displayMinSide: options.displayMinSide,
+      abortGraceMs: options.abortGraceMs,
     });
   }
   return {

@@ -17,6 +17,7 @@ import {
   DEFAULT_QUEUE_NAME,
   JOB_NAME,
   resultKey,
+  workersKey,
   type WireJob,
   type WireProgress,
   type WireResult,
@@ -34,10 +35,13 @@ export interface DispatcherOptions {
   /** BullMQ key prefix. Default 'emojiforge-bull'. */
   prefix?: string;
   /**
-   * Jobs handed to BullMQ beyond those a worker has started. More keeps workers busier between jobs,
-   * fewer keeps the fair order tighter (a prefetched job's place is fixed). Default 2.
+   * Jobs handed to BullMQ beyond one for each idle live worker. 0 keeps the fair order exact (a job is
+   * handed out only when a worker is free to start it); 1 hides the hand-over round trip from the
+   * workers at the cost of fixing one job's place early. Default 1.
    */
   prefetch?: number;
+  /** How often the live-worker count is read from Redis (workers announce themselves). Default 1000 ms. */
+  workerPollMs?: number;
   /** How long BullMQ keeps finished jobs (a restarted bot collects results finished while it was down). Default 1 day. */
   keepFinishedMs?: number;
   /** Warnings (a store or Redis hiccup); default process.emitWarning. */
@@ -46,8 +50,8 @@ export interface DispatcherOptions {
 
 interface InFlight {
   lease: JobLease;
-  /** 'waiting' = in BullMQ's wait list; 'active' = a worker holds it. */
-  phase: 'waiting' | 'active';
+  /** 'waiting' = in BullMQ's wait list; 'active' = a worker holds it; 'ended' = finished there, settling here. */
+  phase: 'waiting' | 'active' | 'ended';
   settling: boolean;
 }
 
@@ -65,7 +69,10 @@ export class Dispatcher {
   private readonly warn: (message: string) => void;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly settling = new Set<Promise<unknown>>();
-  private waiting = 0;
+  /** GPU workers that announced themselves within their lock duration. */
+  private liveWorkers = 0;
+  private pollTimer?: NodeJS.Timeout;
+  private readonly workerPollMs: number;
   private running = false;
   private drainWaiters: Array<() => void> = [];
   private readonly unsubscribe: Array<() => void> = [];
@@ -80,8 +87,9 @@ export class Dispatcher {
     this.resultsDir = resolve(options.resultsDir);
     this.queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
-    this.prefetch = options.prefetch ?? 2;
-    if (!Number.isInteger(this.prefetch) || this.prefetch < 1) throw new RangeError(`expected prefetch to be a whole number of at least 1, got ${options.prefetch}`);
+    this.prefetch = options.prefetch ?? 1;
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new RangeError(`expected prefetch to be a whole number of at least 0, got ${options.prefetch}`);
+    this.workerPollMs = options.workerPollMs ?? 1000;
     this.keepFinishedMs = options.keepFinishedMs ?? DAY_MS;
     this.warn = options.warn ?? ((m) => process.emitWarning(m));
   }
@@ -120,6 +128,17 @@ export class Dispatcher {
     if (this.running) return;
     this.running = true;
     this.pump();
+    const poll = (): void => {
+      void this.pollWorkers().finally(() => {
+        if (this.running) this.pollTimer = setTimeout(poll, this.workerPollMs).unref();
+      });
+    };
+    poll();
+  }
+
+  /** Live GPU workers as last read from Redis. */
+  get workers(): number {
+    return this.liveWorkers;
   }
 
   /**
@@ -129,13 +148,13 @@ export class Dispatcher {
    */
   async stop(options: { requeue?: boolean } = {}): Promise<void> {
     this.running = false;
+    clearTimeout(this.pollTimer);
     if (options.requeue) {
       for (const [id, entry] of [...this.inFlight]) {
         if (entry.settling) continue;
         this.inFlight.delete(id);
         this.track(entry.lease.requeue());
       }
-      this.waiting = 0;
       for (const wake of this.drainWaiters.splice(0)) wake();
     } else {
       while (this.inFlight.size > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
@@ -146,6 +165,7 @@ export class Dispatcher {
   /** Closes the Redis connections. Stop first. */
   async close(): Promise<void> {
     this.running = false;
+    clearTimeout(this.pollTimer);
     for (const off of this.unsubscribe.splice(0)) off();
     await Promise.allSettled([this.events.close(), this.bull.close(), this.redis.quit()]);
   }
@@ -174,12 +194,36 @@ export class Dispatcher {
     void this.events.run().catch((err: unknown) => this.warn(`BullMQ events stopped: ${err instanceof Error ? err.message : String(err)}`));
   }
 
-  /** Hands jobs to BullMQ while fewer than `prefetch` wait there. Synchronous up to the Redis call. */
+  /**
+   * Hands jobs to BullMQ while fewer wait there than there are idle live workers plus `prefetch`.
+   * Synchronous up to the Redis call, so the fair order decides every hand-out.
+   */
   private pump(): void {
-    while (this.running && this.waiting < this.prefetch) {
+    if (!this.running) return;
+    let waiting = 0;
+    let active = 0;
+    for (const e of this.inFlight.values()) {
+      if (e.phase === 'waiting') waiting++;
+      else if (e.phase === 'active') active++;
+    }
+    while (waiting < this.prefetch + Math.max(0, this.liveWorkers - active)) {
       const lease = this.queue.take();
       if (!lease) return;
       this.dispatch(lease);
+      waiting++;
+    }
+  }
+
+  private async pollWorkers(): Promise<void> {
+    try {
+      const key = workersKey(this.prefix, this.queueName);
+      const [, [, count]] = (await this.redis.multi().zremrangebyscore(key, '-inf', Date.now()).zcard(key).exec()) as [unknown, [unknown, number]];
+      if (count !== this.liveWorkers) {
+        this.liveWorkers = count;
+        this.pump();
+      }
+    } catch (err) {
+      this.warn(`could not count GPU workers: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -187,7 +231,6 @@ export class Dispatcher {
     const id = lease.job.id;
     const entry: InFlight = { lease, phase: 'waiting', settling: false };
     this.inFlight.set(id, entry);
-    this.waiting++;
     lease.signal.addEventListener('abort', () => void this.cancel(id).catch((err) => this.warn(`cancelling job ${id} failed: ${err}`)), { once: true });
     const add = async (): Promise<void> => {
       const data: WireJob = { job: lease.job };
@@ -212,17 +255,15 @@ export class Dispatcher {
 
   private onActive(jobId: string): void {
     const entry = this.inFlight.get(jobId);
-    if (!entry || entry.phase === 'active') return;
+    if (!entry || entry.phase !== 'waiting') return;
     entry.phase = 'active';
-    this.waiting--;
     this.pump();
   }
 
   private onWaitingAgain(jobId: string): void {
     const entry = this.inFlight.get(jobId);
-    if (!entry || entry.phase === 'waiting' || entry.settling) return;
+    if (!entry || entry.phase !== 'active' || entry.settling) return;
     entry.phase = 'waiting';
-    this.waiting++;
   }
 
   private onProgress(jobId: string, data: WireProgress): void {
@@ -262,7 +303,10 @@ export class Dispatcher {
     const entry = this.inFlight.get(jobId);
     if (!entry || entry.settling) return;
     entry.settling = true;
-    if (entry.phase === 'waiting') this.waiting--;
+    // The worker is free as soon as BullMQ says the job ended: hand out the next one now, while this
+    // one's images are still being collected.
+    entry.phase = 'ended';
+    this.pump();
     const done = run()
       .catch((err: unknown) => this.warn(`settling job ${jobId} failed: ${err instanceof Error ? err.message : String(err)}`))
       .finally(() => {

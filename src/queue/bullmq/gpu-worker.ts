@@ -11,7 +11,7 @@ import { Worker as BullWorker, UnrecoverableError, WaitingError, type Job } from
 import { Redis } from 'ioredis';
 import type { GenerateRequest, GenerateResult, ImageGenerator } from '../../engine/types.ts';
 import { encodeResultPngs, JobTimeoutError } from '../worker.ts';
-import { cancelChannel, cancelKey, CANCELLED_REASON, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, encodePreview, resultKey, type WireJob, type WireProgress, type WireResult } from './protocol.ts';
+import { cancelChannel, cancelKey, CANCELLED_REASON, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, encodePreview, resultKey, workersKey, type WireJob, type WireProgress, type WireResult } from './protocol.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -66,6 +66,8 @@ export class GpuWorker {
   private redis!: Redis;
   private sub!: Redis;
   private closing?: Promise<void>;
+  private announceTimer?: NodeJS.Timeout;
+  private readonly lockMs: number;
   /** Jobs this worker finished (completed or failed), for logs and tests. */
   finished = 0;
 
@@ -79,6 +81,7 @@ export class GpuWorker {
     this.previews = options.previews ?? true;
     this.previewIntervalMs = options.previewIntervalMs ?? 250;
     this.resultTtlMs = options.resultTtlMs ?? DAY_MS;
+    this.lockMs = options.lockDurationMs ?? 30_000;
   }
 
   /** Connects, subscribes to cancellations, and starts taking jobs. */
@@ -101,6 +104,9 @@ export class GpuWorker {
     // A second call (grace over) may only add the requeue; closing happens once.
     if (options.requeue) for (const c of this.controllers.values()) c.abort(new StopRequeue('worker stopping'));
     this.closing ??= (async () => {
+      // Stop counting as a free worker first, so the dispatcher hands this one nothing more.
+      clearInterval(this.announceTimer);
+      await this.redis.zrem(workersKey(this.prefix, this.queueName), this.name).catch(() => 0);
       await this.bull.close();
       await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
     })();
@@ -118,13 +124,19 @@ export class GpuWorker {
       prefix: this.prefix,
       name: this.name,
       concurrency: 1,
-      lockDuration: this.options.lockDurationMs ?? 30_000,
+      lockDuration: this.lockMs,
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,
       maxStalledCount: this.options.maxStalledCount ?? 2,
       autorun: false,
     });
     this.bull.on('error', (err) => process.emitWarning(`BullMQ worker ${this.name}: ${err.message}`));
     await this.bull.waitUntilReady();
+    // Tell the dispatcher this worker is alive (it hands out one job per idle live worker). The entry
+    // expires with the lock, so a killed worker stops counting when its job is rescued.
+    const announce = (): Promise<unknown> => this.redis.zadd(workersKey(this.prefix, this.queueName), Date.now() + this.lockMs, this.name).catch(() => 0);
+    await announce();
+    this.announceTimer = setInterval(() => void announce(), Math.max(50, Math.floor(this.lockMs / 3)));
+    this.announceTimer.unref();
     void this.bull.run().catch((err: unknown) => process.emitWarning(`BullMQ worker ${this.name} stopped: ${err instanceof Error ? err.message : String(err)}`));
   }
 

@@ -47,6 +47,11 @@ export function cancelKey(prefix: string, jobId: string): string {
   return `${prefix}:cancel:${jobId}`;
 }
 
+/** Sorted set of live workers (score = when their announcement expires); the dispatcher counts it. */
+export function workersKey(prefix: string, queueName: string): string {
+  return `${prefix}:${queueName}:workers`;
+}
+
 /** Pub/sub channel on which the dispatcher announces cancellations to every worker. */
 export function cancelChannel(prefix: string, queueName: string): string {
   return `${prefix}:${queueName}:cancel`;
