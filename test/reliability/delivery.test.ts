@@ -47,15 +47,17 @@ function doneEvents(harness: Harness, count: number): Promise<JobRecord[]> {
 
 test('jobs that finish while no bot runs are delivered once when it starts; a waiting job\'s message is refreshed', async () => {
   h = await Harness.start({ settings: { cooldownSeconds: 0, maxPending: 5 }, wrapEngine: (e) => paced(e, 25) });
+  // The worker waits while the three jobs are queued and shown, so no timing decides the order.
+  await h.worker.stop();
   const first = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'first lighthouse', steps: 8 } });
-  await first.waitFor((m) => /Step \d+\/8/.test(m.content));
   const second = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'second lighthouse', steps: 8 } });
   const third = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'third lighthouse', steps: 8 } });
-  await third.waitFor((m) => /Queued: position 2/.test(m.content));
+  await Promise.all([first, second, third].map((i) => i.waitFor((m) => /Queued/.test(m.content))));
 
   // The bot goes away; the worker finishes two jobs that nobody delivers.
-  const twoDone = doneEvents(h, 2);
   await h.bot.stop();
+  const twoDone = doneEvents(h, 2);
+  h.worker.start();
   await twoDone;
   await h.worker.stop({ requeue: true });
   assert.equal(finals(first).length + finals(second).length, 0, 'nothing was delivered while the bot was down');
