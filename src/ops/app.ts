@@ -129,26 +129,39 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
     queue.on('done', (job) => logger.info({ jobId: job.id, ms: job.result?.elapsedMs, model: job.result?.model }, 'job done'));
     queue.on('requeued', (job) => logger.info({ jobId: job.id }, 'job re-queued'));
 
-    // The front end subscribes to queue events before the worker starts, so a job recovered from the
-    // store and finished at once is still delivered.
-    const frontEnd = await startFrontEnd({ config, logger, store, queue, settings, engine: facts, metrics });
-    closers.push(() => frontEnd.stop());
-    if (frontEnd.rest) metrics.watchRest(frontEnd.rest);
-    worker.start();
-    closers.push(() => worker.stop({ requeue: true }));
-
+    let frontEnd: FrontEnd | undefined;
+    let working = false;
     let stopping: Promise<void> | undefined;
     let cutShort: (() => void) | undefined;
     const health = (): Health => {
-      const checks = { store: !stopping, engine: !stopping, worker: !stopping, discord: !stopping && frontEnd.ready() };
+      const checks = { store: !stopping, engine: !stopping, worker: working && !stopping, discord: !stopping && (frontEnd?.ready() ?? false) };
       return { ready: Object.values(checks).every(Boolean), checks };
     };
 
+    // Listening before Discord: a port in use fails the start at once, and /healthz says "not ready"
+    // while the bot logs in.
     let metricsServer: MetricsServer | undefined;
     if (config.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, metrics, health });
+      try {
+        metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, metrics, health });
+      } catch (error) {
+        const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        throw new StartupError('METRICS_PORT', `expected to listen on ${config.metricsHost}:${config.metricsPort} (METRICS_HOST:METRICS_PORT), got ${reason}`, { cause: error });
+      }
+      const server = metricsServer;
+      closers.push(() => server.close());
       logger.info({ url: metricsServer.url }, 'metrics listening: /healthz and /metrics');
     }
+
+    // The front end subscribes to queue events before the worker starts, so a job recovered from the
+    // store and finished at once is still delivered.
+    const front = await startFrontEnd({ config, logger, store, queue, settings, engine: facts, metrics });
+    frontEnd = front;
+    closers.push(() => front.stop());
+    if (front.rest) metrics.watchRest(front.rest);
+    worker.start();
+    working = true;
+    closers.push(() => worker.stop({ requeue: true }));
 
     const stop = async (graceMs: number): Promise<void> => {
       logger.info({ graceMs, running: worker.busy }, 'stopping: no new jobs; the running job may finish');
@@ -162,7 +175,7 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
       await Promise.race([drained, requeueNow.then(() => worker.stop({ requeue: true }))]);
       await drained;
       clearTimeout(timer);
-      for (const close of [() => frontEnd.stop(), () => worker.close(), () => queue.close(), () => facts.close(), () => store.close(), () => metricsServer?.close() ?? Promise.resolve()]) {
+      for (const close of [() => front.stop(), () => worker.close(), () => queue.close(), () => facts.close(), () => store.close(), () => metricsServer?.close() ?? Promise.resolve()]) {
         await close().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
       }
       metrics.close();

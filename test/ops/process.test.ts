@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { PROJECT_ROOT } from '../../src/config.ts';
 import { startDiscordServer } from '../support/discord/index.ts';
 import { FIXTURE, isFinal } from '../e2e/harness.ts';
@@ -141,6 +143,23 @@ test('a token Discord rejects: exit 1 with a fatal log line naming DISCORD_TOKEN
     assert.ok(!child.stdout().includes(TOKEN), 'the rejected token is not logged either');
   } finally {
     await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('METRICS_PORT already in use: exit 1 naming METRICS_PORT, before logging in to Discord', async () => {
+  const dir = scratch();
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    // No Discord server at all: the start must fail on the port first.
+    const child = run({ DISCORD_TOKEN: TOKEN, DISCORD_API_URL: 'http://127.0.0.1:9/api', MODEL_DIR: FIXTURE, DATA_DIR: join(dir, 'data'), REGISTER_COMMANDS: 'off', METRICS_PORT: String(port) }, dir);
+    assert.equal(await child.exited, 1);
+    const fatal = await child.line(/^METRICS_PORT: /);
+    assert.match(String(fatal.msg), new RegExp(`expected to listen on 127\\.0\\.0\\.1:${port} .*got EADDRINUSE`));
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
     rmSync(dir, { recursive: true, force: true });
   }
 });
