@@ -73,6 +73,77 @@ def lr_at(frac: float, step: int, base: float, warm: int) -> float:
     return base * min(1.0, (step + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
 
 
+class Composer:
+    """Captions of 1-3 keyword phrases of an emoji, drawn fresh per batch row and joined on the device.
+
+    CLIP's pre-tokenizer never lets a token span a space, so the ids of "a b" are ids(a) + ids(b): phrases are
+    tokenized once and concatenated here. Pairs listed as forbidden (the evaluation's held-out keyword pairs)
+    are never drawn together: the second of the two is dropped from the caption.
+    """
+
+    K_PROBS = (0.25, 0.5, 0.25)  # one, two or three phrases
+    MAX_PHRASE = 12
+
+    def __init__(self, path: Path, tok: ClipTokenizer, npz, cap_ids: torch.Tensor, cap_start: torch.Tensor, dev):
+        kw = json.loads(path.read_text())
+        if kw["codes"] != [str(c) for c in npz["codes"]]:
+            raise SystemExit(f"{path} was made for another dataset.npz: rerun keywords.py")
+        pools = kw["pools"]
+        flat = [tok.encode_text(p)[: self.MAX_PHRASE] for pool in pools for p in pool] or [[]]
+        self.phrases = len(flat)
+        self.held = len(kw["held_out_pairs"])
+        W = max(1, max(len(f) for f in flat))
+        self.ids = torch.tensor([f + [0] * (W - len(f)) for f in flat], dtype=torch.long, device=dev)
+        self.lens = torch.tensor([len(f) for f in flat], dtype=torch.long, device=dev)
+        count = torch.tensor([len(p) for p in pools], device=dev)
+        self.count, self.start = count, torch.cumsum(count, 0) - count
+        self.kmax = max(3, int(count.max()))
+        fmax = max(1, max(len(f) for f in kw["forbidden_index_pairs"]))
+        self.forbid = torch.full((len(pools), fmax, 2), -1, dtype=torch.long, device=dev)
+        for i, fs in enumerate(kw["forbidden_index_pairs"]):
+            for j, (a, b) in enumerate(fs):
+                self.forbid[i, j, 0], self.forbid[i, j, 1] = a, b
+        self.k_cdf = torch.tensor(np.cumsum(self.K_PROBS), dtype=torch.float32, device=dev)
+        self.names = (cap_ids, cap_start)
+        self.bos, self.eos, self.L, self.W = tok.bos, tok.eos, tok.max_length, W
+
+    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.join(idx, *self.draw(idx))
+
+    def draw(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per row up to 3 pool indices (chosen) and which of them are used (valid)."""
+        bs, dev = idx.shape[0], idx.device
+        count = self.count[idx]
+        k = torch.searchsorted(self.k_cdf, torch.rand(bs, device=dev) * self.k_cdf[-1]).clamp(max=2) + 1
+        k = torch.minimum(k, count)
+        # k distinct pool entries in random order: sort random scores, invalid slots last
+        slot = torch.arange(self.kmax, device=dev)[None]
+        scores = torch.rand(bs, self.kmax, device=dev).masked_fill(slot >= count[:, None], 2.0)
+        chosen = scores.argsort(dim=1)[:, :3]
+        valid = torch.arange(3, device=dev)[None] < k[:, None]
+        for f in range(self.forbid.shape[1]):
+            fa, fb = self.forbid[idx, f, 0], self.forbid[idx, f, 1]
+            has_a = ((chosen == fa[:, None]) & valid & (fa[:, None] >= 0)).any(1)
+            valid &= ~((chosen == fb[:, None]) & has_a[:, None])
+        return chosen, valid
+
+    def join(self, idx: torch.Tensor, chosen: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """[BOS, phrase ids..., EOS, EOS pads] like ClipTokenizer.__call__ on the phrases joined by spaces."""
+        bs, dev = idx.shape[0], idx.device
+        phrase = (self.start[idx][:, None] + chosen).clamp(max=self.ids.shape[0] - 1)
+        lens = self.lens[phrase] * valid  # [bs, 3]
+        offs = 1 + torch.cumsum(lens, 1) - lens
+        pos = offs[:, :, None] + torch.arange(self.W, device=dev)[None, None]
+        keep = (torch.arange(self.W, device=dev)[None, None] < lens[:, :, None]) & (pos < self.L - 1)
+        out = torch.full((bs, self.L + 1), self.eos, dtype=torch.long, device=dev)
+        out[:, 0] = self.bos
+        out.scatter_(1, torch.where(keep, pos, self.L).flatten(1), self.ids[phrase].flatten(1))
+        out = out[:, : self.L]
+        # an emoji with no keywords gets its name
+        cap_ids, cap_start = self.names
+        return torch.where((lens.sum(1) == 0)[:, None], cap_ids[cap_start[idx]], out)
+
+
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     mse = F.mse_loss((a.clamp(-1, 1) + 1) / 2, (b + 1) / 2).item()
     return 10 * math.log10(1 / max(mse, 1e-10))
@@ -89,6 +160,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=0, help="diffusion batch (default 512 on cuda, 32 on cpu)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compose", type=float, default=0.0,
+                    help="share of captions composed fresh from 1-3 keywords (needs .work/keywords.json from keywords.py)")
+    ap.add_argument("--ckpt-every", type=float, default=0, help="seconds between checkpoints (default 60 on cuda, 300 on cpu)")
     args = ap.parse_args()
 
     t_start = time.time()
@@ -203,7 +277,13 @@ def main() -> None:
     t0 = time.time()
     d_budget = budget - (t0 - t_start)
     step, hist, acc, acc_n, last_print, last_ckpt = 0, [], 0.0, 0, t0, t0
-    ckpt_every = 60 if cuda else 300
+    ckpt_every = args.ckpt_every or (60 if cuda else 300)
+    composer = Composer(data / "keywords.json", tok, npz, cap_ids, cap_start, dev) if args.compose > 0 else None
+    if composer:
+        log["compose"] = {"share": args.compose, "keywords_per_caption": Composer.K_PROBS, "pool_phrases": composer.phrases,
+                          "held_out_pairs": composer.held}
+        print(f"compose: {args.compose:.0%} of captions from 1-3 of {composer.phrases} keyword phrases, "
+              f"{composer.held} held-out pairs never drawn together", flush=True)
 
     def checkpoint(final: bool = False) -> None:
         save_atomic(half_state(ema_te.model), out / "text_encoder.pt")
@@ -223,6 +303,11 @@ def main() -> None:
         pick = torch.where(torch.rand(bs, device=dev) < NAME_P, torch.zeros_like(idx),
                            (torch.rand(bs, device=dev) * cap_count[idx]).long())
         ids = cap_ids[cap_start[idx] + pick]
+        if composer:
+            # name first (NAME_P), then composed keywords, then the fixed captions
+            u = torch.rand(bs, device=dev)
+            ids = torch.where(((u >= NAME_P) & (u < NAME_P + args.compose))[:, None], composer(idx), ids)
+            ids = torch.where((u < NAME_P)[:, None], cap_ids[cap_start[idx]], ids)
         ids = torch.where((torch.rand(bs, device=dev) < DROP_P)[:, None], empty_ids[None], ids)
         x0 = zs[idx]
         t = torch.randint(0, T, (bs,), device=dev)

@@ -1,0 +1,129 @@
+// npm run eval:model [-- --model DIR --seeds 2 --steps 20 --guidance 7.5 --sampler euler_a --limit N --out FILE]
+// Generates every prompt of training/eval_prompts.json through OUR engine (DiffusionPipeline, onnxruntime-node),
+// ranks the training images by L2 distance in 16x16 average-pooled RGB (training/nearest.ts) and reports
+// top-1 / top-5 per prompt kind and seed diversity. Defaults are the bot's: 20 steps, guidance 7.5, euler_a.
+// Writes training/eval_engine.json unless --out says otherwise.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DiffusionPipeline, SAMPLERS, type RawImage, type SamplerName } from '../src/engine/index.ts';
+import { imageFeature, loadTrainingSet, nearest, rmsDifference } from './nearest.ts';
+
+interface EvalPrompt {
+  kind: string;
+  prompt: string;
+  unified: string;
+}
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const ROOT = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: join(ROOT, 'models', 'emoji-tiny') },
+    seeds: { type: 'string', default: '2' },
+    steps: { type: 'string', default: '20' },
+    guidance: { type: 'string', default: '7.5' },
+    sampler: { type: 'string', default: 'euler_a' },
+    limit: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    out: { type: 'string', default: join(ROOT, 'training', 'eval_engine.json') },
+  },
+});
+const num = (name: string, text: string, min: number): number => {
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < min) throw new UsageError(`expected --${name} to be a number >= ${min}, got ${JSON.stringify(text)}`);
+  return v;
+};
+const seeds = num('seeds', values.seeds, 1);
+const steps = num('steps', values.steps, 1);
+const guidance = num('guidance', values.guidance, 0);
+const limit = values.limit === undefined ? Infinity : num('limit', values.limit, 1);
+if (!(SAMPLERS as readonly string[]).includes(values.sampler)) throw new UsageError(`expected --sampler in ${SAMPLERS.join(', ')}, got ${values.sampler}`);
+const sampler = values.sampler as SamplerName;
+
+const all = (JSON.parse(await readFile(join(ROOT, 'training', 'eval_prompts.json'), 'utf8')) as { prompts: EvalPrompt[] }).prompts;
+const kinds = [...new Set(all.map((p) => p.kind))];
+const prompts = kinds.flatMap((k) => all.filter((p) => p.kind === k).slice(0, limit));
+
+let t = performance.now();
+const set = await loadTrainingSet(ROOT);
+const index = new Map(set.codes.map((c, i) => [c, i]));
+console.log(`training set: ${set.codes.length} emoji, features in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const engine = await DiffusionPipeline.load(resolve(values.model), { intraOpNumThreads: num('threads', values.threads, 1) });
+const size = engine.defaultSize;
+
+interface Row {
+  kind: string;
+  prompt: string;
+  target: string;
+  nearest: string[][]; // per seed, the 5 nearest codes
+  rank: number[]; // per seed, 1-based rank of the target among the 5 nearest, 0 when absent
+  rms: number[]; // per seed pair
+}
+const rows: Row[] = [];
+t = performance.now();
+let runMs = 0;
+for (let p = 0; p < prompts.length; p++) {
+  const { kind, prompt, unified } = prompts[p];
+  const target = index.get(unified);
+  if (target === undefined) throw new UsageError(`eval prompt ${JSON.stringify(prompt)} names ${unified}, which is not in the training set`);
+  const images: RawImage[] = [];
+  // image i uses seed base + i; at most 4 a request
+  for (let done = 0; done < seeds; done += 4) {
+    const r = await engine.generate({ prompt, negativePrompt: '', seed: 1000 * p + done + 1, steps, guidance, width: size, height: size, sampler, count: Math.min(4, seeds - done) });
+    images.push(...r.images);
+    runMs += r.timings.sessionRunMs;
+  }
+  const near = images.map((img) => nearest(set, imageFeature(img), 5));
+  const rms: number[] = [];
+  for (let a = 0; a < images.length; a++) for (let b = a + 1; b < images.length; b++) rms.push(rmsDifference(images[a], images[b]));
+  rows.push({ kind, prompt, target: unified, nearest: near.map((n) => n.map((i) => set.codes[i])), rank: near.map((n) => n.indexOf(target) + 1), rms });
+  if ((p + 1) % 50 === 0) console.log(`${p + 1}/${prompts.length} prompts, ${((performance.now() - t) / 1000).toFixed(0)} s`);
+}
+const genSeconds = (performance.now() - t) / 1000;
+await engine.close();
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+function summarise(rs: Row[]) {
+  const ranks = rs.flatMap((r) => r.rank);
+  const pairs = rs.flatMap((r) => r.nearest.flatMap((a, i) => r.nearest.slice(i + 1).map((b) => a[0] !== b[0])));
+  return {
+    prompts: rs.length,
+    images: ranks.length,
+    top1: round(mean(ranks.map((k) => (k === 1 ? 1 : 0)))),
+    top5: round(mean(ranks.map((k) => (k > 0 ? 1 : 0)))),
+    seed_rms_pixel_diff: round(mean(rs.flatMap((r) => r.rms)), 4),
+    seed_nearest_differs: round(mean(pairs.map((d) => (d ? 1 : 0)))),
+  };
+}
+const byKind = Object.fromEntries(kinds.map((k) => [k, summarise(rows.filter((r) => r.kind === k))]));
+const result = {
+  command: `npm run eval:model -- ${process.argv.slice(2).join(' ')}`.trim(),
+  model: engine.modelName,
+  engine: 'DiffusionPipeline (onnxruntime-node, CPU)',
+  sampler,
+  steps,
+  guidance,
+  seeds,
+  size,
+  feature: '16x16 average-pooled RGB in [0,1] (768 values), L2, against the 64x64 training emoji composited on white',
+  seed_diversity: 'rms: RMS pixel difference (0..1) between two seeds of one prompt, mean over pairs; nearest_differs: share of seed pairs whose nearest training emoji differ',
+  seconds: round(genSeconds, 1),
+  session_run_seconds: round(runMs / 1000, 1),
+  ...byKind,
+  all: summarise(rows),
+  rows,
+};
+await writeFile(values.out, JSON.stringify(result, null, 1) + '\n');
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`.padStart(8);
+console.log(`\n${engine.modelName}: ${sampler}, ${steps} steps, guidance ${guidance}, ${seeds} seeds, ${size}x${size}; ${genSeconds.toFixed(0)} s`);
+console.log('prompts       n    top-1    top-5   seed RMS   nearest differs');
+for (const [k, s] of [...Object.entries(byKind), ['all', result.all] as const]) {
+  console.log(`${k.padEnd(11)} ${String(s.prompts).padStart(3)} ${pct(s.top1)} ${pct(s.top5)}   ${s.seed_rms_pixel_diff.toFixed(3).padStart(7)}   ${pct(s.seed_nearest_differs)}`);
+}
+console.log(`written ${values.out}`);
