@@ -6,12 +6,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiffusionPipeline, silentLogger, type ImageGenerator, type StepProgress } from '../../src/engine/index.ts';
 import { GuildSettingsStore, JobQueue, Worker, openStore, type JobQueueOptions, type Store, type WorkerOptions } from '../../src/queue/index.ts';
+import { openRunner, type JobRunner } from '../../src/queue/runner.ts';
 import { startBot, type Bot, type BotOptions } from '../../src/discord/bot.ts';
+import { startRedis, type RedisServer } from '../queue/helpers.ts';
 import { registerCommands } from '../../deploy/register-commands.ts';
 import { startDiscordServer, type DiscordServer, type DiscordServerOptions, type StoredMessage } from '../support/discord/index.ts';
 import type { CommandRunEvent } from '../../src/discord/router.ts';
 
 export const FIXTURE = join(import.meta.dirname, '../fixtures/models/tiny-fp32');
+
+/**
+ * E2E_BACKEND=bullmq runs every e2e test over the scale-out backend: store and BullMQ on a redis-server
+ * started here, the Dispatcher in fair order (prefetch 0: exactly the local order), and the (wrapped)
+ * engine behind a GpuWorker, so every job goes through Redis both ways. test/scale covers separate
+ * worker processes.
+ */
+export const E2E_BULLMQ = process.env.E2E_BACKEND === 'bullmq';
 
 const sharedEngines = new Map<string, Promise<DiffusionPipeline>>();
 /** One engine per model folder per test file: loading sessions is the slow part. */
@@ -68,8 +78,9 @@ export class Harness {
   store!: Store;
   settings!: GuildSettingsStore;
   queue!: JobQueue;
-  worker!: Worker;
+  worker!: Worker | JobRunner;
   bot!: Bot;
+  redis?: RedisServer;
   runs: CommandRunEvent[] = [];
   errors: object[] = [];
 
@@ -88,11 +99,16 @@ export class Harness {
 
   /** Opens store, queue, worker and bot on this.dataDir. */
   async up(): Promise<void> {
-    this.store = await openStore({ dataDir: this.dataDir });
+    const redisUrl = E2E_BULLMQ ? (this.redis ??= await startRedis()).url : undefined;
+    this.store = await openStore({ dataDir: this.dataDir, redisUrl });
     this.settings = new GuildSettingsStore(this.store);
     this.queue = await JobQueue.open({ store: this.store, settings: this.settings, pruneIntervalMs: 0, ...this.options.queue });
     const base = await engine(this.options.modelDir);
-    this.worker = new Worker(this.queue, this.options.wrapEngine ? this.options.wrapEngine(base) : base, { resultsDir: join(this.dataDir, 'results'), displayMinSide: 64, ...this.options.worker });
+    const wrapped = this.options.wrapEngine ? this.options.wrapEngine(base) : base;
+    const resultsDir = join(this.dataDir, 'results');
+    this.worker = redisUrl
+      ? await openRunner({ backend: 'bullmq', queue: this.queue, engine: wrapped, resultsDir, redisUrl, prefetch: 0, lockDurationMs: 2000, displayMinSide: 64, ...this.options.worker })
+      : new Worker(this.queue, wrapped, { resultsDir, displayMinSide: 64, ...this.options.worker });
     this.worker.start();
     await this.startBot();
   }
@@ -117,6 +133,7 @@ export class Harness {
   /** Stops the worker (running job back to the queue), then the bot (finals under way land), then queue and store. */
   async down(): Promise<void> {
     await this.worker.stop({ requeue: true });
+    if ('close' in this.worker) await this.worker.close();
     await this.bot.stop();
     await this.queue.close();
     await this.store.close();
@@ -130,6 +147,7 @@ export class Harness {
   async close(): Promise<void> {
     await this.down().catch(() => undefined);
     await this.server.close();
+    await this.redis?.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 

@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { RawImage } from '../../engine/types.ts';
 import type { JobQueue, JobLease } from '../queue.ts';
 import type { JobResult } from '../types.ts';
 import {
@@ -53,6 +54,8 @@ interface InFlight {
   /** 'waiting' = in BullMQ's wait list; 'active' = a worker holds it; 'ended' = finished there, settling here. */
   phase: 'waiting' | 'active' | 'ended';
   settling: boolean;
+  /** The newest preview: workers send one at most every previewIntervalMs, steps in between reuse it. */
+  preview?: RawImage;
 }
 
 /** The BullMQ backend could not take a job. */
@@ -270,7 +273,10 @@ export class Dispatcher {
     const entry = this.inFlight.get(jobId);
     if (!entry || entry.settling || !data || typeof data.step !== 'number') return;
     if (entry.phase === 'waiting') this.onActive(jobId);
-    entry.lease.progress({ step: data.step, total: data.total, ...(data.preview ? { preview: decodePreview(data.preview) } : {}) });
+    // Sticky: a step without a preview shows the last one, so the reply updater (latest wins) never
+    // swaps a preview for a step count alone.
+    if (data.preview) entry.preview = decodePreview(data.preview);
+    entry.lease.progress({ step: data.step, total: data.total, ...(entry.preview ? { preview: entry.preview } : {}) });
   }
 
   private onCompleted(jobId: string, wire: WireResult | undefined): void {
