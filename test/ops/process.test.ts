@@ -164,6 +164,23 @@ test('METRICS_PORT already in use: exit 1 naming METRICS_PORT, before logging in
   }
 });
 
+test('an unreachable Redis: exit 1 naming REDIS_URL, without its password', async () => {
+  const dir = scratch();
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve)); // a port nobody listens on
+  try {
+    const child = run({ DISCORD_TOKEN: TOKEN, REDIS_URL: `redis://:hunter2-secret@127.0.0.1:${port}/0`, MODEL_DIR: FIXTURE, DATA_DIR: join(dir, 'data') }, dir);
+    assert.equal(await child.exited, 1);
+    const fatal = await child.line(/^REDIS_URL: /);
+    assert.match(String(fatal.msg), /could not open the job store/);
+    assert.ok(!child.stdout().includes('hunter2-secret') && !child.stderr().includes('hunter2-secret'), child.stdout());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a normal run: registers commands, serves /healthz and /metrics, draws, and exits 0 on SIGTERM', async () => {
   const dir = scratch();
   const server = await startDiscordServer({ waitTimeoutMs: 30_000 });
