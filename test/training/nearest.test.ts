@@ -1,0 +1,39 @@
+// The evaluation's feature space (training/nearest.ts): the emoji PNGs from node_modules, 16x16 average-pooled RGB.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { DatasetError, FEATURE_SIZE, imageFeature, loadTrainingSet, nearest, rmsDifference } from '../../training/nearest.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const PNG = join(ROOT, 'node_modules', 'emoji-datasource-google', 'img', 'google', '64');
+
+test('imageFeature averages 4x4 blocks of a 64x64 image into [0, 1]', () => {
+  const data = new Uint8Array(64 * 64 * 3);
+  for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) data[(y * 64 + x) * 3] = x < 4 && y < 4 ? 255 : 0; // one red block top-left
+  data[(63 * 64 + 63) * 3 + 2] = 255; // one blue pixel bottom-right
+  const f = imageFeature({ width: 64, height: 64, data });
+  assert.equal(f.length, FEATURE_SIZE);
+  assert.equal(f[0], 1);
+  assert.equal(f[3], 0); // the next block is black
+  assert.ok(Math.abs(f[FEATURE_SIZE - 1] - 1 / 16) < 1e-6);
+  assert.throws(() => imageFeature({ width: 30, height: 30, data: new Uint8Array(2700) }), DatasetError);
+});
+
+test('the training set follows prepare_data.py, and each emoji is its own nearest image', async () => {
+  const set = await loadTrainingSet(ROOT);
+  assert.equal(set.codes.length, 1631); // dataset.npz of the shipped model
+  assert.ok(!set.codes.includes('1F1FA-1F1F8'), 'country flags are dropped');
+  assert.ok(set.codes.includes('1F3F4-200D-2620-FE0F'), 'the pirate flag is kept');
+  for (const code of ['1F34E', '1F600', '1F479']) {
+    const { data, info } = await sharp(join(PNG, `${code.toLowerCase()}.png`)).flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const img = { width: info.width, height: info.height, data };
+    const top = nearest(set, imageFeature(img), 5);
+    assert.equal(set.codes[top[0]], code);
+    assert.equal(top.length, 5);
+    assert.equal(rmsDifference(img, img), 0);
+  }
+  const black = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) };
+  const white = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(255) };
+  assert.equal(rmsDifference(black, white), 1);
+});
