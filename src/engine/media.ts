@@ -1,9 +1,9 @@
 // What the queue's worker needs to make the issue-8 extras: a denoising timelapse (🎞, --video) and the
 // /diffusion strip. One small interface, so the worker depends on it and not on the pipeline class.
 import { makeDiffusionStrip } from './diffusion-strip.ts';
-import type { DiffusionPipeline } from './pipeline.ts';
+import { DiffusionPipeline } from './pipeline.ts';
 import { makeTimelapse, type Timelapse } from './timelapse.ts';
-import type { GenerateRequest, GenerateResult, StepProgress } from './types.ts';
+import type { GenerateRequest, GenerateResult, ImageGenerator, StepProgress } from './types.ts';
 
 /** One finished attachment. */
 export interface MediaFile {
@@ -46,6 +46,17 @@ export interface MediaRendererOptions {
   displaySide?: number;
   /** Short side of a strip tile (default 128). */
   tileSide?: number;
+}
+
+/**
+ * The MediaRenderer behind an engine: the engine itself when it makes media (the off-thread WorkerPipeline),
+ * a recorder around an in-thread DiffusionPipeline, else undefined (a wrapper that only generates).
+ */
+export function mediaRendererFor(engine: ImageGenerator | undefined): MediaRenderer | undefined {
+  if (!engine) return undefined;
+  const m = engine as Partial<MediaRenderer>;
+  if (typeof m.timelapse === 'function' && typeof m.diffusion === 'function' && typeof m.generateWithTimelapse === 'function') return m as MediaRenderer;
+  return engine instanceof DiffusionPipeline ? createMediaRenderer(engine) : undefined;
 }
 
 export function createMediaRenderer(pipeline: DiffusionPipeline, settings: MediaRendererOptions = {}): MediaRenderer {

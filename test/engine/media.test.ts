@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
-import { createMediaRenderer, MediaTooLargeError } from '../../src/engine/media.ts';
+import { createMediaRenderer, mediaRendererFor, MediaTooLargeError } from '../../src/engine/media.ts';
 import type { GenerateRequest, StepProgress } from '../../src/engine/types.ts';
 
 let pipeline: DiffusionPipeline;
@@ -41,4 +41,14 @@ test('timelapse and diffusion files with their captions, within the byte limit',
   assert.ok(small.data.length <= strip.data.length * 0.6);
   assert.ok((await sharp(small.data).metadata()).width! < (await sharp(strip.data).metadata()).width!);
   await assert.rejects(media.diffusion(request, { byteLimit: 500 }), MediaTooLargeError);
+});
+
+test('mediaRendererFor: a recorder for the in-thread pipeline, nothing for an engine that only generates', async () => {
+  const media = mediaRendererFor(pipeline)!;
+  assert.ok(media);
+  assert.equal((await media.timelapse(request)).name, 'timelapse.webp');
+  assert.equal(mediaRendererFor({ modelName: 'x', generate: (r, o) => pipeline.generate(r, o) }), undefined);
+  assert.equal(mediaRendererFor(undefined), undefined);
+  const own = { modelName: 'x', generate: pipeline.generate.bind(pipeline), ...media };
+  assert.equal(mediaRendererFor(own), own);
 });
