@@ -31,3 +31,5 @@ export {
   type JobLease,
 } from './queue.ts';
 export { Worker, JobTimeoutError, writeResultFiles, type WorkerOptions } from './worker.ts';
+// The backend switch (local Worker or BullMQ); the BullMQ classes load only when chosen.
+export { openRunner, RunnerConfigError, type JobRunner, type RunnerBackend, type RunnerOptions } from './runner.ts';
