@@ -154,7 +154,12 @@ test('an expired token sends the final to the channel, mentioning the owner', as
     assert.match(post.payload.content, new RegExp(`^<@${job.owner.userId}> your image is ready`));
     assert.equal(transport.edits.filter((e) => e.token === job.delivery!.token).length, 0, 'the dead token was not used');
     assert.equal(deliverer.channelFallbacks, 1);
-    const stored = await queue.get(job.id);
+    // The message id is recorded after the post lands, so poll rather than race it.
+    let stored = await queue.get(job.id);
+    for (let i = 0; i < 200 && stored?.delivery?.channelMessageId === undefined; i++) {
+      await sleep(10);
+      stored = await queue.get(job.id);
+    }
     assert.equal(stored?.delivery?.channelMessageId, '123');
   } finally {
     await deliverer.stop();
