@@ -102,13 +102,19 @@ export class Dispatcher {
     const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
     const prefix = options.prefix ?? DEFAULT_PREFIX;
     const connection = { url: options.redisUrl };
-    const bull = new Queue(queueName, { connection, prefix });
-    const events = new QueueEvents(queueName, { connection: { ...connection }, prefix, autorun: false });
     const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    let bull: Queue | undefined;
+    let events: QueueEvents | undefined;
     try {
-      await Promise.all([bull.waitUntilReady(), events.waitUntilReady(), redis.connect()]);
+      await redis.connect();
+      // Read events from the stream's current end, fixed now: '$' would be taken when the first read
+      // is issued, and a job finished between this open and that read would never be heard of.
+      const [last] = await redis.xrevrange(`${prefix}:${queueName}:events`, '+', '-', 'COUNT', 1);
+      bull = new Queue(queueName, { connection, prefix });
+      events = new QueueEvents(queueName, { connection: { ...connection }, prefix, autorun: false, lastEventId: last?.[0] ?? '0' });
+      await Promise.all([bull.waitUntilReady(), events.waitUntilReady()]);
     } catch (err) {
-      await Promise.allSettled([bull.close(), events.close(), redis.quit()]);
+      await Promise.allSettled([bull?.close(), events?.close(), redis.quit()]);
       throw new DispatchError(`could not reach Redis for the BullMQ queue: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     const dispatcher = new Dispatcher(queue, bull, events, redis, options);
