@@ -5,6 +5,8 @@
 One run = what the engine does for one request: tokenize, text encoder (negative + positive), `steps`
 Euler-ancestral steps (trailing spacing) with the U-Net on 2 x batch rows (classifier-free guidance), VAE
 decode, images clamped to [-1, 1]. One warm-up run first. Prints one JSON line: per-run milliseconds.
+With --serve it prints {"ready": ...} after the warm-up, then runs once per line read on stdin (the line is
+the seed) and prints {"ms": ...}, so bench/peer.ts can alternate PyTorch and engine runs under the same load.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--guidance", type=float, default=7.5)
     ap.add_argument("--prompt", default="a smiling red apple")
+    ap.add_argument("--serve", action="store_true", help="run once per stdin line (the seed), print {\"ms\"}")
     args = ap.parse_args()
     threads = int(os.environ.get("TORCH_THREADS", "2"))
     torch.set_num_threads(threads)
@@ -47,6 +50,11 @@ def main() -> None:
         return (time.perf_counter() - t0) * 1000
 
     once(0)  # warm-up
+    if args.serve:
+        print(json.dumps({"ready": True, "torch": torch.__version__, "threads": threads}), flush=True)
+        for line in sys.stdin:
+            print(json.dumps({"ms": round(once(int(line)), 1)}), flush=True)
+        return
     ms = [round(once(1000 * (r + 1)), 1) for r in range(args.runs)]
     print(json.dumps({"torch": torch.__version__, "threads": threads, "steps": args.steps, "batch": args.batch,
                       "guidance": args.guidance, "runs_ms": ms}))
