@@ -50,11 +50,18 @@ test('steps and previews arrive through the worker; previews can be off', async 
 });
 
 test('cancellation crosses the thread and keeps its class', async () => {
-  const controller = new AbortController();
-  await assert.rejects(
-    engine.generate(req({ steps: 50 }), { signal: controller.signal, onStep: ({ step }) => step === 2 && controller.abort() }),
-    (e: unknown) => e instanceof GenerationCancelledError && e.step >= 2 && e.step < 50 && e.total === 50,
-  );
+  // The slow fixture keeps each step long enough that the abort, sent from this thread after step 2,
+  // lands before the worker could finish all 50 steps even on a loaded machine.
+  const slow = await WorkerPipeline.load(join(FIXTURE, '..', 'tiny-slow'), { intraOpNumThreads: 1 });
+  try {
+    const controller = new AbortController();
+    await assert.rejects(
+      slow.generate(req({ steps: 50, count: 1 }), { signal: controller.signal, onStep: ({ step }) => step === 2 && controller.abort() }),
+      (e: unknown) => e instanceof GenerationCancelledError && e.step >= 2 && e.step < 50 && e.total === 50,
+    );
+  } finally {
+    await slow.close();
+  }
   await assert.rejects(engine.generate(req(), { signal: AbortSignal.abort() }), GenerationCancelledError);
   assert.equal((await engine.generate(req({ count: 1 }))).images.length, 1);
 });
