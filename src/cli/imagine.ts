@@ -4,9 +4,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { WorkerPipeline } from '../engine/worker-pipeline.ts';
 import { GenerationCancelledError, InvalidRequestError, ModelLoadError } from '../engine/errors.ts';
-import { encodePng, makeGrid } from '../engine/images.ts';
+import { encodePng, imageParameters, makeGrid } from '../engine/images.ts';
 import { stderrLogger } from '../engine/logger.ts';
-import type { GenerateRequest, RawImage } from '../engine/types.ts';
+import type { GenerateRequest } from '../engine/types.ts';
 import { parseCliArgs, UsageError, USAGE } from './args.ts';
 import { progressReporter } from './progress.ts';
 
@@ -65,27 +65,18 @@ async function main(): Promise<number> {
     }
     const out = resolve(args.out ?? `imagine-${seed}.png`);
     mkdirSync(dirname(out), { recursive: true });
-    const meta = (image: RawImage, imageSeed: number | string) => ({
-      prompt: request.prompt,
-      ...(request.negativePrompt ? { negative: request.negativePrompt } : {}),
-      steps: String(request.steps),
-      sampler: request.sampler,
-      guidance: String(request.guidance),
-      seed: String(imageSeed),
-      size: `${image.width}x${image.height}`,
-      model: result.model,
-    });
+    const meta = (imageSeed: number) => imageParameters(request, imageSeed, result.model);
     const written: string[] = [];
     if (result.images.length === 1) {
-      writeFileSync(out, await encodePng(result.images[0], meta(result.images[0], seed)));
+      writeFileSync(out, await encodePng(result.images[0], meta(seed)));
       written.push(out);
     } else {
       const grid = makeGrid(result.images);
-      writeFileSync(out, await encodePng(grid, { ...meta(result.images[0], seed), Seeds: result.seeds.join(' ') }));
+      writeFileSync(out, await encodePng(grid, { ...meta(seed), Seeds: result.seeds.join(' ') }));
       written.push(out);
       for (const [i, image] of result.images.entries()) {
         const path = singlePath(out, i + 1);
-        writeFileSync(path, await encodePng(image, meta(image, result.seeds[i])));
+        writeFileSync(path, await encodePng(image, meta(result.seeds[i])));
         written.push(path);
       }
     }

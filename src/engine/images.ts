@@ -1,6 +1,6 @@
 // Image encoding for finals (PNG with generation parameters) and previews (WebP/JPEG), grids and display upscaling.
 import sharp from 'sharp';
-import type { RawImage } from './types.ts';
+import type { GenerateRequest, RawImage } from './types.ts';
 
 // ---- PNG text chunks -------------------------------------------------------------------------
 
@@ -104,6 +104,20 @@ export function formatParameters(meta: Record<string, string>): string {
   for (const [k, v] of Object.entries(meta)) if (!known.has(k) && k !== 'parameters') fields.push(`${k}: ${v}`);
   if (fields.length) lines.push(fields.join(', '));
   return lines.join('\n');
+}
+
+/** The parameters of one image of a request, as written into its PNG (one shape for the CLI and the worker). */
+export function imageParameters(request: GenerateRequest, seed: number, model: string): Record<string, string> {
+  return {
+    prompt: request.prompt,
+    ...(request.negativePrompt ? { negative: request.negativePrompt } : {}),
+    steps: String(request.steps),
+    sampler: request.sampler,
+    guidance: String(request.guidance),
+    seed: String(seed),
+    size: `${request.width}x${request.height}`,
+    model,
+  };
 }
 
 function toSharp(image: RawImage): sharp.Sharp {

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { GenerateResult, ImageGenerator, RawImage } from '../engine/types.ts';
-import { encodePng, makeGrid, upscaleForDisplay } from '../engine/images.ts';
+import { encodePng, imageParameters, makeGrid, upscaleForDisplay } from '../engine/images.ts';
 import type { JobQueue, JobLease } from './queue.ts';
 import type { JobRecord, JobResult } from './types.ts';
 
@@ -170,17 +170,7 @@ export async function writeResultFiles(dir: string, job: JobRecord, result: Gene
 /** The same PNGs as bytes (a remote worker ships them through Redis instead of a shared disk). */
 export async function encodeResultPngs(job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: Buffer[]; grid?: Buffer }> {
   const r = job.request;
-  const meta = (seed: number): Record<string, string> => ({
-    prompt: r.prompt,
-    ...(r.negativePrompt ? { negative: r.negativePrompt } : {}),
-    steps: String(r.steps),
-    sampler: r.sampler,
-    guidance: String(r.guidance),
-    seed: String(seed),
-    size: `${r.width}x${r.height}`,
-    model: result.model,
-    job: job.id,
-  });
+  const meta = (seed: number) => ({ ...imageParameters(r, seed, result.model), job: job.id });
   const display: RawImage[] = [];
   const images: Buffer[] = [];
   for (let i = 0; i < result.images.length; i++) {
