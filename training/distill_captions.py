@@ -1,0 +1,233 @@
+"""Caption distillation: teach the text encoder to say "this emoji" for keyword captions, on CPU in minutes.
+
+  /usr/bin/python3 training/distill_captions.py --minutes 20 --out training/.work/distill
+  /usr/bin/python3 training/distill_captions.py --check-heldout          (sampler check only, no training)
+
+The U-Net and the autoencoder stay frozen and are never run. Teacher: a frozen copy of the shipped text encoder
+(--init, default .work/gpu) on the emoji's NAME, the caption the U-Net draws best (names top-5 ~96 %). Student: the
+text encoder, initialised from the same weights, on captions composed fresh every step from 1-3 of that emoji's
+keyword phrases (train.py's Composer: emojilib keywords + WordNet relatives; the evaluation's 100 held-out pairs
+are never drawn together, for any emoji) and on the fixed captions of captions.json (those containing both words
+of a held-out pair dropped). Loss: MSE between student(caption) and teacher(name) over all L=32 positions, since
+the U-Net's cross-attention reads every position, end-token pads included. Two anchor terms keep what works:
+student(name) ~ teacher(name) and student("") ~ teacher("") (the unconditional branch of classifier-free guidance).
+
+Ambiguity: a keyword shared by several emoji is distilled towards the name of the emoji it was drawn from, so its
+embedding settles at the mean of those names (what MSE does with one input and several targets); --specific
+weighs each composed caption by 1/sqrt(number of emoji whose pools hold all its phrases) so unambiguous ones count more.
+
+Writes to --out (again every --ckpt-every seconds): text_encoder.pt (fp16 state dict), ae.pt and unet.pt copied
+unchanged from --init, and log.json (the --init log plus a "distill" section), so export.py takes the folder as is.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from clip_tokenizer import ClipTokenizer  # noqa: E402
+from models import TextEncoder  # noqa: E402
+from train import Composer, half_state, save_atomic  # noqa: E402
+
+
+def contains_held_out(caption: str, held: list[list[str]]) -> bool:
+    """True when a caption has both phrases of some held-out pair as whole-word runs."""
+    padded = f" {' '.join(caption.split())} "
+    return any(f" {a} " in padded and f" {b} " in padded for a, b in held)
+
+
+class Sampler:
+    """Batches of (caption ids, index of the emoji each was drawn from, weight); composed or fixed captions."""
+
+    def __init__(self, data: Path, tok: ClipTokenizer, npz, fixed_share: float):
+        caps = json.loads((data / "captions.json").read_text())["captions"]
+        kw = json.loads((data / "keywords.json").read_text())
+        self.held = kw["held_out_pairs"]
+        self.pools = kw["pools"]
+        self.n = len(caps)
+        self.names = torch.tensor([tok(cs[0]) for cs in caps], dtype=torch.long)
+        self.empty = torch.tensor(tok(""), dtype=torch.long)
+        # fixed captions other than the name, minus any that hold a held-out pair
+        fixed, owner, dropped = [], [], 0
+        for i, cs in enumerate(caps):
+            for c in cs[1:]:
+                if contains_held_out(c, self.held):
+                    dropped += 1
+                    continue
+                fixed.append(c)
+                owner.append(i)
+        self.fixed_text = fixed
+        self.fixed_ids = torch.tensor([tok(c) for c in fixed], dtype=torch.long)
+        self.fixed_owner = torch.tensor(owner, dtype=torch.long)
+        self.fixed_dropped = dropped
+        self.fixed_share = fixed_share
+        cap_count = torch.tensor([len(cs) for cs in caps])
+        cap_ids = torch.tensor([tok(c) for cs in caps for c in cs], dtype=torch.long)
+        self.composer = Composer(data / "keywords.json", tok, npz, cap_ids, torch.cumsum(cap_count, 0) - cap_count, "cpu")
+        # which emoji hold each phrase, for --specific
+        self.holders: dict[str, set[int]] = {}
+        for i, pool in enumerate(self.pools):
+            for p in pool:
+                self.holders.setdefault(p, set()).add(i)
+
+    def phrases(self, idx: torch.Tensor, chosen: torch.Tensor, valid: torch.Tensor) -> list[list[str]]:
+        return [[self.pools[int(i)][int(c)] for c, v in zip(ch, va) if v] for i, ch, va in zip(idx, chosen, valid)]
+
+    def batch(self, bs: int, specific: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        n_fixed = int(round(bs * self.fixed_share))
+        idx = torch.randint(0, self.n, (bs - n_fixed,))
+        chosen, valid = self.composer.draw(idx)
+        ids_c = self.composer.join(idx, chosen, valid)
+        w_c = torch.ones(len(idx))
+        info = {"idx": idx, "chosen": chosen, "valid": valid}
+        if specific:
+            for r, ph in enumerate(self.phrases(idx, chosen, valid)):
+                if ph:
+                    share = len(set.intersection(*(self.holders[p] for p in ph)))
+                    w_c[r] = 1.0 / math.sqrt(max(1, share))
+            w_c = w_c / w_c.mean()
+        f = torch.randint(0, len(self.fixed_owner), (n_fixed,))
+        info["fixed"] = f
+        ids = torch.cat([ids_c, self.fixed_ids[f]])
+        owner = torch.cat([idx, self.fixed_owner[f]])
+        return ids, owner, torch.cat([w_c, torch.ones(n_fixed)]), info
+
+
+def check_heldout(sampler: Sampler, batches: int, bs: int) -> None:
+    """Draw like training does and assert no caption carries a held-out pair (by phrase, for every emoji)."""
+    held = sampler.held
+    pairs = {frozenset(p) for p in held}
+    rows = 0
+    for _ in range(batches):
+        _, _, _, info = sampler.batch(bs)
+        for ph in sampler.phrases(info["idx"], info["chosen"], info["valid"]):
+            s = set(ph)
+            assert not any(p <= s for p in pairs), f"held-out pair drawn together: {ph}"
+            rows += 1
+        for f in info["fixed"].tolist():
+            assert not contains_held_out(sampler.fixed_text[f], held), sampler.fixed_text[f]
+            rows += 1
+    # and the eval prompts themselves never occur among the fixed captions
+    prompts = json.loads((HERE / "eval_prompts.json").read_text())["prompts"]
+    para = {p["prompt"] for p in prompts if p["kind"] == "paraphrase"}
+    assert not para & set(sampler.fixed_text), para & set(sampler.fixed_text)
+    print(f"ok: {rows} training captions drawn ({batches} batches of {bs}), none holds any of the {len(held)} held-out "
+          f"pairs; {sampler.fixed_dropped} fixed captions dropped for holding one; no paraphrase prompt is a fixed caption")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=20, help="wall-clock budget (cosine learning-rate decay over it)")
+    ap.add_argument("--out", default=str(HERE / ".work" / "distill"))
+    ap.add_argument("--init", default=str(HERE / ".work" / "gpu"), help="checkpoint folder: teacher and starting point")
+    ap.add_argument("--data", default=str(HERE / ".work"))
+    ap.add_argument("--batch", type=int, default=96, help="distilled captions per step")
+    ap.add_argument("--names", type=int, default=32, help="name captions per step (anchor: student(name) ~ teacher(name))")
+    ap.add_argument("--fixed-share", type=float, default=0.25, help="share of the distilled captions from captions.json")
+    ap.add_argument("--anchor", type=float, default=1.0, help="weight of the name and empty-caption anchors")
+    ap.add_argument("--specific", action="store_true", help="weigh composed captions by 1/sqrt(emoji sharing their phrases)")
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ckpt-every", type=float, default=120)
+    ap.add_argument("--check-heldout", action="store_true", help="only check the caption sampler against the held-out pairs")
+    args = ap.parse_args()
+
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
+    torch.manual_seed(args.seed)
+    data, init, out = Path(args.data), Path(args.init), Path(args.out)
+    tok = ClipTokenizer.load(data / "tokenizer")
+    npz = np.load(data / "dataset.npz")
+    sampler = Sampler(data, tok, npz, args.fixed_share)
+    if args.check_heldout:
+        check_heldout(sampler, 300, args.batch)
+        return
+
+    t_start = time.time()
+    budget = args.minutes * 60 - 10
+    log = json.loads((init / "log.json").read_text())
+    student = TextEncoder(len(tok.encoder), tok.max_length)
+    student.load_state_dict({k: v.float() for k, v in torch.load(init / "text_encoder.pt", map_location="cpu").items()})
+    teacher = copy.deepcopy(student).eval().requires_grad_(False)
+    with torch.no_grad():  # teacher(name) for every emoji and teacher(""), computed once
+        t_names = torch.cat([teacher(sampler.names[i:i + 256]) for i in range(0, sampler.n, 256)])
+        t_empty = teacher(sampler.empty[None])
+    out.mkdir(parents=True, exist_ok=True)
+    for f in ("ae.pt", "unet.pt"):
+        shutil.copyfile(init / f, out / f)
+    student.train()
+    opt = torch.optim.AdamW(student.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    print(f"distill: {sampler.n} emoji, {len(sampler.fixed_text)} fixed captions ({sampler.fixed_dropped} dropped for a held-out "
+          f"pair), {sampler.composer.phrases} keyword phrases, {len(sampler.held)} held-out pairs; batch {args.batch} + "
+          f"{args.names} names + empty ({time.time() - t_start:.1f}s)", flush=True)
+
+    @torch.no_grad()
+    def name_retrieval() -> float:
+        """Share of emoji whose student(name) is nearest to its own teacher(name): a cheap check that names survive."""
+        student.eval()
+        s = torch.cat([student(sampler.names[i:i + 256]) for i in range(0, sampler.n, 256)]).flatten(1)
+        student.train()
+        d = torch.cdist(s, t_names.flatten(1))
+        return (d.argmin(1) == torch.arange(sampler.n)).float().mean().item()
+
+    hist: list = []
+    step, t0, last_print, last_ckpt = 0, time.time(), time.time(), time.time()
+
+    def checkpoint(final: bool = False) -> None:
+        save_atomic(half_state(student), out / "text_encoder.pt")
+        el = time.time() - t0
+        log["distill"] = {"init": str(init), "steps": step, "seconds": round(el, 1), "batch": args.batch, "names": args.names,
+                          "fixed_share": args.fixed_share, "anchor": args.anchor, "specific": args.specific, "lr": args.lr,
+                          "seed": args.seed, "loss_curve": hist, "name_retrieval": round(name_retrieval(), 4), "final": final,
+                          "held_out_pairs": len(sampler.held), "fixed_captions_dropped": sampler.fixed_dropped}
+        save_atomic(log, out / "log.json")
+
+    acc = [0.0, 0.0, 0.0]
+    while time.time() - t0 < budget:
+        frac = min(1.0, (time.time() - t0) / budget)
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / 20) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        ids, owner, w, _ = sampler.batch(args.batch, args.specific)
+        nm = torch.randint(0, sampler.n, (args.names,))
+        s = student(torch.cat([ids, sampler.names[nm], sampler.empty[None]]))
+        b = ids.shape[0]
+        l_cap = ((s[:b] - t_names[owner]) ** 2).mean(dim=(1, 2))
+        l_cap = (l_cap * w).mean()
+        l_name = F.mse_loss(s[b:-1], t_names[nm])
+        l_empty = F.mse_loss(s[-1:], t_empty)
+        loss = l_cap + args.anchor * (l_name + l_empty)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        step += 1
+        for k, v in enumerate((l_cap, l_name, l_empty)):
+            acc[k] += v.item()
+        if step % 25 == 0:
+            hist.append((step, *(round(a / 25, 5) for a in acc)))
+            acc = [0.0, 0.0, 0.0]
+        now = time.time()
+        if now - last_print > 30 and hist:
+            last_print = now
+            print(f"step {step} caption {hist[-1][1]:.4f} name {hist[-1][2]:.5f} empty {hist[-1][3]:.5f} "
+                  f"lr {opt.param_groups[0]['lr']:.1e} ({step / (now - t0):.2f} it/s)", flush=True)
+        if now - last_ckpt > args.ckpt_every:
+            last_ckpt = now
+            checkpoint()
+    checkpoint(final=True)
+    print(f"done: {step} steps in {time.time() - t0:.0f}s, name retrieval {log['distill']['name_retrieval']:.3f} -> {out}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
