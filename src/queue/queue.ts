@@ -13,7 +13,7 @@ import { StepTimes } from './eta.ts';
 import { isJobId, newJobId } from './job-id.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const JOB_KINDS: readonly JobKind[] = ['new', 'reroll', 'variation', 'pick'];
+const JOB_KINDS: readonly JobKind[] = ['new', 'reroll', 'variation', 'pick', 'timelapse', 'diffusion'];
 
 export interface JobQueueOptions {
   store: Store;
@@ -40,6 +40,8 @@ export interface SubmitInput {
   parentId?: string;
   /** Opaque to the queue; kept in the record for the front end (e.g. interaction token, message id). */
   delivery?: JobRecord['delivery'];
+  /** --video, attachment limit, image index (issue 8). */
+  extras?: JobRecord['extras'];
 }
 
 export interface CancelBy {
@@ -239,6 +241,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       createdAt: now,
       seq: ++this.lastSeq,
       ...(input.delivery !== undefined ? { delivery: structuredClone(input.delivery) } : {}),
+      ...(input.extras !== undefined ? { extras: structuredClone(input.extras) } : {}),
     };
     this.addPending(owner.userId, 1);
     this.reservedQueued++;
@@ -648,7 +651,7 @@ function positiveInt(name: string, v: number): number {
 }
 
 async function removeResultFiles(jobId: string, result: JobResult): Promise<void> {
-  const files = [...(result.images ?? []), ...(result.grid ? [result.grid] : [])];
+  const files = [...(result.images ?? []), ...(result.grid ? [result.grid] : []), ...(result.media ? [result.media.path] : [])];
   await Promise.all(files.map((f) => unlink(f).catch(() => {})));
   // The worker writes into <resultsDir>/<jobId>/; remove that folder only when it is named after the job.
   const dirs = new Set(files.map((f) => dirname(f)).filter((d) => basename(d) === jobId));

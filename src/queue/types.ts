@@ -7,7 +7,8 @@ export interface JobOwner {
   channelId: string;
 }
 
-export type JobKind = 'new' | 'reroll' | 'variation' | 'pick';
+// 'timelapse' (🎞: the film of a re-run) and 'diffusion' (/diffusion strip) make one file, not images.
+export type JobKind = 'new' | 'reroll' | 'variation' | 'pick' | 'timelapse' | 'diffusion';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface JobResult {
@@ -18,6 +19,27 @@ export interface JobResult {
   seeds: number[];
   model: string;
   elapsedMs: number;
+  /** Timelapse WebP or diffusion strip (images is empty for 'timelapse' and 'diffusion' jobs). */
+  media?: JobMedia;
+}
+
+/** Optional extras of a job (issue 8); absent on plain image jobs. */
+export interface JobExtras {
+  /** --video: also film this job's own run and post it with the image. */
+  video?: boolean;
+  /** Largest attachment in bytes (the interaction's attachment_size_limit); default 10 MiB. */
+  attachmentLimit?: number;
+  /** 0-based image of the request a timelapse or diffusion job shows (default: all / the first). */
+  index?: number;
+}
+
+/** A file made besides (or instead of) the PNGs: the timelapse WebP or the diffusion strip. */
+export interface JobMedia {
+  /** Absolute path in the job's results folder (pruned with the job). */
+  path: string;
+  name: string;
+  /** Plain-language text posted with it. */
+  caption: string;
 }
 
 export interface JobRecord {
@@ -37,4 +59,5 @@ export interface JobRecord {
   error?: string;
   /** Opaque to the queue: what the front end needs to deliver the result (e.g. an interaction token). */
   delivery?: Record<string, string | number | boolean>;
+  extras?: JobExtras;
 }
