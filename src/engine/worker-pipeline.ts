@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { silentLogger, type EngineLogger } from './logger.ts';
 import type { SessionSettings } from './session.ts';
 import type { RequestLimits } from './validate.ts';
-import { deserializeError, type FromWorker, type ModelInfo, type ToWorker, type WorkerInit } from './worker-protocol.ts';
+import { deserializeError, type FromWorker, type MediaKind, type ModelInfo, type ToWorker, type WorkerInit } from './worker-protocol.ts';
+import type { MediaFile, MediaOptions, MediaRenderer } from './media.ts';
 import type { GenerateOptions, GenerateRequest, GenerateResult, ImageGenerator } from './types.ts';
 
 export interface WorkerPipelineOptions extends SessionSettings {
@@ -13,13 +14,13 @@ export interface WorkerPipelineOptions extends SessionSettings {
 }
 
 interface Pending {
-  resolve(result: GenerateResult): void;
+  resolve(value: never): void;
   reject(error: Error): void;
   options: GenerateOptions;
   cleanup(): void;
 }
 
-export class WorkerPipeline implements ImageGenerator {
+export class WorkerPipeline implements ImageGenerator, MediaRenderer {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failure?: Error;
@@ -81,20 +82,46 @@ export class WorkerPipeline implements ImageGenerator {
   }
 
   generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
+    return this.start<GenerateResult>(options, (id) => ({ type: 'generate', id, request, previews: options.previews ?? true, steps: !!options.onStep }));
+  }
+
+  // MediaRenderer (issue 8): made in the engine's thread, where the model's sessions are.
+  async timelapse(request: GenerateRequest, options: MediaOptions & { index?: number } = {}): Promise<MediaFile> {
+    return (await this.media('timelapse', request, options)).media;
+  }
+
+  async diffusion(request: GenerateRequest, options: MediaOptions & { index?: number } = {}): Promise<MediaFile> {
+    return (await this.media('diffusion', request, options)).media;
+  }
+
+  async generateWithTimelapse(request: GenerateRequest, options: MediaOptions & Pick<GenerateOptions, 'onStep' | 'previews'> = {}): Promise<{ result: GenerateResult; timelapse: MediaFile }> {
+    const { media, result } = await this.media('video', request, options);
+    return { result: result!, timelapse: media };
+  }
+
+  private async media(kind: MediaKind, request: GenerateRequest, options: MediaOptions & { index?: number } & Pick<GenerateOptions, 'onStep' | 'previews'>): Promise<{ media: MediaFile; result?: GenerateResult }> {
+    const out = await this.start<{ media: MediaFile; result?: GenerateResult }>(options, (id) => ({
+      type: 'media', id, kind, request, byteLimit: options.byteLimit, index: options.index, previews: options.previews ?? true, steps: !!options.onStep,
+    }));
+    const d = out.media.data;
+    return { ...out, media: { ...out.media, data: Buffer.from(d.buffer, d.byteOffset, d.byteLength) } };
+  }
+
+  private start<T>(options: GenerateOptions, message: (id: number) => ToWorker): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error('the engine is closed'));
     const id = this.nextId++;
-    return new Promise<GenerateResult>((resolvePromise, rejectPromise) => {
+    return new Promise<T>((resolvePromise, rejectPromise) => {
       const { signal } = options;
       const onAbort = () => this.post({ type: 'cancel', id });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
-        resolve: resolvePromise,
+        resolve: resolvePromise as (value: never) => void,
         reject: rejectPromise,
         options,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       });
-      this.post({ type: 'generate', id, request, previews: options.previews ?? true, steps: !!options.onStep });
+      this.post(message(id));
       if (signal?.aborted) onAbort();
     });
   }
@@ -129,7 +156,10 @@ export class WorkerPipeline implements ImageGenerator {
         return;
       }
       case 'done':
-        this.settle(msg.id, (p) => p.resolve(msg.result));
+        this.settle(msg.id, (p) => p.resolve(msg.result as never));
+        return;
+      case 'media-done':
+        this.settle(msg.id, (p) => p.resolve({ media: msg.media, result: msg.result } as never));
         return;
       case 'failed':
         this.settle(msg.id, (p) => p.reject(deserializeError(msg.error)));

@@ -2,6 +2,10 @@
 import { GenerationCancelledError, InvalidRequestError, ModelLoadError } from './errors.ts';
 import type { RequestLimits } from './validate.ts';
 import type { GenerateRequest, GenerateResult, RawImage } from './types.ts';
+import type { MediaFile } from './media.ts';
+
+/** The MediaRenderer calls (issue 8); 'video' is generateWithTimelapse. */
+export type MediaKind = 'timelapse' | 'diffusion' | 'video';
 
 export interface WorkerInit {
   entry: string; // URL of worker-main.ts, imported by the bootstrap after tsx is registered
@@ -34,6 +38,7 @@ export interface SerializedError {
 
 export type ToWorker =
   | { type: 'generate'; id: number; request: GenerateRequest; previews: boolean; steps: boolean }
+  | { type: 'media'; id: number; kind: MediaKind; request: GenerateRequest; byteLimit?: number; index?: number; previews: boolean; steps: boolean }
   | { type: 'cancel'; id: number }
   | { type: 'close' };
 
@@ -43,6 +48,7 @@ export type FromWorker =
   | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: object; msg?: string }
   | { type: 'step'; id: number; step: number; total: number; preview?: RawImage }
   | { type: 'done'; id: number; result: GenerateResult }
+  | { type: 'media-done'; id: number; media: MediaFile; result?: GenerateResult }
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'closed' };
 

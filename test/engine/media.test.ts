@@ -52,3 +52,30 @@ test('mediaRendererFor: a recorder for the in-thread pipeline, nothing for an en
   const own = { modelName: 'x', generate: pipeline.generate.bind(pipeline), ...media };
   assert.equal(mediaRendererFor(own), own);
 });
+
+test('the off-thread engine (WorkerPipeline) makes the same files in its own thread, with progress for --video', async () => {
+  const { WorkerPipeline } = await import('../../src/engine/worker-pipeline.ts');
+  const worker = await WorkerPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'), { intraOpNumThreads: 1 });
+  try {
+    assert.equal(mediaRendererFor(worker), worker, 'it is its own MediaRenderer');
+    const local = createMediaRenderer(pipeline);
+    const options = { byteLimit: 60_000 };
+    const [a, b] = [await local.timelapse(request, options), await worker.timelapse(request, options)];
+    assert.ok(Buffer.isBuffer(b.data));
+    assert.ok(a.data.equals(b.data), 'same film');
+    assert.equal(b.caption, a.caption);
+    const [s1, s2] = [await local.diffusion({ ...request, count: 2 }, { index: 1 }), await worker.diffusion({ ...request, count: 2 }, { index: 1 })];
+    assert.ok(s1.data.equals(s2.data), 'same strip');
+    const steps: number[] = [];
+    const video = await worker.generateWithTimelapse(request, { onStep: (p) => steps.push(p.step) });
+    const plain = await pipeline.generate(request);
+    assert.ok(Buffer.from(video.result.images[0].data).equals(Buffer.from(plain.images[0].data)));
+    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
+    assert.ok(video.timelapse.data.equals((await local.generateWithTimelapse(request)).timelapse.data));
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(worker.timelapse(request, { signal: controller.signal }), (e: unknown) => (e as Error).name === 'GenerationCancelledError');
+  } finally {
+    await worker.close();
+  }
+});
