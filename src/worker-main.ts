@@ -36,6 +36,7 @@ export async function startWorkerRole(config: Config, logger: Logger): Promise<W
       jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
       lockDurationMs: lockMs,
       stalledIntervalMs: lockMs,
+      media: engine, // WorkerPipeline makes timelapses and diffusion strips in its own thread
       onJob: (e) => (e.type === 'failed' ? log.warn(e, 'job failed') : log.info(e, e.type === 'start' ? 'job started' : 'job done')),
     });
   } catch (error) {

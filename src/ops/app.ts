@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { DiffusionPipeline, ModelLoadError, type ImageGenerator } from '../engine/index.ts';
+import { mediaRendererFor } from '../engine/media.ts';
 import { GuildSettingsStore, JobQueue, openRunner, openStore, StoreError, type JobRunner, type Store } from '../queue/index.ts';
 import { readModelFacts, type ModelFacts } from '../bot-role.ts';
 import { Metrics, type ObservableRest } from '../metrics/metrics.ts';
@@ -116,6 +117,8 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
       backend: config.queueBackend,
       queue,
       engine: engine && (options.wrapEngine ? options.wrapEngine(engine) : engine),
+      // timelapse / diffusion / --video jobs, made by the unwrapped engine
+      media: mediaRendererFor(engine),
       resultsDir: join(config.dataDir, 'results'),
       jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
       redisUrl: config.redisUrl,

@@ -3,6 +3,7 @@
 //   bullmq - the Dispatcher hands jobs to BullMQ on Redis in fair order; GpuWorker processes run them,
 //            and, when this process has an engine too (ROLE=all), one GpuWorker runs here as well.
 import type { ImageGenerator } from '../engine/types.ts';
+import type { MediaRenderer } from '../engine/media.ts';
 import type { JobQueue } from './queue.ts';
 import { Worker } from './worker.ts';
 import type { GpuWorker } from './bullmq/gpu-worker.ts';
@@ -29,6 +30,8 @@ export interface RunnerOptions {
   queue: JobQueue;
   /** Required for 'local'; for 'bullmq' it adds an in-process GPU worker. */
   engine?: ImageGenerator;
+  /** Makes timelapse / diffusion / --video jobs (engine/media.ts mediaRendererFor); without it they fail with a clear message. */
+  media?: MediaRenderer;
   resultsDir: string;
   jobTimeoutMs?: number;
   /** Required for 'bullmq'. */
@@ -56,6 +59,7 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
     const worker = new Worker(options.queue, options.engine, {
       resultsDir: options.resultsDir,
       jobTimeoutMs: options.jobTimeoutMs,
+      ...(options.media ? { media: options.media } : {}),
       ...(options.displayMinSide !== undefined ? { displayMinSide: options.displayMinSide } : {}),
       ...(options.abortGraceMs !== undefined ? { abortGraceMs: options.abortGraceMs } : {}),
     });
@@ -81,6 +85,7 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
       stalledIntervalMs: options.lockDurationMs,
       displayMinSide: options.displayMinSide,
       abortGraceMs: options.abortGraceMs,
+      media: options.media,
     });
   }
   return {

@@ -2,9 +2,11 @@
 // PNGs overlaps the next job's engine call so the engine is not idle between jobs.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { GenerateResult, ImageGenerator, RawImage } from '../engine/types.ts';
+import type { GenerateResult, ImageGenerator, RawImage, StepProgress } from '../engine/types.ts';
 import { encodePng, imageParameters, makeGrid, upscaleForDisplay } from '../engine/images.ts';
 import type { JobQueue, JobLease } from './queue.ts';
+import type { MediaRenderer } from '../engine/media.ts';
+import { isMediaJob, requestSeeds, runMediaJob, writeMediaFile, type MediaRun } from './media-jobs.ts';
 import type { JobRecord, JobResult } from './types.ts';
 
 export interface WorkerOptions {
@@ -18,6 +20,8 @@ export interface WorkerOptions {
   displayMinSide?: number;
   /** Ask the engine for step previews. Default true. */
   previews?: boolean;
+  /** Makes timelapse / diffusion / --video jobs (engine/media.ts createMediaRenderer); without it they fail with a clear message. */
+  media?: MediaRenderer;
 }
 
 /** The job ran past WorkerOptions.jobTimeoutMs. */
@@ -38,6 +42,7 @@ export class Worker {
   private readonly abortGraceMs: number;
   private readonly displayMinSide: number;
   private readonly previews: boolean;
+  private readonly media?: MediaRenderer;
   private loop?: Promise<void>;
   private stopping?: AbortController;
   private current?: { lease: JobLease; controller: AbortController };
@@ -49,6 +54,7 @@ export class Worker {
     this.abortGraceMs = options.abortGraceMs ?? 30_000;
     this.displayMinSide = options.displayMinSide ?? 512;
     this.previews = options.previews ?? true;
+    this.media = options.media;
   }
 
   /** True while an engine call is in progress. */
@@ -96,10 +102,17 @@ export class Worker {
     const timer = setTimeout(() => controller.abort(new JobTimeoutError(job.id, this.jobTimeoutMs)), this.jobTimeoutMs);
     const started = performance.now();
     let result: GenerateResult | undefined;
+    let media: MediaRun['media'] | undefined;
     let error: unknown;
     try {
-      const call = this.generator.generate(job.request, { signal: controller.signal, previews: this.previews, onStep: (p) => lease.progress(p) });
-      result = await this.untilAbortedPlusGrace(call, controller.signal);
+      const onStep = (p: StepProgress): void => lease.progress(p);
+      if (isMediaJob(job)) {
+        const run = await this.untilAbortedPlusGrace(runMediaJob(job, this.media, { signal: controller.signal, previews: this.previews, onStep }), controller.signal);
+        ({ result, media } = run);
+      } else {
+        const call = this.generator.generate(job.request, { signal: controller.signal, previews: this.previews, onStep });
+        result = await this.untilAbortedPlusGrace(call, controller.signal);
+      }
     } catch (err) {
       error = err;
     } finally {
@@ -113,8 +126,8 @@ export class Worker {
     if (reason instanceof StopRequeue) settle = lease.requeue();
     else if (lease.signal.aborted) settle = lease.cancelled();
     else if (reason instanceof JobTimeoutError) settle = lease.fail(reason.message);
-    else if (error !== undefined || !result) settle = lease.fail(`the engine failed: ${error instanceof Error ? error.message : String(error)}`);
-    else settle = this.saveResult(lease, result, engineMs);
+    else if (error !== undefined || (!result && !media)) settle = lease.fail(`the engine failed: ${error instanceof Error ? error.message : String(error)}`);
+    else settle = this.saveResult(lease, result, engineMs, media);
     // Not awaited: the next job starts now; stop() waits for these.
     const tracked = settle.catch((err) => process.emitWarning(`finishing job ${job.id} failed: ${err}`)).finally(() => this.finishing.delete(tracked));
     this.finishing.add(tracked);
@@ -139,11 +152,14 @@ export class Worker {
     });
   }
 
-  private async saveResult(lease: JobLease, result: GenerateResult, engineMs: number): Promise<JobRecord> {
+  private async saveResult(lease: JobLease, result: GenerateResult | undefined, engineMs: number, media?: MediaRun['media']): Promise<JobRecord> {
     const { job } = lease;
     try {
-      const files = await writeResultFiles(join(this.resultsDir, job.id), job, result, this.displayMinSide);
-      const jobResult: JobResult = { ...files, seeds: result.seeds, model: result.model, elapsedMs: Math.round(engineMs) };
+      const dir = join(this.resultsDir, job.id);
+      const files = result ? await writeResultFiles(dir, job, result, this.displayMinSide) : { images: [] };
+      const seeds = result?.seeds ?? requestSeeds(job.request);
+      const jobResult: JobResult = { ...files, seeds, model: result?.model ?? this.generator.modelName, elapsedMs: Math.round(engineMs) };
+      if (media) jobResult.media = await writeMediaFile(dir, media);
       return await lease.complete(jobResult, engineMs);
     } catch (err) {
       return lease.fail(`could not save the images: ${err instanceof Error ? err.message : String(err)}`);

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { RawImage } from '../../engine/types.ts';
 import type { JobQueue, JobLease } from '../queue.ts';
 import type { JobResult } from '../types.ts';
+import { writeMediaFile } from '../media-jobs.ts';
 import {
   cancelChannel,
   cancelKey,
@@ -353,6 +354,14 @@ export class Dispatcher {
       model: wire.model,
       elapsedMs: Math.round(wire.engineMs),
     };
+    if (wire.media) {
+      // issue 8: the timelapse WebP or diffusion strip, kept with the job like its PNGs
+      const key = resultKey(this.prefix, jobId, 'media');
+      const data = await this.redis.getBuffer(key);
+      if (!data) throw new DispatchError(`the ${wire.media.name} of job ${jobId} is not in Redis (expired?)`);
+      result.media = await writeMediaFile(dir, { data, name: wire.media.name, caption: wire.media.caption });
+      keys.push(key);
+    }
     return { result, keys };
   }
 

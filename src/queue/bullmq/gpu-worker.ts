@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker as BullWorker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { GenerateRequest, GenerateResult, ImageGenerator } from '../../engine/types.ts';
+import type { GenerateRequest, GenerateResult, ImageGenerator, StepProgress } from '../../engine/types.ts';
+import type { MediaFile, MediaRenderer } from '../../engine/media.ts';
+import { isMediaJob, requestSeeds, runMediaJob, type MediaRun } from '../media-jobs.ts';
 import { encodeResultPngs, JobTimeoutError } from '../worker.ts';
 import { cancelChannel, cancelKey, CANCELLED_REASON, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, encodePreview, resultKey, workersKey, type WireJob, type WireProgress, type WireResult } from './protocol.ts';
 
@@ -43,6 +45,8 @@ export interface GpuWorkerOptions {
   stalledIntervalMs?: number;
   /** How many times one job may be rescued from a dead worker before it fails. Default 2. */
   maxStalledCount?: number;
+  /** Makes timelapse / diffusion / --video jobs; without it they fail with a clear message. */
+  media?: MediaRenderer;
   /** Observes each job's start and end (logs, tests). */
   onJob?: (event: { type: 'start' | 'done' | 'failed'; jobId: string; error?: string; engineMs?: number; encodeMs?: number; storeMs?: number }) => void;
 }
@@ -161,23 +165,24 @@ export class GpuWorker {
       }
       const started = performance.now();
       let lastPreview = -Infinity;
-      const call = this.generator.generate(request, {
-        signal: controller.signal,
-        previews: this.previews,
-        onStep: (p) => {
+      const onStep = (p: StepProgress): void => {
           const now = performance.now();
           const withPreview = p.preview !== undefined && (now - lastPreview >= this.previewIntervalMs || p.step === p.total);
           if (withPreview) lastPreview = now;
           const data: WireProgress = { step: p.step, total: p.total, ...(withPreview ? { preview: encodePreview(p.preview!) } : {}) };
           // Not awaited: one connection keeps them in order, and the engine must not wait on Redis.
           job.updateProgress(data as unknown as object).catch(() => {});
-        },
-      });
-      const result = await untilAbortedPlusGrace(call, controller.signal, this.abortGraceMs);
+      };
+      const run = { signal: controller.signal, previews: this.previews, onStep };
+      const call: Promise<GenerateResult | MediaRun> = isMediaJob(record)
+        ? runMediaJob({ ...record, request }, this.options.media, run)
+        : this.generator.generate(request, run);
+      const ran = await untilAbortedPlusGrace(call, controller.signal, this.abortGraceMs);
+      const { result, media } = 'media' in ran ? ran : { result: ran, media: undefined };
       const engineMs = performance.now() - started;
-      const pngs = await encodeResultPngs(job.data.job, result, this.displayMinSide);
+      const pngs = result ? await encodeResultPngs(job.data.job, result, this.displayMinSide) : { images: [] };
       const encodeMs = performance.now() - started - engineMs;
-      const wire = await this.storeResult(id, pngs, result, engineMs);
+      const wire = await this.storeResult(id, pngs, result ?? { seeds: requestSeeds(record.request), model: this.generator.modelName }, engineMs, media);
       this.finished++;
       this.options.onJob?.({ type: 'done', jobId: id, engineMs, encodeMs, storeMs: performance.now() - started - engineMs - encodeMs });
       return wire;
@@ -204,12 +209,13 @@ export class GpuWorker {
     }
   }
 
-  private async storeResult(jobId: string, pngs: { images: Buffer[]; grid?: Buffer }, result: GenerateResult, engineMs: number): Promise<WireResult> {
+  private async storeResult(jobId: string, pngs: { images: Buffer[]; grid?: Buffer }, result: Pick<GenerateResult, 'seeds' | 'model'>, engineMs: number, media?: MediaFile): Promise<WireResult> {
     const multi = this.redis.multi();
     pngs.images.forEach((png, i) => multi.set(resultKey(this.prefix, jobId, String(i)), png, 'PX', this.resultTtlMs));
     if (pngs.grid) multi.set(resultKey(this.prefix, jobId, 'grid'), pngs.grid, 'PX', this.resultTtlMs);
+    if (media) multi.set(resultKey(this.prefix, jobId, 'media'), media.data, 'PX', this.resultTtlMs);
     await multi.exec();
-    return { images: pngs.images.length, grid: pngs.grid !== undefined, seeds: result.seeds, model: result.model, engineMs, worker: this.name };
+    return { images: pngs.images.length, grid: pngs.grid !== undefined, seeds: result.seeds, model: result.model, engineMs, worker: this.name, ...(media ? { media: { name: media.name, caption: media.caption } } : {}) };
   }
 }
 

@@ -36,6 +36,8 @@ export interface WireResult {
   engineMs: number;
   /** Worker name, for logs. */
   worker: string;
+  /** Timelapse / diffusion file (issue 8), stored under resultKey(prefix, jobId, 'media'). */
+  media?: { name: string; caption: string };
 }
 
 export function resultKey(prefix: string, jobId: string, name: string): string {
