@@ -10,6 +10,7 @@ export const BUTTON_ACTIONS = {
   u: 'pick',
   v: 'variation',
   x: 'cancel',
+  tl: 'timelapse',
 } as const;
 
 export type ButtonCode = keyof typeof BUTTON_ACTIONS;

@@ -14,6 +14,8 @@ export interface PromptFlags {
   count?: number;
   sampler?: string;
   negative?: string;
+  /** --video (no value): also post the denoising timelapse of this run. */
+  video?: boolean;
 }
 
 export interface ParsedPrompt {
@@ -35,6 +37,7 @@ const ALIASES: Record<string, FlagKey> = {
   n: 'count',
   sampler: 'sampler',
   no: 'negative',
+  video: 'video',
 };
 
 const NUMERIC: ReadonlySet<FlagKey> = new Set(['seed', 'steps', 'guidance', 'count']);
@@ -59,6 +62,10 @@ export function parsePromptFlags(text: string): ParsedPrompt {
       throw new InvalidOptionError(
         `unknown prompt flag \`--${name}\`; supported: ${Object.keys(ALIASES).map((a) => `--${a}`).join(', ')}. Remove it and try again.`,
       );
+    }
+    if (key === 'video') {
+      flags.video = true; // a switch: takes no value
+      continue;
     }
     const values: string[] = [];
     while (i + 1 < tokens.length && !/^--[a-z]+$/i.test(tokens[i + 1])) {

@@ -12,8 +12,9 @@ export const HELP_TEXT = [
     '), `sampler` (' +
     SAMPLERS.join(', ') +
     ').',
-  'Prompt flags work too: `--ar 16:9`, `--seed 5`, `--steps 20`, `--cfg 7`, `--n 4`, `--sampler euler`, `--no text` (merged with `negative`). A flag and an option that disagree is an error — remove one.',
+  'Prompt flags work too: `--ar 16:9`, `--seed 5`, `--steps 20`, `--cfg 7`, `--n 4`, `--sampler euler`, `--no text` (merged with `negative`), `--video` (also post the timelapse). A flag and an option that disagree is an error — remove one.',
   '**Buttons**: 🔄 same parameters, new seed · Vary (Subtle/Strong) — small or large changes to that image · U1–U4 post one grid image alone · V1–V4 strong variations of that image. Anyone may press them; the new job counts against your own limits.',
+  '**🎞** under a result (or `--video` in the prompt) posts the film of its denoising steps, from static to the picture · **/diffusion** `prompt` (or `job` + `image` of an earlier result) shows the forward process (the picture noised step by step) above the reverse one (what the model predicts while removing noise).',
   '**/queue** your jobs and the queue length · **/cancel** your job (or `job:<id>`; moderators may cancel any).',
   '**/settings** (moderators): `show`, `limits`, `banned-words`, `channels`, `moderator-role`, `reset`.',
   'Results after 15 minutes arrive as a new message that mentions you.',

@@ -7,6 +7,7 @@ import { ASPECT_CHOICES, aspectToSize } from './aspect.ts';
 import { mergeOption, parsePromptFlags } from './flags.ts';
 import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
+import { attachmentLimit } from './timelapse.ts';
 import type { Services, SlashCommand } from './types.ts';
 
 export const MAX_PROMPT = 1000;
@@ -29,7 +30,7 @@ export const data = new SlashCommandBuilder()
 export function buildRequest(
   interaction: ChatInputCommandInteraction,
   services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed'>,
-): { request: GenerateRequest; stepsGiven: boolean } {
+): { request: GenerateRequest; stepsGiven: boolean; video: boolean } {
   const o = interaction.options;
   const raw = o.getString('prompt', true);
   checkPromptText('prompt', raw, MAX_PROMPT, true);
@@ -65,18 +66,18 @@ export function buildRequest(
     sampler: sampler as SamplerName,
     count,
   };
-  return { request, stepsGiven: givenSteps !== undefined };
+  return { request, stepsGiven: givenSteps !== undefined, video: flags.video === true };
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
-  const { request, stepsGiven } = buildRequest(interaction, services);
+  const { request, stepsGiven, video } = buildRequest(interaction, services);
   await interaction.deferReply();
   if (!stepsGiven && interaction.guildId) {
     // The default must never be what gets a user refused: fit it under this server's cap.
     const settings = await services.settings.get(interaction.guildId);
     request.steps = Math.min(request.steps, settings.maxSteps);
   }
-  await submitJob(interaction, services, request, 'new');
+  await submitJob(interaction, services, request, 'new', undefined, video ? { video: true, ...attachmentLimit(interaction) } : undefined);
 }
 
 export const imagine: SlashCommand = { data, execute };

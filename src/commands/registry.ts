@@ -6,6 +6,8 @@ import { queue } from './queue.ts';
 import { cancel } from './cancel.ts';
 import { help } from './help.ts';
 import { cancelButton, jobButtons } from './buttons.ts';
+import { diffusion } from './diffusion.ts';
+import { timelapseButton } from './timelapse.ts';
 import type { ButtonAction } from './customId.ts';
 import type { ButtonFamily, SlashCommand } from './types.ts';
 
@@ -18,7 +20,7 @@ export interface Registry {
   buttons: ReadonlyMap<ButtonAction, ButtonFamily>;
 }
 
-export function buildRegistry(commandModules: unknown[] = [imagine, settings, queue, cancel, help], buttonModules: unknown[] = [jobButtons, cancelButton]): Registry {
+export function buildRegistry(commandModules: unknown[] = [imagine, settings, queue, cancel, help, diffusion], buttonModules: unknown[] = [jobButtons, cancelButton, timelapseButton]): Registry {
   const commands = new Map<string, SlashCommand>();
   for (const mod of commandModules) {
     const m = mod as Partial<SlashCommand>;

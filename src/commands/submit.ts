@@ -2,7 +2,7 @@
 // queued job whose record carries everything delivery needs (even after a restart).
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { GenerateRequest } from '../engine/types.ts';
-import type { JobKind, JobRecord } from '../queue/index.ts';
+import type { JobExtras, JobKind, JobRecord } from '../queue/index.ts';
 import type { Services } from './types.ts';
 
 export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInteraction): NonNullable<JobRecord['delivery']> {
@@ -25,6 +25,7 @@ export async function submitJob(
   request: GenerateRequest,
   kind: JobKind,
   parentId?: string,
+  extras?: JobExtras,
 ): Promise<JobRecord> {
   const job = await services.queue.submit({
     owner: { userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: interaction.channelId },
@@ -32,6 +33,7 @@ export async function submitJob(
     kind,
     parentId,
     delivery: deliveryOf(interaction),
+    ...(extras && Object.keys(extras).length > 0 ? { extras } : {}),
   });
   services.track(job);
   return job;

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { encodePreview } from '../engine/images.ts';
 import type { RawImage } from '../engine/types.ts';
 import type { JobProgressEvent, JobRecord } from '../queue/index.ts';
-import { endedPayload, finalPayload, progressPayload, queuedPayload, type MessagePayload } from './render.ts';
+import { endedPayload, finalPayload, mediaPayload, progressPayload, queuedPayload, type MessagePayload } from './render.ts';
 import { ReplyUpdater, systemClock, type Clock } from './updater.ts';
 import { classifyRestError, TokenExpiredError, type Transport } from './transport.ts';
 import type { Logger, QueuePort } from './ports.ts';
@@ -180,7 +180,7 @@ export class Deliverer {
   }
 
   private async deliverFinal(job: JobRecord, tracked: Tracked): Promise<void> {
-    const payload = await this.finalFor(job);
+    const payload = await withVideo(job, await this.finalFor(job));
     const { info, updater } = tracked;
     const started = this.clock.now();
     let channelMessageId: string | undefined;
@@ -220,6 +220,7 @@ export class Deliverer {
     if (job.state === 'cancelled') return endedPayload(job, 'Cancelled.');
     if (job.state === 'failed') return endedPayload(job, `Failed: ${failureReason(job)}. Try again, perhaps with fewer steps or a smaller size.`);
     const result = job.result;
+    if (result?.media && result.images.length === 0) return mediaPayload(job, { name: result.media.name, data: await readFile(result.media.path) }, result.media.caption);
     if (!result || result.images.length === 0) return endedPayload(job, 'Finished, but the images are missing.');
     const path = result.grid ?? result.images[0];
     const stored = await readFile(path);
@@ -254,6 +255,13 @@ export class Deliverer {
       }
     }
   }
+}
+
+/** --video: the film of this very run rides along with its image (the worker fitted it to the limit). */
+async function withVideo(job: JobRecord, payload: MessagePayload): Promise<MessagePayload> {
+  const media = job.result?.media;
+  if (!media || job.result!.images.length === 0 || payload.files.length === 0) return payload;
+  return { ...payload, files: [...payload.files, { name: media.name, data: await readFile(media.path) }] };
 }
 
 function describe(error: unknown): string {

@@ -40,6 +40,7 @@ export function headline(job: JobRecord): string {
 function kindLabel(job: JobRecord): string {
   if (job.kind === 'reroll') return 'reroll';
   if (job.kind === 'pick') return 'picked image';
+  if (job.kind === 'timelapse' || job.kind === 'diffusion') return job.kind;
   const strength = job.request.variation?.strength ?? 0;
   return strength >= 0.4 ? 'strong variation' : 'subtle variation';
 }
@@ -88,12 +89,13 @@ export function resultComponents(job: JobRecord, imageCount: number, pickIndex?:
   const id = job.id;
   const index = pickIndex;
   const reroll = button('🔄', encodeCustomId({ action: 'reroll', jobId: id, index }));
+  const film = button('🎞', encodeCustomId({ action: 'timelapse', jobId: id, index }));
   if (imageCount > 1 && pickIndex === undefined) {
     const indexes = Array.from({ length: imageCount }, (_, i) => i + 1);
     return [
       row(...indexes.map((index) => button(`U${index}`, encodeCustomId({ action: 'pick', jobId: id, index })))),
       row(...indexes.map((index) => button(`V${index}`, encodeCustomId({ action: 'variation', jobId: id, index })))),
-      row(reroll),
+      row(reroll, film),
     ];
   }
   return [
@@ -101,6 +103,7 @@ export function resultComponents(job: JobRecord, imageCount: number, pickIndex?:
       button('Vary (Subtle)', encodeCustomId({ action: 'varySubtle', jobId: id, index })),
       button('Vary (Strong)', encodeCustomId({ action: 'varyStrong', jobId: id, index })),
       reroll,
+      film,
     ),
   ];
 }
@@ -122,6 +125,11 @@ export function pickPayload(parent: JobRecord, index: number, image: MessageFile
     components: resultComponents(parent, 1, index),
     files: [image],
   };
+}
+
+/** A timelapse or diffusion job's message: the file and its plain-language caption, no buttons. */
+export function mediaPayload(job: JobRecord, file: MessageFile, caption: string): MessagePayload {
+  return { content: clamp(`${headline(job)}\n${parameterLine(job)}\n${caption}`), components: [], files: [file] };
 }
 
 export function endedPayload(job: JobRecord, text: string): MessagePayload {

@@ -106,7 +106,7 @@ test('slow edits: previews are dropped, never queued; one edit in flight; final 
     assert.equal(final.files[0].name, 'grid.png');
     assert.ok(final.files[0].data.subarray(1, 4).toString() === 'PNG');
     const ids = final.components.flatMap((r) => r.components.map((c) => ('custom_id' in c ? c.custom_id : '')));
-    assert.deepEqual(ids.map((id) => decodeCustomId(id)?.action), ['pick', 'pick', 'pick', 'pick', 'variation', 'variation', 'variation', 'variation', 'reroll']);
+    assert.deepEqual(ids.map((id) => decodeCustomId(id)?.action), ['pick', 'pick', 'pick', 'pick', 'variation', 'variation', 'variation', 'variation', 'reroll', 'timelapse']);
     const previews = mine.filter((e) => /Step \d+\/30/.test(e.payload.content));
     assert.ok(previews.length >= 1, 'at least one preview shown');
     assert.ok(previews.length < 30, `previews are dropped while an edit is in flight, got ${previews.length} edits for 30 steps`);

@@ -8,10 +8,10 @@ import { LimitError, PermissionError } from '../../src/queue/index.ts';
 import { startBot, BotStartError } from '../../src/discord/bot.ts';
 import { parseArgs, RegisterError } from '../../deploy/register-commands.ts';
 
-test('the registry holds the five commands and every button action', () => {
+test('the registry holds the six commands and every button action', () => {
   const registry = buildRegistry();
-  assert.deepEqual([...registry.commands.keys()].sort(), ['cancel', 'help', 'imagine', 'queue', 'settings']);
-  assert.deepEqual([...registry.buttons.keys()].sort(), ['cancel', 'pick', 'reroll', 'variation', 'varyStrong', 'varySubtle']);
+  assert.deepEqual([...registry.commands.keys()].sort(), ['cancel', 'diffusion', 'help', 'imagine', 'queue', 'settings']);
+  assert.deepEqual([...registry.buttons.keys()].sort(), ['cancel', 'pick', 'reroll', 'timelapse', 'variation', 'varyStrong', 'varySubtle']);
 });
 
 test('command definitions: fixed names, options and choices', () => {

@@ -37,7 +37,7 @@ test('every message keeps Discord\'s component rules: ≤5 rows, ≤5 buttons a 
 
 test('a picked image\'s buttons carry the image index', () => {
   const ids = pickPayload(job(4), 3, file, '7').components[0].components.map((c) => decodeCustomId('custom_id' in c ? c.custom_id : '')!);
-  assert.deepEqual(ids.map((r) => [r.action, r.index]), [['varySubtle', 3], ['varyStrong', 3], ['reroll', 3]]);
+  assert.deepEqual(ids.map((r) => [r.action, r.index]), [['varySubtle', 3], ['varyStrong', 3], ['reroll', 3], ['timelapse', 3]]);
 });
 
 test('long prompts are clipped; markdown and mentions in prompts are neutralised', () => {

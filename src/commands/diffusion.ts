@@ -1,0 +1,60 @@
+// /diffusion: one picture of what the model actually computes, for a fresh prompt or an earlier result:
+// the finished image noised with the model's own schedule (forward) above the sampler's predicted clean
+// image at the same timesteps (reverse), with a two-sentence caption. A queued job like any other.
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { InvalidOptionError } from '../discord/errors.ts';
+import type { GenerateRequest } from '../engine/types.ts';
+import { decodeCustomId } from './customId.ts';
+import { buildRequest, MAX_PROMPT } from './imagine.ts';
+import { submitJob } from './submit.ts';
+import { attachmentLimit, finishedJobFor, singleImageRequest } from './timelapse.ts';
+import type { Services, SlashCommand } from './types.ts';
+
+export const data = new SlashCommandBuilder()
+  .setName('diffusion')
+  .setDescription('See how the model turns static into a picture (forward and reverse process)')
+  .setDMPermission(false)
+  .addStringOption((o) => o.setName('prompt').setDescription('A fresh prompt to run (flags such as --seed 5 work)').setMaxLength(MAX_PROMPT))
+  .addStringOption((o) => o.setName('job').setDescription('Or an earlier result: its job id (in the PNG parameters) or a link to its message').setMaxLength(200))
+  .addIntegerOption((o) => o.setName('image').setDescription('Which image of that result (1-4, default 1)').setMinValue(1).setMaxValue(4));
+
+const MESSAGE_LINK = /^https:\/\/(?:\w+\.)?discord(?:app)?\.com\/channels\/(\d+|@me)\/(\d+)\/(\d+)\/?$/;
+
+export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
+  const prompt = interaction.options.getString('prompt')?.trim();
+  const jobRef = interaction.options.getString('job')?.trim();
+  if (!!prompt === !!jobRef) throw new InvalidOptionError('Give either a `prompt` to run or the `job` of an earlier result (one of them, not both).');
+  let request: GenerateRequest;
+  let parentId: string | undefined;
+  if (prompt) {
+    if (interaction.options.getInteger('image') !== null) throw new InvalidOptionError('`image` picks an image of an earlier result; leave it out with a prompt.');
+    const built = buildRequest(interaction, services);
+    request = { ...built.request, count: 1 };
+    await interaction.deferReply();
+    if (!built.stepsGiven && interaction.guildId) request.steps = Math.min(request.steps, (await services.settings.get(interaction.guildId)).maxSteps);
+  } else {
+    await interaction.deferReply();
+    const parent = await finishedJobFor(await resolveJobId(interaction, jobRef!), services);
+    request = singleImageRequest(parent, interaction.options.getInteger('image') ?? 1);
+    parentId = parent.id;
+  }
+  await submitJob(interaction, services, request, 'diffusion', parentId, attachmentLimit(interaction));
+}
+
+/** A job id as typed, or the job behind a link to one of our result messages (read from its buttons). */
+async function resolveJobId(interaction: ChatInputCommandInteraction, ref: string): Promise<string> {
+  const link = MESSAGE_LINK.exec(ref);
+  if (!link) return ref;
+  const [, , channelId, messageId] = link;
+  const channel = channelId === interaction.channelId ? interaction.channel : await interaction.client.channels.fetch(channelId).catch(() => null);
+  const message = channel && 'messages' in channel ? await channel.messages.fetch(messageId).catch(() => null) : null;
+  // Our result messages carry the job in every button's custom_id.
+  const json = JSON.stringify(message?.components.map((c) => c.toJSON()) ?? []);
+  for (const [, id] of json.matchAll(/"custom_id":"([^"]{1,100})"/g)) {
+    const decoded = decodeCustomId(id);
+    if (decoded) return decoded.jobId;
+  }
+  throw new InvalidOptionError('That link is not to one of my finished results (I could not read its buttons). Paste the job id instead.');
+}
+
+export const diffusion: SlashCommand = { data, execute };
