@@ -1,4 +1,4 @@
-// npx tsx bench/timelapse.ts: what the issue-8 extras cost on top of a plain generate() (in-thread engine).
+// npm run bench:timelapse: what the issue-8 extras cost on top of a plain generate() (in-thread engine).
 // Prints medians over BENCH_RUNS runs: plain generate, a recorded run (timelapse trace, previews on), the film
 // (frame decodes + WebP encode), the whole 🎞 job, the /diffusion strip, and the file sizes.
 // MODEL_DIR picks the model (default models/emoji-tiny); BENCH_STEPS, BENCH_COUNT, BENCH_SAMPLER tune the request.
