@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { DiffusionPipeline, ModelLoadError, type ImageGenerator } from '../engine/index.ts';
+import { ModelLoadError, WorkerPipeline, type ImageGenerator } from '../engine/index.ts';
 import { mediaRendererFor } from '../engine/media.ts';
 import { GuildSettingsStore, JobQueue, openRunner, openStore, StoreError, type JobRunner, type Store } from '../queue/index.ts';
 import { readModelFacts, type ModelFacts } from '../bot-role.ts';
@@ -49,7 +49,7 @@ export interface App {
   /** The in-process Worker (QUEUE_BACKEND=local) or the BullMQ dispatcher (bullmq). */
   readonly worker: JobRunner;
   /** Undefined with ROLE=bot. */
-  readonly engine: DiffusionPipeline | undefined;
+  readonly engine: WorkerPipeline | undefined;
   readonly metricsServer?: MetricsServer;
   health(): Health;
   /**
@@ -83,11 +83,13 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
     logger.info({ backend: store.backend, location: store.location }, 'store open');
 
     // ROLE=bot: no engine here (GPU workers run it); the front end gets the model's size from its files.
-    let engine: DiffusionPipeline | undefined;
+    // The engine runs in a worker thread: onnxruntime-node runs a model on the calling thread, which would
+    // stall interaction acknowledgements for a whole U-Net call (seconds on a big model).
+    let engine: WorkerPipeline | undefined;
     let facts: ModelFacts;
     try {
       if (config.role === 'bot') facts = readModelFacts(config.modelDir);
-      else facts = engine = await DiffusionPipeline.load(config.modelDir, {
+      else facts = engine = await WorkerPipeline.load(config.modelDir, {
         executionProvider: config.executionProvider,
         intraOpNumThreads: config.intraOpThreads,
         interOpNumThreads: config.interOpThreads,
