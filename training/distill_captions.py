@@ -2,6 +2,7 @@
 
   /usr/bin/python3 training/distill_captions.py --minutes 20 --out training/.work/distill
   /usr/bin/python3 training/distill_captions.py --check-heldout          (sampler check only, no training)
+  /usr/bin/python3 training/distill_captions.py --text-eval training/.work/distill/text_encoder.pt
 
 The U-Net and the autoencoder stay frozen and are never run. Teacher: a frozen copy of the shipped text encoder
 (--init, default .work/gpu) on the emoji's NAME, the caption the U-Net draws best (names top-5 ~96 %). Student: the
@@ -127,11 +128,40 @@ def check_heldout(sampler: Sampler, batches: int, bs: int) -> None:
           f"pairs; {sampler.fixed_dropped} fixed captions dropped for holding one; no paraphrase prompt is a fixed caption")
 
 
+@torch.no_grad()
+def text_eval(paths: list[str], init: Path, tok: ClipTokenizer, sampler: Sampler) -> None:
+    """Text-space check on eval_prompts.json: rank of the intended emoji's teacher(name) among all 1,631 by L2 to
+    encoder(prompt), and that distance relative to the name's nearest other name (the U-Net draws the emoji only when
+    the prompt's embedding lands near its name). Measurement only; nothing here feeds training."""
+    def load(path: Path) -> TextEncoder:
+        te = TextEncoder(len(tok.encoder), tok.max_length)
+        te.load_state_dict({k: v.float() for k, v in torch.load(path, map_location="cpu").items()})
+        return te.eval()
+    t_names = load(init / "text_encoder.pt")(sampler.names).flatten(1)
+    dn = torch.cdist(t_names, t_names).fill_diagonal_(float("inf")).min(1).values
+    codes = json.loads((HERE / ".work" / "captions.json").read_text())["codes"]
+    prompts = json.loads((HERE / "eval_prompts.json").read_text())["prompts"]
+    for path in [str(init / "text_encoder.pt")] + paths:
+        te = load(Path(path))
+        row = []
+        for kind in ("name", "paraphrase"):
+            ps = [p for p in prompts if p["kind"] == kind]
+            tgt = torch.tensor([codes.index(p["unified"]) for p in ps])
+            d = torch.cdist(te(torch.tensor([tok(p["prompt"]) for p in ps])).flatten(1), t_names)
+            own = d.gather(1, tgt[:, None])
+            rank = (d < own).sum(1)
+            rel = (own[:, 0] / dn[tgt]).median().item()
+            row.append(f"{kind} top-1 {(rank == 0).float().mean():.0%} top-5 {(rank < 5).float().mean():.0%} "
+                       f"median distance/name gap {rel:.2f}")
+        print(f"{path}: " + "; ".join(row))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=20, help="wall-clock budget (cosine learning-rate decay over it)")
     ap.add_argument("--out", default=str(HERE / ".work" / "distill"))
     ap.add_argument("--init", default=str(HERE / ".work" / "gpu"), help="checkpoint folder: teacher and starting point")
+    ap.add_argument("--student", default=None, help="text_encoder.pt to start the student from (continue a distillation); default --init's")
     ap.add_argument("--data", default=str(HERE / ".work"))
     ap.add_argument("--batch", type=int, default=96, help="distilled captions per step")
     ap.add_argument("--names", type=int, default=32, help="name captions per step (anchor: student(name) ~ teacher(name))")
@@ -142,6 +172,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ckpt-every", type=float, default=120)
     ap.add_argument("--check-heldout", action="store_true", help="only check the caption sampler against the held-out pairs")
+    ap.add_argument("--text-eval", nargs="+", default=None, metavar="TEXT_ENCODER_PT",
+                    help="only print text-space retrieval of the eval prompts for these text encoders (and --init's)")
     args = ap.parse_args()
 
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
@@ -153,6 +185,9 @@ def main() -> None:
     if args.check_heldout:
         check_heldout(sampler, 300, args.batch)
         return
+    if args.text_eval:
+        text_eval(args.text_eval, init, tok, sampler)
+        return
 
     t_start = time.time()
     budget = args.minutes * 60 - 10
@@ -160,6 +195,8 @@ def main() -> None:
     student = TextEncoder(len(tok.encoder), tok.max_length)
     student.load_state_dict({k: v.float() for k, v in torch.load(init / "text_encoder.pt", map_location="cpu").items()})
     teacher = copy.deepcopy(student).eval().requires_grad_(False)
+    if args.student:
+        student.load_state_dict({k: v.float() for k, v in torch.load(args.student, map_location="cpu").items()})
     with torch.no_grad():  # teacher(name) for every emoji and teacher(""), computed once
         t_names = torch.cat([teacher(sampler.names[i:i + 256]) for i in range(0, sampler.n, 256)])
         t_empty = teacher(sampler.empty[None])
@@ -187,7 +224,7 @@ def main() -> None:
     def checkpoint(final: bool = False) -> None:
         save_atomic(half_state(student), out / "text_encoder.pt")
         el = time.time() - t0
-        log["distill"] = {"init": str(init), "steps": step, "seconds": round(el, 1), "batch": args.batch, "names": args.names,
+        log["distill"] = {"init": str(init), "student": args.student, "steps": step, "seconds": round(el, 1), "batch": args.batch, "names": args.names,
                           "fixed_share": args.fixed_share, "anchor": args.anchor, "specific": args.specific, "lr": args.lr,
                           "seed": args.seed, "loss_curve": hist, "name_retrieval": round(name_retrieval(), 4), "final": final,
                           "held_out_pairs": len(sampler.held), "fixed_captions_dropped": sampler.fixed_dropped}
