@@ -3,6 +3,7 @@
 import { makeDiffusionStrip } from './diffusion-strip.ts';
 import { DiffusionPipeline } from './pipeline.ts';
 import { makeTimelapse, type Timelapse } from './timelapse.ts';
+import { MediaTooLargeError } from './errors.ts';
 import type { GenerateRequest, GenerateResult, ImageGenerator, StepProgress } from './types.ts';
 
 /** One finished attachment. */
@@ -11,14 +12,6 @@ export interface MediaFile {
   name: string;
   /** Plain-language text to post with it. */
   caption: string;
-}
-
-/** Even the smallest version of the picture is over the attachment limit. */
-export class MediaTooLargeError extends Error {
-  override name = 'MediaTooLargeError';
-  constructor(readonly byteLimit: number, readonly smallestBytes: number) {
-    super(`expected a picture of at most ${byteLimit} bytes, but the smallest one takes ${smallestBytes}`);
-  }
 }
 
 export interface MediaOptions {
@@ -74,7 +67,7 @@ export function createMediaRenderer(pipeline: DiffusionPipeline, settings: Media
       for (let tileSide = settings.tileSide ?? 128; ; tileSide = Math.floor(tileSide / 2)) {
         const strip = await makeDiffusionStrip(pipeline, request, { signal: options.signal, index: options.index, tileSide });
         if (strip.png.length <= limit) return { data: strip.png, name: 'diffusion.png', caption: strip.caption };
-        if (tileSide <= 32) throw new MediaTooLargeError(limit, strip.png.length);
+        if (tileSide <= 32) throw new MediaTooLargeError('a diffusion strip', limit, strip.png.length);
       }
     },
     generateWithTimelapse(request, options = {}) {

@@ -6,6 +6,7 @@
 // frame is the pipeline's own result (the posted image), not a re-decode.
 import sharp from 'sharp';
 import { makeGrid } from './images.ts';
+import { MediaTooLargeError } from './errors.ts';
 import { decodeLatents, samplerTimesteps, traceGeneration, type DenoiseTrace } from './denoise-trace.ts';
 import type { DiffusionPipeline } from './pipeline.ts';
 import type { GenerateRequest, GenerateResult, RawImage, StepProgress } from './types.ts';
@@ -32,14 +33,6 @@ export interface Timelapse {
   height: number;
   /** Sampler steps of the run. */
   totalSteps: number;
-}
-
-/** Even a two-frame film at the smallest size exceeds the byte limit. */
-export class TimelapseTooLargeError extends Error {
-  override name = 'TimelapseTooLargeError';
-  constructor(readonly byteLimit: number, readonly smallestBytes: number) {
-    super(`expected a timelapse of at most ${byteLimit} bytes, but even 2 frames at the smallest size take ${smallestBytes}`);
-  }
 }
 
 export const TIMELAPSE_DEFAULTS = { maxFrames: 24, displaySide: 512, byteLimit: 10 * 1024 * 1024, quality: 70 } as const;
@@ -124,7 +117,7 @@ export async function encodeTimelapse(frames: Frame[], totalSteps: number, optio
     if (n > MIN_FRAMES_BEFORE_SHRINKING) n = Math.max(MIN_FRAMES_BEFORE_SHRINKING, Math.floor(n * ratio * 0.9));
     else if (Math.min(width, height) > MIN_SIDE) side = Math.max(MIN_SIDE, Math.floor(side * Math.sqrt(ratio) * 0.9));
     else if (n > 2) n = Math.max(2, Math.floor(n * ratio * 0.9));
-    else throw new TimelapseTooLargeError(limit, webp.length);
+    else throw new MediaTooLargeError('a timelapse (2 frames at the smallest size)', limit, webp.length);
   }
 }
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
-import { createMediaRenderer, mediaRendererFor, MediaTooLargeError } from '../../src/engine/media.ts';
+import { createMediaRenderer, mediaRendererFor } from '../../src/engine/media.ts';
+import { MediaTooLargeError } from '../../src/engine/errors.ts';
 import type { GenerateRequest, StepProgress } from '../../src/engine/types.ts';
 
 let pipeline: DiffusionPipeline;

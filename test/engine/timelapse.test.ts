@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
+import { MediaTooLargeError } from '../../src/engine/errors.ts';
 import { GenerationCancelledError } from '../../src/engine/errors.ts';
 import { makeGrid, upscaleForDisplay } from '../../src/engine/images.ts';
 import { traceGeneration } from '../../src/engine/denoise-trace.ts';
-import { encodeTimelapse, makeTimelapse, pickSteps, thin, timelapseFrames, TimelapseTooLargeError } from '../../src/engine/timelapse.ts';
+import { encodeTimelapse, makeTimelapse, pickSteps, thin, timelapseFrames } from '../../src/engine/timelapse.ts';
 import type { GenerateRequest, RawImage, StepProgress } from '../../src/engine/types.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
@@ -168,7 +169,7 @@ test('the byte limit is respected by dropping frames, then shrinking; too small 
   assert.ok(tight.webp.length <= 6000);
   assert.ok(tight.width < 512, `expected a smaller size, got ${tight.width}`);
 
-  await assert.rejects(encodeTimelapse(frames, trace.total, { byteLimit: 100 }), (e: unknown) => e instanceof TimelapseTooLargeError && /at most 100 bytes/.test(e.message));
+  await assert.rejects(encodeTimelapse(frames, trace.total, { byteLimit: 100 }), (e: unknown) => e instanceof MediaTooLargeError && /timelapse .*at most 100 bytes/.test(e.message));
 });
 
 test('a cancelled timelapse stops with the engine cancellation error', async () => {
