@@ -1,6 +1,7 @@
 // One end-to-end world: the local Discord-compatible server, a real queue on a temp SQLite file, the
 // worker on the tiny fixture model, and the real discord.js client via startBot. restart() stops
 // bot + worker + queue and starts them again on the same DATA_DIR (as a process restart would).
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,6 +163,13 @@ export function buttonIds(message: StoredMessage): string[] {
 
 export function buttonLabels(message: StoredMessage): string[] {
   return message.components.flatMap((row) => ((row as { components?: { label?: string }[] }).components ?? []).map((c) => c.label ?? ''));
+}
+
+/** The custom_id of the button labelled `label`; fails the test when there is none. */
+export function buttonIdFor(message: StoredMessage, label: string): string {
+  const index = buttonLabels(message).indexOf(label);
+  assert.ok(index >= 0, `no button ${label} on ${buttonLabels(message).join(', ')}`);
+  return buttonIds(message)[index];
 }
 
 /** A finished result: has a PNG attached and buttons. */

@@ -4,7 +4,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { Harness, buttonIds, buttonLabels, engine, isFinal } from './harness.ts';
+import { Harness, buttonIdFor, buttonIds, buttonLabels, engine, isFinal } from './harness.ts';
 import { mediaRendererFor } from '../../src/engine/media.ts';
 import { decodeCustomId } from '../../src/commands/customId.ts';
 import { isEphemeral, type StoredAttachment, type StoredMessage } from '../support/discord/index.ts';
@@ -18,12 +18,6 @@ before(async () => {
 });
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
-
-function idFor(message: StoredMessage, label: string): string {
-  const index = buttonLabels(message).indexOf(label);
-  assert.ok(index >= 0, `no button ${label} on ${buttonLabels(message).join(', ')}`);
-  return buttonIds(message)[index];
-}
 
 const hasFile = (name: string) => (m: StoredMessage) => m.attachments.some((a) => a.filename === name);
 const file = (m: StoredMessage, name: string): StoredAttachment => m.attachments.find((a) => a.filename === name)!;
@@ -53,11 +47,11 @@ async function posted(png: Buffer, width: number, height: number): Promise<Buffe
 test('🎞 under a result posts its denoising film: animated WebP, many frames, under the limit, ending in the posted image', async () => {
   const first = await h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a red apple', seed: 42, steps: 10 } }).waitFor(isFinal);
   assert.deepEqual(buttonLabels(first), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞']);
-  const ref = decodeCustomId(idFor(first, '🎞'))!;
+  const ref = decodeCustomId(buttonIdFor(first, '🎞'))!;
   assert.equal(ref.action, 'timelapse');
-  assert.equal(idFor(first, '🎞').split(':').length, 3, 'custom_id carries only the action and the job id');
+  assert.equal(buttonIdFor(first, '🎞').split(':').length, 3, 'custom_id carries only the action and the job id');
 
-  const click = h.server.click({ user: h.users.bob, message: first, customId: idFor(first, '🎞') });
+  const click = h.server.click({ user: h.users.bob, message: first, customId: buttonIdFor(first, '🎞') });
   assert.equal((await click.acknowledged()).type, 5);
   const film = await click.waitFor(hasFile('timelapse.webp'), 60_000);
   assert.notEqual(film.id, first.id);
@@ -92,7 +86,7 @@ test('--video: the final message carries the image and the film of that same run
   assert.ok(width > height, 'two images side by side, as the grid');
   const grid = await posted(file(final, 'grid.png').data, width, height);
   assert.ok(meanDiff(frames.at(-1)!, grid) < 12);
-  const job = await h.queue.get(decodeCustomId(idFor(final, '🔄'))!.jobId);
+  const job = await h.queue.get(decodeCustomId(buttonIdFor(final, '🔄'))!.jobId);
   assert.equal(job?.kind, 'new');
   assert.equal(job?.extras?.video, true);
   assert.ok(job?.result?.media?.path.endsWith('timelapse.webp'));
@@ -110,7 +104,7 @@ test('/diffusion: for a fresh prompt and for an earlier result, one labelled str
   assert.ok(meta.width! > 4 * meta.height! / 2, `a wide strip, got ${meta.width}x${meta.height}`);
 
   const earlier = await h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'yellow star', seed: 9, steps: 6, count: 2 } }).waitFor(isFinal);
-  const jobId = decodeCustomId(idFor(earlier, '🔄'))!.jobId;
+  const jobId = decodeCustomId(buttonIdFor(earlier, '🔄'))!.jobId;
   const fromJob = h.server.slash({ user: h.users.bob, command: 'diffusion', options: { job: jobId, image: 2 } });
   const second = await fromJob.waitFor(hasFile('diffusion.png'), 60_000);
   assert.match(second.content, /yellow star/);
