@@ -11,6 +11,7 @@ import { TypedEmitter, type JobQueueEvents } from './events.ts';
 import { OrderedWriter } from './writes.ts';
 import { StepTimes } from './eta.ts';
 import { isJobId, newJobId } from './job-id.ts';
+import { FairLines } from './fair-lines.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const JOB_KINDS: readonly JobKind[] = ['new', 'reroll', 'variation', 'pick', 'timelapse', 'diffusion'];
@@ -155,9 +156,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   private readonly stepTimes: StepTimes;
 
   /** Queued jobs per user, FIFO, and the round-robin turn order of users that have any. */
-  private readonly lines = new Map<string, JobRecord[]>();
-  private rotation: string[] = [];
-  private readonly queuedById = new Map<string, JobRecord>();
+  private readonly fair = new FairLines<JobRecord>();
   private readonly running = new Map<string, Running>();
   private readonly finished = new Map<string, Finished>();
   /** Queued + running + being-submitted jobs per user (the 'pending' limit). */
@@ -225,7 +224,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       pendingFreesAt: this.pendingFreesAt(owner.userId, now),
       lastSubmitAt: this.lastSubmit.get(userGuild),
       usedToday: this.usedToday.get(usageKey) ?? 0,
-      queued: this.queuedById.size + this.reservedQueued,
+      queued: this.fair.size + this.reservedQueued,
       maxQueued: this.maxQueued,
       queueFreesAt: this.queueFreesAt(now),
     };
@@ -262,7 +261,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       throw err;
     }
     this.reservedQueued--;
-    this.enqueue(job, 'back');
+    this.fair.add(job, 'back');
     this.emit('queued', structuredClone(job));
     this.wake();
     return structuredClone(job);
@@ -274,15 +273,15 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
    * Throws JobNotFoundError, or JobStateError for a job already finished.
    */
   async cancel(jobId: string, by: CancelBy): Promise<JobRecord> {
-    const queued = this.queuedById.get(jobId);
+    const queued = this.fair.get(jobId);
     const running = this.running.get(jobId);
     const job = queued ?? running?.job ?? (await this.get(jobId));
     if (!job) throw new JobNotFoundError(jobId);
     if (job.owner.userId !== by.userId && !by.isModerator) {
       throw new PermissionError(`only the job's owner or a moderator can cancel job ${jobId}`);
     }
-    if (queued && this.queuedById.get(jobId) === queued) {
-      this.removeQueued(queued);
+    if (queued && this.fair.get(jobId) === queued) {
+      this.fair.remove(queued);
       queued.state = 'cancelled';
       queued.finishedAt = this.clock();
       this.addPending(queued.owner.userId, -1);
@@ -303,7 +302,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
 
   /** The record, active or finished (within retention); undefined when unknown or pruned. */
   async get(jobId: string): Promise<JobRecord | undefined> {
-    const active = this.queuedById.get(jobId) ?? this.running.get(jobId)?.job;
+    const active = this.fair.get(jobId) ?? this.running.get(jobId)?.job;
     if (active) return structuredClone(active);
     if (!isJobId(jobId)) return undefined;
     const stored = await this.store.get<JobRecord>(jobKey(jobId));
@@ -324,22 +323,13 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       const left = run.done ? 0 : this.remainingMs(run.job, now);
       return { position: 0, startsInMs: 0, etaMs: left };
     }
-    const job = this.queuedById.get(jobId);
+    const job = this.fair.get(jobId);
     if (!job) return undefined;
     const user = job.owner.userId;
-    const k = this.lines.get(user)!.indexOf(job);
-    const turn = this.rotation.indexOf(user);
-    // Round r serves each user in rotation order once, so the jobs ahead are the first k of every
-    // user's line plus the (k+1)-th of users earlier in the rotation.
-    let ahead = 0;
+    const ahead = this.fair.ahead(job);
     let startsInMs = this.runningRemainingMs(now);
-    for (let i = 0; i < this.rotation.length; i++) {
-      const line = this.lines.get(this.rotation[i])!;
-      const n = Math.min(line.length, i < turn ? k + 1 : k);
-      ahead += n;
-      for (let j = 0; j < n; j++) startsInMs += this.estimateMs(line[j]);
-    }
-    return { position: ahead + 1, startsInMs, etaMs: startsInMs + this.estimateMs(job) };
+    for (const earlier of ahead) startsInMs += this.estimateMs(earlier);
+    return { position: ahead.length + 1, startsInMs, etaMs: startsInMs + this.estimateMs(job) };
   }
 
   /**
@@ -348,7 +338,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
    */
   async listForUser(userId: string, options: { finished?: number } = {}): Promise<JobRecord[]> {
     const active = [...this.running.values()].filter((r) => r.job.owner.userId === userId).map((r) => structuredClone(r.job));
-    active.push(...(this.lines.get(userId) ?? []).map((j) => structuredClone(j)));
+    active.push(...this.fair.lineOf(userId).map((j) => structuredClone(j)));
     const want = options.finished ?? 0;
     if (want <= 0) return active;
     const ids = [...this.finished].filter(([, f]) => f.userId === userId).sort((a, b) => b[1].finishedAt - a[1].finishedAt).slice(0, want);
@@ -357,13 +347,13 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   }
 
   stats(): QueueStats {
-    const byState: Record<JobState, number> = { queued: this.queuedById.size, running: 0, done: 0, failed: 0, cancelled: 0 };
+    const byState: Record<JobState, number> = { queued: this.fair.size, running: 0, done: 0, failed: 0, cancelled: 0 };
     for (const r of this.running.values()) if (!r.done) byState.running++;
     for (const f of this.finished.values()) byState[f.state]++;
     return {
-      queued: this.queuedById.size,
+      queued: this.fair.size,
       running: byState.running,
-      waitingUsers: this.rotation.length,
+      waitingUsers: this.fair.waitingUsers,
       byState,
       maxQueued: this.maxQueued,
       stepMs: this.stepTimes.snapshot(),
@@ -372,7 +362,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
 
   /** Replaces the front end's delivery data (e.g. a channel message id once the token expired). */
   async setDelivery(jobId: string, delivery: NonNullable<JobRecord['delivery']>): Promise<JobRecord> {
-    const active = this.queuedById.get(jobId) ?? this.running.get(jobId)?.job;
+    const active = this.fair.get(jobId) ?? this.running.get(jobId)?.job;
     if (active) {
       active.delivery = structuredClone(delivery);
       await this.writer.set(jobKey(jobId), active);
@@ -394,10 +384,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
    */
   async pendingDeliveries(): Promise<JobRecord[]> {
     const active = [...this.running.values()].filter((r) => !r.done).map((r) => structuredClone(r.job));
-    // Fair order: round k takes the k-th job of every user's line, in turn order.
-    const lines = this.rotation.map((user) => this.lines.get(user)!);
-    const queued: JobRecord[] = [];
-    for (let k = 0; queued.length < this.queuedById.size; k++) for (const line of lines) if (k < line.length) queued.push(structuredClone(line[k]));
+    const queued = this.fair.inOrder().map((j) => structuredClone(j));
     const owed = [...this.finished].filter(([, f]) => f.undelivered).sort((a, b) => a[1].finishedAt - b[1].finishedAt);
     const records = await Promise.all(owed.map(([id]) => this.get(id)));
     return [...active, ...queued, ...records.filter((r): r is JobRecord => r !== undefined && owesDelivery(r))];
@@ -431,19 +418,14 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
 
   /** Number of jobs waiting to run. */
   get queuedCount(): number {
-    return this.queuedById.size;
+    return this.fair.size;
   }
 
   /** Takes the next job in fair order and marks it running (persisted in the background). */
   take(): JobLease | undefined {
     if (this.closed) return undefined;
-    const user = this.rotation.shift();
-    if (user === undefined) return undefined;
-    const line = this.lines.get(user)!;
-    const job = line.shift()!;
-    this.queuedById.delete(job.id);
-    if (line.length > 0) this.rotation.push(user);
-    else this.lines.delete(user);
+    const job = this.fair.takeNext();
+    if (job === undefined) return undefined;
 
     job.state = 'running';
     job.startedAt = this.clock();
@@ -469,7 +451,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
    */
   waitForJob(signal?: AbortSignal): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
-    if (this.queuedById.size > 0 || signal?.aborted) return Promise.resolve(true);
+    if (this.fair.size > 0 || signal?.aborted) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (): void => {
         this.waiters.delete(done);
@@ -509,7 +491,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       }
       this.running.delete(job.id);
       if (state === 'queued') {
-        this.enqueue(job, 'front');
+        this.fair.add(job, 'front');
         this.wake();
       } else {
         this.addPending(job.owner.userId, -1);
@@ -564,37 +546,9 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       job.state = 'queued';
       delete job.startedAt;
       delete job.progress;
-      this.enqueue(job, 'back');
+      this.fair.add(job, 'back');
       this.addPending(job.owner.userId, 1);
       if (wasRunning) void this.writer.set(jobKey(job.id), job).catch(() => {});
-    }
-  }
-
-  private enqueue(job: JobRecord, where: 'front' | 'back'): void {
-    const user = job.owner.userId;
-    let line = this.lines.get(user);
-    if (!line) this.lines.set(user, (line = []));
-    if (where === 'front') {
-      // An interrupted job already had its turn: its owner goes first again.
-      const at = this.rotation.indexOf(user);
-      if (at >= 0) this.rotation.splice(at, 1);
-      this.rotation.unshift(user);
-    } else if (line.length === 0) {
-      this.rotation.push(user);
-    }
-    if (where === 'front') line.unshift(job);
-    else line.push(job);
-    this.queuedById.set(job.id, job);
-  }
-
-  private removeQueued(job: JobRecord): void {
-    const user = job.owner.userId;
-    const line = this.lines.get(user)!;
-    line.splice(line.indexOf(job), 1);
-    this.queuedById.delete(job.id);
-    if (line.length === 0) {
-      this.lines.delete(user);
-      this.rotation.splice(this.rotation.indexOf(user), 1);
     }
   }
 
@@ -631,7 +585,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
 
   private pendingFreesAt(userId: string, now: number): number | undefined {
     for (const r of this.running.values()) if (r.job.owner.userId === userId && !r.done) return now + Math.round(this.remainingMs(r.job, now));
-    const head = this.lines.get(userId)?.[0];
+    const head = this.fair.lineOf(userId)[0];
     const pos = head && this.position(head.id);
     return pos ? now + Math.round(pos.etaMs) : undefined;
   }
