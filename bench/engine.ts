@@ -4,19 +4,13 @@
 // BENCH_IN_THREAD=1 measures DiffusionPipeline on the main thread instead of WorkerPipeline (what the bot uses).
 // Wall-clock figures on a shared 2-core machine include time other processes take: compare medians, rerun when busy.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { join, resolve } from 'node:path';
 import { DiffusionPipeline } from '../src/engine/pipeline.ts';
 import { WorkerPipeline } from '../src/engine/worker-pipeline.ts';
 import { ModelSession } from '../src/engine/session.ts';
-import type { GenerateRequest, SamplerName } from '../src/engine/types.ts';
+import type { GenerateRequest } from '../src/engine/types.ts';
+import { engineBenchSettings } from './settings.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const modelDir = process.env.MODEL_DIR ? resolve(process.env.MODEL_DIR) : join(ROOT, 'models', 'emoji-tiny');
-const runs = Number(process.env.BENCH_RUNS ?? 10);
-const steps = Number(process.env.BENCH_STEPS ?? 20);
-const count = Number(process.env.BENCH_COUNT ?? 1);
-const sampler = (process.env.BENCH_SAMPLER ?? 'euler_a') as SamplerName;
-const threads = process.env.ORT_INTRA_OP_THREADS ? Number(process.env.ORT_INTRA_OP_THREADS) : undefined;
+const { modelDir, runs, steps, count, sampler, threads } = engineBenchSettings(10);
 const inThread = process.env.BENCH_IN_THREAD === '1';
 
 // In-thread only: the engine's own synchronous stretches, from a session.run resolving to the next call.

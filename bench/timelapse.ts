@@ -3,22 +3,17 @@
 // (frame decodes + WebP encode), the whole 🎞 job, the /diffusion strip, and the file sizes.
 // MODEL_DIR picks the model (default models/emoji-tiny); BENCH_STEPS, BENCH_COUNT, BENCH_SAMPLER tune the request.
 // Wall-clock figures on a shared 2-core machine include other processes' time: compare medians, rerun when busy.
-import { join, resolve } from 'node:path';
 import { DiffusionPipeline } from '../src/engine/pipeline.ts';
 import { traceGeneration } from '../src/engine/denoise-trace.ts';
 import { encodeTimelapse, timelapseFrames, TIMELAPSE_DEFAULTS } from '../src/engine/timelapse.ts';
 import { makeDiffusionStrip } from '../src/engine/diffusion-strip.ts';
 import { createMediaRenderer } from '../src/engine/media.ts';
-import type { GenerateRequest, SamplerName } from '../src/engine/types.ts';
+import type { GenerateRequest } from '../src/engine/types.ts';
+import { engineBenchSettings } from './settings.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const modelDir = process.env.MODEL_DIR ? resolve(process.env.MODEL_DIR) : join(ROOT, 'models', 'emoji-tiny');
-const runs = Number(process.env.BENCH_RUNS ?? 5);
-const steps = Number(process.env.BENCH_STEPS ?? 20);
-const count = Number(process.env.BENCH_COUNT ?? 1);
-const sampler = (process.env.BENCH_SAMPLER ?? 'euler_a') as SamplerName;
+const { modelDir, runs, steps, count, sampler, threads } = engineBenchSettings(5);
 
-const pipeline = await DiffusionPipeline.load(modelDir, { intraOpNumThreads: process.env.ORT_INTRA_OP_THREADS ? Number(process.env.ORT_INTRA_OP_THREADS) : undefined });
+const pipeline = await DiffusionPipeline.load(modelDir, { intraOpNumThreads: threads });
 const size = pipeline.defaultSize;
 const request = (seed: number): GenerateRequest => ({ prompt: 'a smiling red apple', seed, steps, guidance: 7, width: size, height: size, sampler, count });
 const media = createMediaRenderer(pipeline);
