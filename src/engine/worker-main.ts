@@ -66,12 +66,18 @@ try {
     }
   };
 
+  const controllerFor = (msg: { aborted?: boolean }): AbortController => {
+    const controller = new AbortController();
+    if (msg.aborted) controller.abort();
+    return controller;
+  };
+
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'generate') {
-      controllers.set(msg.id, new AbortController());
+      controllers.set(msg.id, controllerFor(msg));
       queue = queue.then(() => run(msg)); // one generation at a time, in arrival order
     } else if (msg.type === 'media') {
-      controllers.set(msg.id, new AbortController());
+      controllers.set(msg.id, controllerFor(msg));
       queue = queue.then(() => runMedia(msg));
     } else if (msg.type === 'cancel') {
       controllers.get(msg.id)?.abort();

@@ -121,8 +121,7 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
         options,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       });
-      this.post(message(id));
-      if (signal?.aborted) onAbort();
+      this.post(signal?.aborted ? { ...message(id), aborted: true } as ToWorker : message(id));
     });
   }
 

@@ -37,8 +37,10 @@ export interface SerializedError {
 }
 
 export type ToWorker =
-  | { type: 'generate'; id: number; request: GenerateRequest; previews: boolean; steps: boolean }
-  | { type: 'media'; id: number; kind: MediaKind; request: GenerateRequest; byteLimit?: number; index?: number; previews: boolean; steps: boolean }
+  // `aborted`: the caller's signal had fired before the message left; a later 'cancel' message could
+  // arrive only after a short run had already finished.
+  | { type: 'generate'; id: number; request: GenerateRequest; previews: boolean; steps: boolean; aborted?: boolean }
+  | { type: 'media'; id: number; kind: MediaKind; request: GenerateRequest; byteLimit?: number; index?: number; previews: boolean; steps: boolean; aborted?: boolean }
   | { type: 'cancel'; id: number }
   | { type: 'close' };
 
