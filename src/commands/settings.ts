@@ -1,12 +1,17 @@
 // /settings: per-server limits, banned words, channels and moderator roles. Hidden from members
 // without Manage Server by default_member_permissions, and checked again here (a server admin can
 // change who sees the command; Manage Server or a configured moderator role is what we trust).
-import { ChannelType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { ChannelType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction, type SlashCommandIntegerOption } from 'discord.js';
 import type { GuildSettings } from '../queue/index.ts';
-import { HARD_MAX_COUNT, HARD_MAX_STEPS, SettingsError } from '../queue/index.ts';
+import { INT_RANGES, SettingsError } from '../queue/index.ts';
 import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
 import { isModerator } from '../discord/permissions.ts';
 import type { Services, SlashCommand } from './types.ts';
+
+/** An integer option whose bounds and description come from the queue's own range for that setting. */
+function ranged(o: SlashCommandIntegerOption, name: string, what: string, [min, max]: readonly [number, number], note = ''): SlashCommandIntegerOption {
+  return o.setName(name).setDescription(`${what} (${min}-${max}${note})`).setMinValue(min).setMaxValue(max);
+}
 
 export const data = new SlashCommandBuilder()
   .setName('settings')
@@ -18,12 +23,12 @@ export const data = new SlashCommandBuilder()
     s
       .setName('limits')
       .setDescription('Change limits (leave an option out to keep it)')
-      .addIntegerOption((o) => o.setName('max_steps').setDescription(`Most sampling steps per image (1-${HARD_MAX_STEPS})`).setMinValue(1).setMaxValue(HARD_MAX_STEPS))
-      .addIntegerOption((o) => o.setName('max_count').setDescription(`Most images per request (1-${HARD_MAX_COUNT})`).setMinValue(1).setMaxValue(HARD_MAX_COUNT))
-      .addIntegerOption((o) => o.setName('max_pending').setDescription('Most waiting or running jobs per user (1-20)').setMinValue(1).setMaxValue(20))
-      .addIntegerOption((o) => o.setName('cooldown').setDescription('Seconds between a user\'s requests (0-3600)').setMinValue(0).setMaxValue(3600))
-      .addIntegerOption((o) => o.setName('daily_quota').setDescription('Requests per user per UTC day (1-10000)').setMinValue(1).setMaxValue(10_000))
-      .addIntegerOption((o) => o.setName('max_side').setDescription('Largest width or height in pixels (64-2048, multiple of 8)').setMinValue(64).setMaxValue(2048)),
+      .addIntegerOption((o) => ranged(o, 'max_steps', 'Most sampling steps per image', INT_RANGES.maxSteps))
+      .addIntegerOption((o) => ranged(o, 'max_count', 'Most images per request', INT_RANGES.maxCount))
+      .addIntegerOption((o) => ranged(o, 'max_pending', 'Most waiting or running jobs per user', INT_RANGES.maxPending))
+      .addIntegerOption((o) => ranged(o, 'cooldown', 'Seconds between a user\'s requests', INT_RANGES.cooldownSeconds))
+      .addIntegerOption((o) => ranged(o, 'daily_quota', 'Requests per user per UTC day', INT_RANGES.dailyQuota))
+      .addIntegerOption((o) => ranged(o, 'max_side', 'Largest width or height in pixels', INT_RANGES.maxSide, ', multiple of 8')),
   )
   .addSubcommand((s) =>
     s

@@ -54,7 +54,8 @@ export class SettingsError extends Error {
 }
 
 type IntField = 'maxSteps' | 'maxCount' | 'maxPending' | 'cooldownSeconds' | 'dailyQuota' | 'maxSide';
-const INT_RANGES: Record<IntField, [min: number, max: number]> = {
+/** The allowed range of each numeric setting; the /settings command builds its options from it. */
+export const INT_RANGES: Readonly<Record<IntField, readonly [min: number, max: number]>> = {
   maxSteps: [1, HARD_MAX_STEPS],
   maxCount: [1, HARD_MAX_COUNT],
   maxPending: [1, 20],
