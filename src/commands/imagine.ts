@@ -2,6 +2,7 @@
 // position, previews, the final image — is the reply updater's job (src/discord/delivery.ts).
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { SAMPLERS, type GenerateRequest, type SamplerName } from '../engine/types.ts';
+import { DEFAULT_LIMITS } from '../engine/validate.ts';
 import { InvalidOptionError } from '../discord/errors.ts';
 import { ASPECT_CHOICES, aspectToSize } from './aspect.ts';
 import { mergeOption, parsePromptFlags } from './flags.ts';
@@ -20,9 +21,9 @@ export const data = new SlashCommandBuilder()
   .addStringOption((o) => o.setName('prompt').setDescription('What to draw (flags like --ar 16:9 --seed 5 --no text work too)').setRequired(true).setMaxLength(MAX_PROMPT))
   .addStringOption((o) => o.setName('negative').setDescription('What to keep out of the image').setMaxLength(MAX_NEGATIVE))
   .addIntegerOption((o) => o.setName('seed').setDescription('Seed for repeatable results (random when left out)').setMinValue(0).setMaxValue(4294967295))
-  .addIntegerOption((o) => o.setName('steps').setDescription('Sampling steps (more is slower, often cleaner)').setMinValue(1).setMaxValue(150))
-  .addNumberOption((o) => o.setName('guidance').setDescription('How closely to follow the prompt (0-30)').setMinValue(0).setMaxValue(30))
-  .addIntegerOption((o) => o.setName('count').setDescription('Number of images (1-4; more than one makes a grid)').setMinValue(1).setMaxValue(4))
+  .addIntegerOption((o) => o.setName('steps').setDescription('Sampling steps (more is slower, often cleaner)').setMinValue(1).setMaxValue(DEFAULT_LIMITS.maxSteps))
+  .addNumberOption((o) => o.setName('guidance').setDescription(`How closely to follow the prompt (0-${DEFAULT_LIMITS.maxGuidance})`).setMinValue(0).setMaxValue(DEFAULT_LIMITS.maxGuidance))
+  .addIntegerOption((o) => o.setName('count').setDescription(`Number of images (1-${DEFAULT_LIMITS.maxCount}; more than one makes a grid)`).setMinValue(1).setMaxValue(DEFAULT_LIMITS.maxCount))
   .addStringOption((o) => o.setName('aspect').setDescription('Aspect ratio').addChoices(...ASPECT_CHOICES.map((a) => ({ name: a, value: a }))))
   .addStringOption((o) => o.setName('sampler').setDescription('Sampling algorithm').addChoices(...SAMPLERS.map((s) => ({ name: s, value: s }))));
 
@@ -45,12 +46,12 @@ export function buildRequest(
     throw new InvalidOptionError(`unknown sampler \`${sampler}\`; choose one of ${SAMPLERS.join(', ')}.`);
   }
   const count = mergeOption('count', o.getInteger('count'), flags.count) ?? 1;
-  if (count < 1 || count > 4) throw new InvalidOptionError(`count must be between 1 and 4, got ${count}.`);
+  if (count < 1 || count > DEFAULT_LIMITS.maxCount) throw new InvalidOptionError(`count must be between 1 and ${DEFAULT_LIMITS.maxCount}, got ${count}.`);
   const givenSteps = mergeOption('steps', o.getInteger('steps'), flags.steps);
   const steps = givenSteps ?? services.defaults.steps;
-  if (steps < 1 || steps > 150) throw new InvalidOptionError(`steps must be between 1 and 150, got ${steps}.`);
+  if (steps < 1 || steps > DEFAULT_LIMITS.maxSteps) throw new InvalidOptionError(`steps must be between 1 and ${DEFAULT_LIMITS.maxSteps}, got ${steps}.`);
   const guidance = mergeOption('guidance', o.getNumber('guidance'), flags.guidance) ?? services.defaults.guidance;
-  if (guidance < 0 || guidance > 30) throw new InvalidOptionError(`guidance must be between 0 and 30, got ${guidance}.`);
+  if (guidance < 0 || guidance > DEFAULT_LIMITS.maxGuidance) throw new InvalidOptionError(`guidance must be between 0 and ${DEFAULT_LIMITS.maxGuidance}, got ${guidance}.`);
   const seed = mergeOption('seed', o.getInteger('seed'), flags.seed) ?? services.randomSeed();
   if (seed < 0 || seed > 0xffffffff) throw new InvalidOptionError(`seed must be between 0 and 4294967295, got ${seed}.`);
   const aspect = mergeOption('aspect', o.getString('aspect'), flags.aspect) ?? '1:1';

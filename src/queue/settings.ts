@@ -1,6 +1,7 @@
 // Per-server settings that moderators change. This file owns every per-server limit: its default,
 // its allowed range and its validation. Stored as one JSON record per guild under `settings:<guildId>`.
 import { SAMPLERS, type SamplerName } from '../engine/types.ts';
+import { DEFAULT_LIMITS } from '../engine/validate.ts';
 import type { Store } from './store.ts';
 
 export interface GuildSettings {
@@ -28,8 +29,9 @@ export interface GuildSettings {
   moderatorRoleIds: string[];
 }
 
-export const HARD_MAX_STEPS = 150;
-export const HARD_MAX_COUNT = 4;
+// A server may lower the engine's own limits, never raise them.
+export const HARD_MAX_STEPS = DEFAULT_LIMITS.maxSteps;
+export const HARD_MAX_COUNT = DEFAULT_LIMITS.maxCount;
 
 export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   maxSteps: 50,
