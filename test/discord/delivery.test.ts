@@ -12,6 +12,7 @@ import { Deliverer, TOKEN_LIFETIME_MS } from '../../src/discord/delivery.ts';
 import type { Transport } from '../../src/discord/transport.ts';
 import type { MessagePayload } from '../../src/discord/render.ts';
 import { decodeCustomId } from '../../src/commands/customId.ts';
+import { paced } from '../e2e/harness.ts';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/models/tiny-fp32');
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -53,7 +54,9 @@ const engine = await DiffusionPipeline.load(FIXTURE, { logger: silentLogger, int
 const store = await openStore({ dataDir: dir });
 const settings = new GuildSettingsStore(store);
 const queue = await JobQueue.open({ store, settings, pruneIntervalMs: 0 });
-const worker = new Worker(queue, engine, { resultsDir: join(dir, 'results'), displayMinSide: 64 });
+// Steps paced 15 ms apart: the tiny model alone can finish all 30 steps inside one 40 ms edit, and then no
+// mid-run preview could land for the slow-edits test to see.
+const worker = new Worker(queue, paced(engine, 15), { resultsDir: join(dir, 'results'), displayMinSide: 64 });
 worker.start();
 after(async () => {
   await worker.stop();
