@@ -1,13 +1,15 @@
-// npm run eval:model [-- --model DIR --seeds 2 --steps 20 --guidance 7.5 --sampler euler_a --limit N --out FILE]
+// npm run eval:model [-- --model DIR --seeds 2 --steps 20 --guidance 7.5 --sampler euler_a --limit N --out FILE --sheet PNG]
 // Generates every prompt of training/eval_prompts.json through OUR engine (DiffusionPipeline, onnxruntime-node),
-// ranks the training images by L2 distance in 16x16 average-pooled RGB (training/nearest.ts) and reports
-// top-1 / top-5 per prompt kind and seed diversity. Defaults are the bot's: 20 steps, guidance 7.5, euler_a.
-// Writes training/eval_engine.json unless --out says otherwise.
+// ranks the training images by L2 distance in two 16x16 RGB feature spaces (training/nearest.ts: pooled, and
+// framed = cropped to the drawing first) and reports top-1 / top-5 per prompt kind and space, and seed diversity. Defaults are the bot's: 20 steps, guidance 7.5, euler_a.
+// Writes training/eval_engine.json unless --out says otherwise; --sheet also writes the first 8 prompts of each kind,
+// one row of seeds each, as a PNG (to see whether seeds differ).
 import { readFile, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DiffusionPipeline, SAMPLERS, type RawImage, type SamplerName } from '../src/engine/index.ts';
-import { imageFeature, loadTrainingSet, nearest, rmsDifference } from './nearest.ts';
+import { FEATURES, featureOf, loadTrainingSet, nearest, rmsDifference, type FeatureName } from './nearest.ts';
 
 interface EvalPrompt {
   kind: string;
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     limit: { type: 'string' },
     threads: { type: 'string', default: '2' },
     out: { type: 'string', default: join(ROOT, 'training', 'eval_engine.json') },
+    sheet: { type: 'string' },
   },
 });
 const num = (name: string, text: string, min: number): number => {
@@ -59,11 +62,13 @@ interface Row {
   kind: string;
   prompt: string;
   target: string;
-  nearest: string[][]; // per seed, the 5 nearest codes
-  rank: number[]; // per seed, 1-based rank of the target among the 5 nearest, 0 when absent
+  nearest: Record<FeatureName, string[][]>; // per space and seed, the 5 nearest codes
+  rank: Record<FeatureName, number[]>; // per space and seed, 1-based rank of the target among the 5 nearest, 0 when absent
   rms: number[]; // per seed pair
 }
 const rows: Row[] = [];
+const SHEET_ROWS = 8;
+const sheet: RawImage[][] = [];
 t = performance.now();
 let runMs = 0;
 for (let p = 0; p < prompts.length; p++) {
@@ -77,10 +82,12 @@ for (let p = 0; p < prompts.length; p++) {
     images.push(...r.images);
     runMs += r.timings.sessionRunMs;
   }
-  const near = images.map((img) => nearest(set, imageFeature(img), 5));
+  if (values.sheet && prompts.slice(0, p).filter((q) => q.kind === kind).length < SHEET_ROWS) sheet.push(images);
+  const near = Object.fromEntries(FEATURES.map((f) => [f, images.map((img) => nearest(set, featureOf[f](img), 5, f))])) as Record<FeatureName, number[][]>;
   const rms: number[] = [];
   for (let a = 0; a < images.length; a++) for (let b = a + 1; b < images.length; b++) rms.push(rmsDifference(images[a], images[b]));
-  rows.push({ kind, prompt, target: unified, nearest: near.map((n) => n.map((i) => set.codes[i])), rank: near.map((n) => n.indexOf(target) + 1), rms });
+  const each = <T,>(fn: (lists: number[][]) => T) => Object.fromEntries(FEATURES.map((f) => [f, fn(near[f])])) as Record<FeatureName, T>;
+  rows.push({ kind, prompt, target: unified, nearest: each((l) => l.map((n) => n.map((i) => set.codes[i]))), rank: each((l) => l.map((n) => n.indexOf(target) + 1)), rms });
   if ((p + 1) % 50 === 0) console.log(`${p + 1}/${prompts.length} prompts, ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
 const genSeconds = (performance.now() - t) / 1000;
@@ -89,13 +96,15 @@ await engine.close();
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 function summarise(rs: Row[]) {
-  const ranks = rs.flatMap((r) => r.rank);
-  const pairs = rs.flatMap((r) => r.nearest.flatMap((a, i) => r.nearest.slice(i + 1).map((b) => a[0] !== b[0])));
+  const ranks = (f: FeatureName) => rs.flatMap((r) => r.rank[f]);
+  const pairs = rs.flatMap((r) => r.nearest.pooled.flatMap((a, i) => r.nearest.pooled.slice(i + 1).map((b) => a[0] !== b[0])));
   return {
     prompts: rs.length,
-    images: ranks.length,
-    top1: round(mean(ranks.map((k) => (k === 1 ? 1 : 0)))),
-    top5: round(mean(ranks.map((k) => (k > 0 ? 1 : 0)))),
+    images: ranks('pooled').length,
+    top1: round(mean(ranks('pooled').map((k) => (k === 1 ? 1 : 0)))),
+    top5: round(mean(ranks('pooled').map((k) => (k > 0 ? 1 : 0)))),
+    framed_top1: round(mean(ranks('framed').map((k) => (k === 1 ? 1 : 0)))),
+    framed_top5: round(mean(ranks('framed').map((k) => (k > 0 ? 1 : 0)))),
     seed_rms_pixel_diff: round(mean(rs.flatMap((r) => r.rms)), 4),
     seed_nearest_differs: round(mean(pairs.map((d) => (d ? 1 : 0)))),
   };
@@ -111,6 +120,7 @@ const result = {
   seeds,
   size,
   feature: '16x16 average-pooled RGB in [0,1] (768 values), L2, against the 64x64 training emoji composited on white',
+  framed_feature: 'the same after cropping each image to the square around its drawing (pixels with a channel below 240), 8x8 point samples a cell',
   seed_diversity: 'rms: RMS pixel difference (0..1) between two seeds of one prompt, mean over pairs; nearest_differs: share of seed pairs whose nearest training emoji differ',
   seconds: round(genSeconds, 1),
   session_run_seconds: round(runMs / 1000, 1),
@@ -119,11 +129,26 @@ const result = {
   rows,
 };
 await writeFile(values.out, JSON.stringify(result, null, 1) + '\n');
+if (values.sheet) await writeSheet(values.sheet, sheet);
+
+/** Rows of seed images, each drawn 2x (nearest neighbour) with a 4 px white gap. */
+async function writeSheet(file: string, imageRows: RawImage[][]): Promise<void> {
+  const cell = 2 * size + 4;
+  const composites = await Promise.all(imageRows.flatMap((row, r) => row.map(async (img, c) => ({
+    input: await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(2 * img.width, 2 * img.height, { kernel: 'nearest' }).png().toBuffer(),
+    left: c * cell + 4,
+    top: r * cell + 4,
+  }))));
+  const width = Math.max(...imageRows.map((r) => r.length)) * cell + 4;
+  await sharp({ create: { width, height: imageRows.length * cell + 4, channels: 3, background: '#ffffff' } }).composite(composites).png().toFile(file);
+  console.log(`sheet: ${imageRows.length} prompts x ${seeds} seeds -> ${file}`);
+}
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`.padStart(8);
 console.log(`\n${engine.modelName}: ${sampler}, ${steps} steps, guidance ${guidance}, ${seeds} seeds, ${size}x${size}; ${genSeconds.toFixed(0)} s`);
-console.log('prompts       n    top-1    top-5   seed RMS   nearest differs');
+console.log('                   pooled            framed');
+console.log('prompts       n    top-1    top-5    top-1    top-5   seed RMS   nearest differs');
 for (const [k, s] of [...Object.entries(byKind), ['all', result.all] as const]) {
-  console.log(`${k.padEnd(11)} ${String(s.prompts).padStart(3)} ${pct(s.top1)} ${pct(s.top5)}   ${s.seed_rms_pixel_diff.toFixed(3).padStart(7)}   ${pct(s.seed_nearest_differs)}`);
+  console.log(`${k.padEnd(11)} ${String(s.prompts).padStart(3)} ${pct(s.top1)} ${pct(s.top5)} ${pct(s.framed_top1)} ${pct(s.framed_top5)}   ${s.seed_rms_pixel_diff.toFixed(3).padStart(7)}   ${pct(s.seed_nearest_differs)}`);
 }
 console.log(`written ${values.out}`);

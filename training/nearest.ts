@@ -1,6 +1,9 @@
-// The training images and the feature space the evaluation ranks them in: each 64x64 emoji composited on
-// white, RGB in [0, 1], average-pooled to 16x16 (768 numbers), L2 distance. Same filter, order and feature
-// as training/prepare_data.py + sample.py, read straight from node_modules so a fresh clone needs no .work/.
+// The training images and the feature spaces the evaluation ranks them in, L2 distance in both:
+// - pooled: each 64x64 emoji composited on white, RGB in [0, 1], average-pooled to 16x16 (768 numbers); the
+//   same filter, order and feature as training/prepare_data.py + sample.py;
+// - framed: the same after cropping to the square around the drawing (non-white pixels), so a picture drawn
+//   smaller or off-centre is still compared shape for shape (the model is trained on such views for variety).
+// Read straight from node_modules so a fresh clone needs no .work/.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -18,10 +21,13 @@ interface EmojiEntry {
   has_img_google?: boolean;
 }
 
+export const FEATURES = ['pooled', 'framed'] as const;
+export type FeatureName = (typeof FEATURES)[number];
+
 export interface TrainingSet {
   codes: string[];
-  /** codes.length x FEATURE_SIZE, row-major. */
-  features: Float32Array;
+  /** Per feature space, codes.length x FEATURE_SIZE, row-major. */
+  features: Record<FeatureName, Float32Array>;
 }
 
 export class DatasetError extends Error {
@@ -59,6 +65,65 @@ export function imageFeature(img: RawImage): Float32Array {
   return out;
 }
 
+/** A pixel darker than this in some channel belongs to the drawing; lighter ones are the white ground. */
+const INK = 240;
+
+/** The square (x0, y0, side) around the image's non-white pixels, centred on them; the whole image when blank. */
+export function drawingSquare(img: RawImage): { x0: number; y0: number; side: number } {
+  const { width, height, data } = img;
+  let minX = width, minY = height, maxX = -1, maxY = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = (y * width + x) * 3;
+      if (Math.min(data[p], data[p + 1], data[p + 2]) < INK) {
+        if (x < minX) minX = x;
+        if (x > maxX) maxX = x;
+        if (y < minY) minY = y;
+        if (y > maxY) maxY = y;
+      }
+    }
+  }
+  if (maxX < 0) return { x0: 0, y0: 0, side: Math.max(width, height) };
+  const side = Math.max(maxX - minX, maxY - minY) + 1;
+  return { x0: (minX + maxX + 1 - side) / 2, y0: (minY + maxY + 1 - side) / 2, side };
+}
+
+/** The drawing's square resampled to 16x16 RGB in [0, 1] (8x8 point samples a cell; outside the image is white). */
+export function framedFeature(img: RawImage): Float32Array {
+  const { width, height, data } = img;
+  if (data.length !== width * height * 3) throw new DatasetError(`expected an RGB image, got ${width}x${height} with ${data.length} bytes`);
+  const { x0, y0, side } = drawingSquare(img);
+  const S = 8;
+  const step = side / (FEATURE_SIDE * S);
+  const out = new Float32Array(FEATURE_SIZE);
+  for (let fy = 0; fy < FEATURE_SIDE; fy++) {
+    for (let fx = 0; fx < FEATURE_SIDE; fx++) {
+      const f = (fy * FEATURE_SIDE + fx) * 3;
+      for (let sy = 0; sy < S; sy++) {
+        const y = Math.floor(y0 + (fy * S + sy + 0.5) * step);
+        for (let sx = 0; sx < S; sx++) {
+          const x = Math.floor(x0 + (fx * S + sx + 0.5) * step);
+          if (x < 0 || y < 0 || x >= width || y >= height) {
+            out[f] += 255;
+            out[f + 1] += 255;
+            out[f + 2] += 255;
+          } else {
+            const p = (y * width + x) * 3;
+            out[f] += data[p];
+            out[f + 1] += data[p + 1];
+            out[f + 2] += data[p + 2];
+          }
+        }
+      }
+    }
+  }
+  const scale = 1 / (S * S * 255);
+  for (let i = 0; i < out.length; i++) out[i] *= scale;
+  return out;
+}
+
+export const featureOf: Record<FeatureName, (img: RawImage) => Float32Array> = { pooled: imageFeature, framed: framedFeature };
+
 /** Loads the kept emoji from node_modules/emoji-datasource-google (about 1,600 PNGs, a few seconds). */
 export async function loadTrainingSet(root: string): Promise<TrainingSet> {
   const ds = join(root, 'node_modules', 'emoji-datasource-google');
@@ -69,7 +134,7 @@ export async function loadTrainingSet(root: string): Promise<TrainingSet> {
     throw new DatasetError(`expected ${join(ds, 'emoji.json')} (npm ci installs emoji-datasource-google), got ${(error as Error).message}`);
   }
   const kept = list.filter(keepEmoji).sort((a, b) => a.sort_order - b.sort_order);
-  const features = new Float32Array(kept.length * FEATURE_SIZE);
+  const features = { pooled: new Float32Array(kept.length * FEATURE_SIZE), framed: new Float32Array(kept.length * FEATURE_SIZE) };
   for (let i = 0; i < kept.length; i++) {
     const { data, info } = await sharp(join(ds, 'img', 'google', '64', kept[i].image))
       .resize(64, 64, { fit: 'fill', kernel: 'lanczos3' })
@@ -77,20 +142,22 @@ export async function loadTrainingSet(root: string): Promise<TrainingSet> {
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    features.set(imageFeature({ width: info.width, height: info.height, data }), i * FEATURE_SIZE);
+    const img = { width: info.width, height: info.height, data };
+    for (const name of FEATURES) features[name].set(featureOf[name](img), i * FEATURE_SIZE);
   }
   return { codes: kept.map((e) => e.unified), features };
 }
 
-/** Indices of the training images nearest to `feature`, closest first (k of them). */
-export function nearest(set: TrainingSet, feature: Float32Array, k: number): number[] {
+/** Indices of the training images nearest to `feature` in one feature space, closest first (k of them). */
+export function nearest(set: TrainingSet, feature: Float32Array, k: number, space: FeatureName = 'pooled'): number[] {
   const n = set.codes.length;
+  const features = set.features[space];
   const dist = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let d = 0;
     const base = i * FEATURE_SIZE;
     for (let j = 0; j < FEATURE_SIZE; j++) {
-      const diff = set.features[base + j] - feature[j];
+      const diff = features[base + j] - feature[j];
       d += diff * diff;
     }
     dist[i] = d;
