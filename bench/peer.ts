@@ -1,4 +1,4 @@
-// npm run bench:peer [-- --runs 7 --steps 20 --guidance 7.5 --threads 2 --ckpt training/.work/gpu --model models/emoji-tiny]
+// npm run bench:peer [-- --runs 7 --steps 20 --guidance 7.5 --threads 2 --ckpt training/.work/blend --model models/emoji-tiny]
 // The same model sampled by its PyTorch code (training/peer_torch.py: eager, CPU, Debian torch) and by our engine
 // (onnxruntime-node), same sampler (Euler ancestral, trailing spacing), steps, guidance and batch (4 images).
 // Target (issue 3): ours >= 4x faster. Runs alternate PyTorch / in-thread engine / worker-thread engine, so
@@ -20,7 +20,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '20' },
     guidance: { type: 'string', default: '7.5' },
     threads: { type: 'string', default: '2' },
-    ckpt: { type: 'string', default: join(ROOT, 'training', '.work', 'gpu') },
+    ckpt: { type: 'string', default: join(ROOT, 'training', '.work', 'blend') },
     model: { type: 'string', default: join(ROOT, 'models', 'emoji-tiny') },
   },
 });
