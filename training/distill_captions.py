@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from clip_tokenizer import ClipTokenizer  # noqa: E402
 from models import TextEncoder  # noqa: E402
-from train import Composer, half_state, save_atomic  # noqa: E402
+from train import Composer, half_state, load_half, save_atomic  # noqa: E402
 
 
 def contains_held_out(caption: str, held: list[list[str]]) -> bool:
@@ -134,9 +134,7 @@ def text_eval(paths: list[str], init: Path, tok: ClipTokenizer, sampler: Sampler
     encoder(prompt), and that distance relative to the name's nearest other name (the U-Net draws the emoji only when
     the prompt's embedding lands near its name). Measurement only; nothing here feeds training."""
     def load(path: Path) -> TextEncoder:
-        te = TextEncoder(len(tok.encoder), tok.max_length)
-        te.load_state_dict({k: v.float() for k, v in torch.load(path, map_location="cpu").items()})
-        return te.eval()
+        return load_half(TextEncoder(len(tok.encoder), tok.max_length), path).eval()
     t_names = load(init / "text_encoder.pt")(sampler.names).flatten(1)
     dn = torch.cdist(t_names, t_names).fill_diagonal_(float("inf")).min(1).values
     codes = json.loads((HERE / ".work" / "captions.json").read_text())["codes"]
@@ -193,10 +191,10 @@ def main() -> None:
     budget = args.minutes * 60 - 10
     log = json.loads((init / "log.json").read_text())
     student = TextEncoder(len(tok.encoder), tok.max_length)
-    student.load_state_dict({k: v.float() for k, v in torch.load(init / "text_encoder.pt", map_location="cpu").items()})
+    load_half(student, init / "text_encoder.pt")
     teacher = copy.deepcopy(student).eval().requires_grad_(False)
     if args.student:
-        student.load_state_dict({k: v.float() for k, v in torch.load(args.student, map_location="cpu").items()})
+        load_half(student, args.student)
     with torch.no_grad():  # teacher(name) for every emoji and teacher(""), computed once
         t_names = torch.cat([teacher(sampler.names[i:i + 256]) for i in range(0, sampler.n, 256)])
         t_empty = teacher(sampler.empty[None])

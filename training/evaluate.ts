@@ -1,7 +1,8 @@
 // npm run eval:model [-- --model DIR --seeds 2 --steps 20 --guidance 7.5 --sampler euler_a --limit N --out FILE --sheet PNG]
 // Generates every prompt of training/eval_prompts.json through OUR engine (DiffusionPipeline, onnxruntime-node),
 // ranks the training images by L2 distance in two 16x16 RGB feature spaces (training/nearest.ts: pooled, and
-// framed = cropped to the drawing first) and reports top-1 / top-5 per prompt kind and space, and seed diversity. Defaults are the bot's: 20 steps, guidance 7.5, euler_a.
+// framed = cropped to the drawing first) and reports top-1 / top-5 per prompt kind and space, and seed diversity.
+// Defaults are the bot's: 20 steps, guidance 7.5, euler_a.
 // Writes training/eval_engine.json unless --out says otherwise; --sheet also writes the first 8 prompts of each kind,
 // one row of seeds each, as a PNG (to see whether seeds differ).
 import { readFile, writeFile } from 'node:fs/promises';

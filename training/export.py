@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from clip_tokenizer import ClipTokenizer  # noqa: E402
 from models import AutoEncoder, TextEncoder, UNet  # noqa: E402
+from train import load_half  # noqa: E402
 
 OPSET = 17
 DIFFUSERS_VERSION = "0.30.0"
@@ -97,11 +98,6 @@ def export(module, args, path: Path, inputs, outputs, dyn) -> None:
     print(f"  {path} {path.stat().st_size / 1e6:.2f} MB")
 
 
-def load_half(module: torch.nn.Module, path: Path) -> None:
-    module.load_state_dict({k: v.float() for k, v in torch.load(path, map_location="cpu").items()})
-    module.eval().requires_grad_(False)
-
-
 def write_json(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=2) + "\n")
@@ -133,9 +129,8 @@ def main() -> None:
     torch.manual_seed(0)
 
     ae, te, unet = AutoEncoder(), TextEncoder(V, L), UNet(ctx_dim=256)
-    load_half(ae, ckpt / "ae.pt")
-    load_half(te, ckpt / "text_encoder.pt")
-    load_half(unet, ckpt / "unet.pt")
+    for module, name in ((ae, "ae.pt"), (te, "text_encoder.pt"), (unet, "unet.pt")):
+        load_half(module, ckpt / name).eval().requires_grad_(False)
     D = te.final.normalized_shape[0]
 
     for sub in ("text_encoder", "unet", "vae_decoder", "vae_encoder", "tokenizer", "scheduler"):

@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 from clip_tokenizer import ClipTokenizer  # noqa: E402
 from distill_captions import Sampler  # noqa: E402
 from models import AutoEncoder, TextEncoder, UNet  # noqa: E402
-from train import DROP_P, NAME_P, Ema, alphas_cumprod, half_state, lr_at, save_atomic  # noqa: E402
+from train import DROP_P, NAME_P, Ema, alphas_cumprod, half_state, load_half, lr_at, save_atomic  # noqa: E402
 
 # Mirroring changes what these mean (directions, text, clock faces); they are only shrunk, moved and turned.
 NO_MIRROR_WORDS = ("left", "right", "arrow", "button", "clock", "o’clock", "letter", "sign", "input", "mark")
@@ -64,11 +64,6 @@ def augment(imgs: torch.Tensor, mirror_ok: torch.Tensor, gen: torch.Generator,
     grid = F.affine_grid(theta, list(imgs.shape), align_corners=False)
     # sample (x - 1) so that what comes from outside the picture is white, not black
     return F.grid_sample(imgs - 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + 1
-
-
-def load_half(module: torch.nn.Module, path: Path) -> torch.nn.Module:
-    module.load_state_dict({k: v.float() for k, v in torch.load(path, map_location="cpu").items()})
-    return module
 
 
 def main() -> None:

@@ -134,7 +134,7 @@ export async function loadTrainingSet(root: string): Promise<TrainingSet> {
     throw new DatasetError(`expected ${join(ds, 'emoji.json')} (npm ci installs emoji-datasource-google), got ${(error as Error).message}`);
   }
   const kept = list.filter(keepEmoji).sort((a, b) => a.sort_order - b.sort_order);
-  const features = { pooled: new Float32Array(kept.length * FEATURE_SIZE), framed: new Float32Array(kept.length * FEATURE_SIZE) };
+  const features = Object.fromEntries(FEATURES.map((name) => [name, new Float32Array(kept.length * FEATURE_SIZE)])) as Record<FeatureName, Float32Array>;
   for (let i = 0; i < kept.length; i++) {
     const { data, info } = await sharp(join(ds, 'img', 'google', '64', kept[i].image))
       .resize(64, 64, { fit: 'fill', kernel: 'lanczos3' })

@@ -26,13 +26,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from clip_tokenizer import ClipTokenizer  # noqa: E402
 from models import AutoEncoder, TextEncoder, UNet  # noqa: E402
-from train import alphas_cumprod  # noqa: E402
+from train import alphas_cumprod, load_half  # noqa: E402
 
 
 def load(ckpt: Path, tok: ClipTokenizer):
     def half(m, f):
-        m.load_state_dict({k: v.float() for k, v in torch.load(ckpt / f, map_location="cpu").items()})
-        return m.eval().requires_grad_(False)
+        return load_half(m, ckpt / f).eval().requires_grad_(False)
     log = json.loads((ckpt / "log.json").read_text())
     ae = half(AutoEncoder(), "ae.pt")
     te = half(TextEncoder(len(tok.encoder), tok.max_length), "text_encoder.pt")

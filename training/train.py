@@ -46,6 +46,12 @@ def half_state(m: torch.nn.Module) -> dict:
     return {k: v.detach().to("cpu", torch.float16) for k, v in m.state_dict().items()}
 
 
+def load_half(module: torch.nn.Module, path) -> torch.nn.Module:
+    """The inverse of half_state: load an fp16 state dict saved by these scripts into float32 weights."""
+    module.load_state_dict({k: v.float() for k, v in torch.load(path, map_location="cpu").items()})
+    return module
+
+
 def save_atomic(obj, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     if isinstance(obj, (dict, list)) and path.suffix == ".json":
@@ -206,7 +212,7 @@ def main() -> None:
     ae = AutoEncoder().to(dev)
     log["params"] = {"vae_encoder": count(ae.encoder), "vae_decoder": count(ae.decoder)}
     if init and (init / "ae.pt").exists():
-        ae.load_state_dict({k: v.float() for k, v in torch.load(init / "ae.pt", map_location="cpu").items()})
+        load_half(ae, init / "ae.pt")
         print("autoencoder: loaded from --init, not retrained", flush=True)
         log["ae"] = {"loaded_from": str(init)}
     else:
@@ -262,8 +268,8 @@ def main() -> None:
     te = TextEncoder(len(tok.encoder), L).to(dev)
     unet = UNet(ctx_dim=256).to(dev)
     if init and (init / "unet.pt").exists() and (init / "text_encoder.pt").exists():
-        te.load_state_dict({k: v.float() for k, v in torch.load(init / "text_encoder.pt", map_location="cpu").items()})
-        unet.load_state_dict({k: v.float() for k, v in torch.load(init / "unet.pt", map_location="cpu").items()})
+        load_half(te, init / "text_encoder.pt")
+        load_half(unet, init / "unet.pt")
         print("text encoder + unet: continuing from --init", flush=True)
     log["params"].update({"text_encoder": count(te), "unet": count(unet)})
     print(f"params: {log['params']}", flush=True)
