@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from clip_tokenizer import ClipTokenizer  # noqa: E402
 from models import TextEncoder  # noqa: E402
-from train import Composer, half_state, load_half, save_atomic  # noqa: E402
+from train import Composer, Every, half_state, load_half, save_atomic  # noqa: E402
 
 
 def contains_held_out(caption: str, held: list[list[str]]) -> bool:
@@ -217,7 +217,7 @@ def main() -> None:
         return (d.argmin(1) == torch.arange(sampler.n)).float().mean().item()
 
     hist: list = []
-    step, t0, last_print, last_ckpt = 0, time.time(), time.time(), time.time()
+    step, t0, print_due, ckpt_due = 0, time.time(), Every(30), Every(args.ckpt_every)
 
     def checkpoint(final: bool = False) -> None:
         save_atomic(half_state(student), out / "text_encoder.pt")
@@ -252,13 +252,10 @@ def main() -> None:
         if step % 25 == 0:
             hist.append((step, *(round(a / 25, 5) for a in acc)))
             acc = [0.0, 0.0, 0.0]
-        now = time.time()
-        if now - last_print > 30 and hist:
-            last_print = now
+        if hist and print_due():
             print(f"step {step} caption {hist[-1][1]:.4f} name {hist[-1][2]:.5f} empty {hist[-1][3]:.5f} "
-                  f"lr {opt.param_groups[0]['lr']:.1e} ({step / (now - t0):.2f} it/s)", flush=True)
-        if now - last_ckpt > args.ckpt_every:
-            last_ckpt = now
+                  f"lr {opt.param_groups[0]['lr']:.1e} ({step / (time.time() - t0):.2f} it/s)", flush=True)
+        if ckpt_due():
             checkpoint()
     checkpoint(final=True)
     print(f"done: {step} steps in {time.time() - t0:.0f}s, name retrieval {log['distill']['name_retrieval']:.3f} -> {out}", flush=True)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 from clip_tokenizer import ClipTokenizer  # noqa: E402
 from distill_captions import Sampler  # noqa: E402
 from models import AutoEncoder, TextEncoder, UNet  # noqa: E402
-from train import DROP_P, NAME_P, Ema, alphas_cumprod, half_state, load_half, lr_at, save_atomic  # noqa: E402
+from train import DROP_P, NAME_P, Ema, Every, alphas_cumprod, half_state, load_half, lr_at, save_atomic  # noqa: E402
 
 # Mirroring changes what these mean (directions, text, clock faces); they are only shrunk, moved and turned.
 NO_MIRROR_WORDS = ("left", "right", "arrow", "button", "clock", "o’clock", "letter", "sign", "input", "mark")
@@ -128,7 +128,7 @@ def main() -> None:
 
     bs, t0 = args.batch, time.time()
     budget = args.minutes * 60 - (t0 - t_start) - 15
-    step, hist, acc, last_print, last_ckpt = 0, [], [], t0, t0
+    step, hist, acc, print_due, ckpt_due = 0, [], [], Every(30), Every(args.ckpt_every)
 
     def checkpoint(final: bool = False) -> None:
         save_atomic(half_state(ema.model), out / "unet.pt")
@@ -166,13 +166,11 @@ def main() -> None:
         if step % 100 == 0:
             hist.append((step, round(sum(acc) / len(acc), 5)))
             acc = []
-        now = time.time()
-        if now - last_print > 30:
-            last_print = now
+        if print_due():
+            now = time.time()
             print(f"step {step} loss {loss.item():.4f} lr {opt.param_groups[0]['lr']:.2e} "
                   f"({step / (now - t0):.2f} it/s, {now - t_start:.0f}s)", flush=True)
-        if now - last_ckpt > args.ckpt_every:
-            last_ckpt = now
+        if ckpt_due():
             checkpoint()
     checkpoint(final=True)
     print(f"done: {step} steps in {time.time() - t0:.0f}s -> {out}", flush=True)

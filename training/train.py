@@ -61,6 +61,20 @@ def save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class Every:
+    """True at most once per `seconds` of wall time: progress lines and checkpoints in the training loops."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.last = seconds, time.time()
+
+    def __call__(self) -> bool:
+        now = time.time()
+        if now - self.last <= self.seconds:
+            return False
+        self.last = now
+        return True
+
+
 class Ema:
     def __init__(self, model: torch.nn.Module, decay: float):
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
@@ -219,7 +233,7 @@ def main() -> None:
         ae_budget = budget * args.ae_frac
         bs = 256 if cuda else 32
         opt = torch.optim.AdamW(ae.parameters(), lr=2e-3, weight_decay=1e-4)
-        step, t0, hist, last_print = 0, time.time(), [], time.time()
+        step, t0, hist, print_due = 0, time.time(), [], Every(15)
         while time.time() - t0 < ae_budget:
             for g in opt.param_groups:
                 g["lr"] = lr_at((time.time() - t0) / ae_budget, step, 2e-3, 100)
@@ -236,8 +250,7 @@ def main() -> None:
             step += 1
             if step % 50 == 0:
                 hist.append((step, round(loss.item(), 5)))
-            if time.time() - last_print > 15:
-                last_print = time.time()
+            if print_due():
                 print(f"ae step {step} loss {loss.item():.4f} ({step / (time.time() - t0):.1f} it/s)", flush=True)
         log["ae"] = {"steps": step, "batch": bs, "seconds": round(time.time() - t0, 1), "loss_curve": hist}
     ae.eval().requires_grad_(False)
@@ -282,8 +295,8 @@ def main() -> None:
     bs = args.batch or (512 if cuda else 32)
     t0 = time.time()
     d_budget = budget - (t0 - t_start)
-    step, hist, acc, acc_n, last_print, last_ckpt = 0, [], 0.0, 0, t0, t0
-    ckpt_every = args.ckpt_every or (60 if cuda else 300)
+    step, hist, acc, acc_n = 0, [], 0.0, 0
+    print_due, ckpt_due = Every(15), Every(args.ckpt_every or (60 if cuda else 300))
     composer = Composer(data / "keywords.json", tok, npz, cap_ids, cap_start, dev) if args.compose > 0 else None
     if composer:
         log["compose"] = {"share": args.compose, "keywords_per_caption": Composer.K_PROBS, "pool_phrases": composer.phrases,
@@ -336,13 +349,11 @@ def main() -> None:
         if step % 200 == 0 and acc_n:
             hist.append((step, round(acc / acc_n, 5)))
             acc, acc_n = 0.0, 0
-        now = time.time()
-        if now - last_print > 15:
-            last_print = now
+        if print_due():
+            now = time.time()
             print(f"diffusion step {step} loss {loss.item():.4f} lr {opt.param_groups[0]['lr']:.2e} "
                   f"({step / (now - t0):.2f} it/s, {now - t_start:.0f}s)", flush=True)
-        if now - last_ckpt > ckpt_every:
-            last_ckpt = now
+        if ckpt_due():
             checkpoint()
     checkpoint(final=True)
     print(f"done: {step} diffusion steps in {time.time() - t0:.0f}s, total {time.time() - t_start:.0f}s -> {out}", flush=True)
