@@ -49,10 +49,15 @@ test('jobs that finish while no bot runs are delivered once when it starts; a wa
   h = await Harness.start({ settings: { cooldownSeconds: 0, maxPending: 5 }, wrapEngine: (e) => paced(e, 25) });
   // The worker waits while the three jobs are queued and shown, so no timing decides the order.
   await h.worker.stop();
-  const first = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'first lighthouse', steps: 8 } });
-  const second = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'second lighthouse', steps: 8 } });
-  const third = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'third lighthouse', steps: 8 } });
-  await Promise.all([first, second, third].map((i) => i.waitFor((m) => /Queued/.test(m.content))));
+  // Each is queued before the next is sent: three slashes in flight at once may be queued in any order.
+  const queue = async (user: typeof h.users.alice, prompt: string) => {
+    const i = h!.server.slash({ user, command: 'imagine', options: { prompt, steps: 8 } });
+    await i.waitFor((m) => /Queued/.test(m.content));
+    return i;
+  };
+  const first = await queue(h.users.alice, 'first lighthouse');
+  const second = await queue(h.users.bob, 'second lighthouse');
+  const third = await queue(h.users.alice, 'third lighthouse');
 
   // The bot goes away; the worker finishes two jobs that nobody delivers.
   await h.bot.stop();
