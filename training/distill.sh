@@ -1,8 +1,8 @@
 #!/bin/sh
-# Caption distillation of the shipped text encoder on CPU (about 40 minutes on 2 cores), then export.
-# The two stages that made the shipped text encoder (see training/README.md, "Caption distillation"):
+# Caption distillation of the shipped text encoder on CPU (about 80 minutes on 2 cores), then export.
+# The three stages that made the shipped text encoder (see training/README.md, "Caption distillation"):
 #   training/distill.sh [models/emoji-tiny]
-# Needs training/.work/{dataset.npz,captions.json,tokenizer,keywords.json,gpu/*.pt}. Only text_encoder/ changes.
+# Needs training/.work/{dataset.npz,captions.json,tokenizer,keywords.json,gpu/*.pt,augment/*.pt}. Only text_encoder/ changes.
 set -eu
 cd "$(dirname "$0")/.."
 MODEL="${1:-models/emoji-tiny}"
@@ -14,7 +14,12 @@ $PY training/distill_captions.py --check-heldout
 $PY training/distill_captions.py --minutes 20 --lr 5e-4 --out training/.work/distill
 $PY training/distill_captions.py --minutes 20 --lr 4e-4 --anchor 2 --specific --seed 1 \
   --student training/.work/distill/text_encoder.pt --out training/.work/distill2
-$PY training/distill_captions.py --text-eval training/.work/distill/text_encoder.pt training/.work/distill2/text_encoder.pt
-$PY training/export.py --ckpt training/.work/distill2 --model "$MODEL"
+$PY training/distill_captions.py --minutes 40 --lr 3e-4 --anchor 5 --specific --contrast 0.1 --seed 4 \
+  --student training/.work/distill2/text_encoder.pt --out training/.work/distill3
+$PY training/distill_captions.py --text-eval training/.work/distill/text_encoder.pt training/.work/distill2/text_encoder.pt \
+  training/.work/distill3/text_encoder.pt
+$PY training/blend_unet.py --a training/.work/gpu --b training/.work/augment --alpha 0.75 \
+  --text training/.work/distill3/text_encoder.pt --out training/.work/blend
+$PY training/export.py --ckpt training/.work/blend --model "$MODEL"
 unset LD_PRELOAD
 node training/verify_onnx.mjs "$MODEL" training/.work/verify

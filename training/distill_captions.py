@@ -16,6 +16,10 @@ student(name) ~ teacher(name) and student("") ~ teacher("") (the unconditional b
 Ambiguity: a keyword shared by several emoji is distilled towards the name of the emoji it was drawn from, so its
 embedding settles at the mean of those names (what MSE does with one input and several targets); --specific
 weighs each composed caption by 1/sqrt(number of emoji whose pools hold all its phrases) so unambiguous ones count more.
+MSE alone leaves a two-keyword caption about one name-gap from its emoji's name, a blend of several names that the U-Net
+draws badly; --contrast adds a cross-entropy over distances to all 1,631 teacher names, its target spread evenly over the
+emoji whose pools hold every phrase of the caption (the owner alone for fixed captions), so the caption is pulled
+towards the emoji it can mean and pushed from the rest.
 
 Writes to --out (again every --ckpt-every seconds): text_encoder.pt (fp16 state dict), ae.pt and unet.pt copied
 unchanged from --init, and log.json (the --init log plus a "distill" section), so export.py takes the folder as is.
@@ -86,6 +90,17 @@ class Sampler:
     def phrases(self, idx: torch.Tensor, chosen: torch.Tensor, valid: torch.Tensor) -> list[list[str]]:
         return [[self.pools[int(i)][int(c)] for c, v in zip(ch, va) if v] for i, ch, va in zip(idx, chosen, valid)]
 
+    def targets(self, info: dict) -> torch.Tensor:
+        """Soft targets over all emoji for one batch: uniform over the emoji whose pools hold every phrase of a
+        composed caption (the owner when it has none), one-hot on the owner for fixed captions."""
+        rows = self.phrases(info["idx"], info["chosen"], info["valid"])
+        t = torch.zeros(len(rows) + len(info["fixed"]), self.n)
+        for r, (i, ph) in enumerate(zip(info["idx"].tolist(), rows)):
+            ids = sorted(set.intersection(*(self.holders[p] for p in ph))) if ph else [i]
+            t[r, ids] = 1.0 / len(ids)
+        t[torch.arange(len(rows), len(t)), self.fixed_owner[info["fixed"]]] = 1.0
+        return t
+
     def batch(self, bs: int, specific: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         n_fixed = int(round(bs * self.fixed_share))
         idx = torch.randint(0, self.n, (bs - n_fixed,))
@@ -139,9 +154,18 @@ def text_eval(paths: list[str], init: Path, tok: ClipTokenizer, sampler: Sampler
     dn = torch.cdist(t_names, t_names).fill_diagonal_(float("inf")).min(1).values
     codes = json.loads((HERE / ".work" / "captions.json").read_text())["codes"]
     prompts = json.loads((HERE / "eval_prompts.json").read_text())["prompts"]
+    # composed training captions that can mean one emoji only: how well the encoder fits what it was taught
+    torch.manual_seed(0)
+    ids, owner, _, info = sampler.batch(int(400 / (1 - sampler.fixed_share)))
+    composed = len(info["idx"])
+    single = (sampler.targets(info)[:composed].max(1).values == 1).nonzero()[:, 0]
+    ids, owner = ids[single], owner[single]
     for path in [str(init / "text_encoder.pt")] + paths:
         te = load(Path(path))
-        row = []
+        d = torch.cdist(te(ids).flatten(1), t_names)
+        own = d.gather(1, owner[:, None])
+        row = [f"{len(single)} one-emoji training captions top-5 {((d < own).sum(1) < 5).float().mean():.0%} "
+               f"median distance/name gap {(own[:, 0] / dn[owner]).median():.2f}"]
         for kind in ("name", "paraphrase"):
             ps = [p for p in prompts if p["kind"] == kind]
             tgt = torch.tensor([codes.index(p["unified"]) for p in ps])
@@ -166,6 +190,9 @@ def main() -> None:
     ap.add_argument("--fixed-share", type=float, default=0.25, help="share of the distilled captions from captions.json")
     ap.add_argument("--anchor", type=float, default=1.0, help="weight of the name and empty-caption anchors")
     ap.add_argument("--specific", action="store_true", help="weigh composed captions by 1/sqrt(emoji sharing their phrases)")
+    ap.add_argument("--contrast", type=float, default=0.0, help="weight of the cross-entropy over distances to all names")
+    ap.add_argument("--temperature", type=float, default=0.25,
+                    help="of that cross-entropy, in units of the median squared gap between a name and its nearest other name")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ckpt-every", type=float, default=120)
@@ -198,6 +225,8 @@ def main() -> None:
     with torch.no_grad():  # teacher(name) for every emoji and teacher(""), computed once
         t_names = torch.cat([teacher(sampler.names[i:i + 256]) for i in range(0, sampler.n, 256)])
         t_empty = teacher(sampler.empty[None])
+        flat_names = t_names.flatten(1)
+        gap2 = torch.cdist(flat_names, flat_names).fill_diagonal_(float("inf")).min(1).values.median() ** 2
     out.mkdir(parents=True, exist_ok=True)
     for f in ("ae.pt", "unet.pt"):
         shutil.copyfile(init / f, out / f)
@@ -223,17 +252,18 @@ def main() -> None:
         save_atomic(half_state(student), out / "text_encoder.pt")
         el = time.time() - t0
         log["distill"] = {"init": str(init), "student": args.student, "steps": step, "seconds": round(el, 1), "batch": args.batch, "names": args.names,
-                          "fixed_share": args.fixed_share, "anchor": args.anchor, "specific": args.specific, "lr": args.lr,
+                          "fixed_share": args.fixed_share, "anchor": args.anchor, "specific": args.specific,
+                          "contrast": args.contrast, "temperature": args.temperature, "lr": args.lr,
                           "seed": args.seed, "loss_curve": hist, "name_retrieval": round(name_retrieval(), 4), "final": final,
                           "held_out_pairs": len(sampler.held), "fixed_captions_dropped": sampler.fixed_dropped}
         save_atomic(log, out / "log.json")
 
-    acc = [0.0, 0.0, 0.0]
+    acc = [0.0, 0.0, 0.0, 0.0]
     while time.time() - t0 < budget:
         frac = min(1.0, (time.time() - t0) / budget)
         for g in opt.param_groups:
             g["lr"] = args.lr * min(1.0, (step + 1) / 20) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-        ids, owner, w, _ = sampler.batch(args.batch, args.specific)
+        ids, owner, w, info = sampler.batch(args.batch, args.specific)
         nm = torch.randint(0, sampler.n, (args.names,))
         s = student(torch.cat([ids, sampler.names[nm], sampler.empty[None]]))
         b = ids.shape[0]
@@ -241,19 +271,23 @@ def main() -> None:
         l_cap = (l_cap * w).mean()
         l_name = F.mse_loss(s[b:-1], t_names[nm])
         l_empty = F.mse_loss(s[-1:], t_empty)
-        loss = l_cap + args.anchor * (l_name + l_empty)
+        l_ce = torch.zeros(())
+        if args.contrast:
+            logits = -torch.cdist(s[:b].flatten(1), flat_names) ** 2 / (args.temperature * gap2)
+            l_ce = -(sampler.targets(info) * F.log_softmax(logits, 1)).sum(1).mean()
+        loss = l_cap + args.anchor * (l_name + l_empty) + args.contrast * l_ce
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
         opt.step()
         step += 1
-        for k, v in enumerate((l_cap, l_name, l_empty)):
+        for k, v in enumerate((l_cap, l_name, l_empty, l_ce)):
             acc[k] += v.item()
         if step % 25 == 0:
             hist.append((step, *(round(a / 25, 5) for a in acc)))
-            acc = [0.0, 0.0, 0.0]
+            acc = [0.0, 0.0, 0.0, 0.0]
         if hist and print_due():
-            print(f"step {step} caption {hist[-1][1]:.4f} name {hist[-1][2]:.5f} empty {hist[-1][3]:.5f} "
+            print(f"step {step} caption {hist[-1][1]:.4f} name {hist[-1][2]:.5f} empty {hist[-1][3]:.5f} ce {hist[-1][4]:.3f} "
                   f"lr {opt.param_groups[0]['lr']:.1e} ({step / (time.time() - t0):.2f} it/s)", flush=True)
         if ckpt_due():
             checkpoint()
