@@ -5,7 +5,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { Harness, buttonIds, buttonLabels, isFinal, paced, sleep } from '../e2e/harness.ts';
-import type { InteractionHandle } from '../support/discord/index.ts';
+import type { FakeUser, InteractionHandle } from '../support/discord/index.ts';
 import type { JobRecord } from '../../src/queue/index.ts';
 import { ephemeralAnswer } from './helpers.ts';
 
@@ -50,7 +50,7 @@ test('jobs that finish while no bot runs are delivered once when it starts; a wa
   // The worker waits while the three jobs are queued and shown, so no timing decides the order.
   await h.worker.stop();
   // Each is queued before the next is sent: three slashes in flight at once may be queued in any order.
-  const queue = async (user: typeof h.users.alice, prompt: string) => {
+  const queue = async (user: FakeUser, prompt: string) => {
     const i = h!.server.slash({ user, command: 'imagine', options: { prompt, steps: 8 } });
     await i.waitFor((m) => /Queued/.test(m.content));
     return i;
