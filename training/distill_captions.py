@@ -81,7 +81,7 @@ class Sampler:
         cap_count = torch.tensor([len(cs) for cs in caps])
         cap_ids = torch.tensor([tok(c) for cs in caps for c in cs], dtype=torch.long)
         self.composer = Composer(data / "keywords.json", tok, npz, cap_ids, torch.cumsum(cap_count, 0) - cap_count, "cpu")
-        # which emoji hold each phrase, for --specific
+        # which emoji hold each phrase: the emoji a composed caption can mean (--specific, --contrast)
         self.holders: dict[str, set[int]] = {}
         for i, pool in enumerate(self.pools):
             for p in pool:
@@ -90,13 +90,16 @@ class Sampler:
     def phrases(self, idx: torch.Tensor, chosen: torch.Tensor, valid: torch.Tensor) -> list[list[str]]:
         return [[self.pools[int(i)][int(c)] for c, v in zip(ch, va) if v] for i, ch, va in zip(idx, chosen, valid)]
 
+    def meanings(self, owner: int, phrases: list[str]) -> list[int]:
+        """The emoji whose pools hold every phrase of a composed caption; the owner alone when it has none."""
+        return sorted(set.intersection(*(self.holders[p] for p in phrases))) if phrases else [owner]
+
     def targets(self, info: dict) -> torch.Tensor:
-        """Soft targets over all emoji for one batch: uniform over the emoji whose pools hold every phrase of a
-        composed caption (the owner when it has none), one-hot on the owner for fixed captions."""
-        rows = self.phrases(info["idx"], info["chosen"], info["valid"])
+        """Soft targets over all emoji for one batch: uniform over the meanings of each composed caption,
+        one-hot on the owner for fixed captions."""
+        rows = info["meanings"]
         t = torch.zeros(len(rows) + len(info["fixed"]), self.n)
-        for r, (i, ph) in enumerate(zip(info["idx"].tolist(), rows)):
-            ids = sorted(set.intersection(*(self.holders[p] for p in ph))) if ph else [i]
+        for r, ids in enumerate(rows):
             t[r, ids] = 1.0 / len(ids)
         t[torch.arange(len(rows), len(t)), self.fixed_owner[info["fixed"]]] = 1.0
         return t
@@ -106,19 +109,22 @@ class Sampler:
         idx = torch.randint(0, self.n, (bs - n_fixed,))
         chosen, valid = self.composer.draw(idx)
         ids_c = self.composer.join(idx, chosen, valid)
+        meanings = [self.meanings(i, ph) for i, ph in zip(idx.tolist(), self.phrases(idx, chosen, valid))]
+        info = {"idx": idx, "chosen": chosen, "valid": valid, "meanings": meanings}
         w_c = torch.ones(len(idx))
-        info = {"idx": idx, "chosen": chosen, "valid": valid}
         if specific:
-            for r, ph in enumerate(self.phrases(idx, chosen, valid)):
-                if ph:
-                    share = len(set.intersection(*(self.holders[p] for p in ph)))
-                    w_c[r] = 1.0 / math.sqrt(max(1, share))
+            w_c = torch.tensor([1.0 / math.sqrt(len(m)) for m in meanings])
             w_c = w_c / w_c.mean()
         f = torch.randint(0, len(self.fixed_owner), (n_fixed,))
         info["fixed"] = f
         ids = torch.cat([ids_c, self.fixed_ids[f]])
         owner = torch.cat([idx, self.fixed_owner[f]])
         return ids, owner, torch.cat([w_c, torch.ones(n_fixed)]), info
+
+
+def name_gaps(flat_names: torch.Tensor) -> torch.Tensor:
+    """Each name embedding's L2 distance to its nearest other name: the unit distances are measured in."""
+    return torch.cdist(flat_names, flat_names).fill_diagonal_(float("inf")).min(1).values
 
 
 def check_heldout(sampler: Sampler, batches: int, bs: int) -> None:
@@ -151,7 +157,7 @@ def text_eval(paths: list[str], init: Path, tok: ClipTokenizer, sampler: Sampler
     def load(path: Path) -> TextEncoder:
         return load_half(TextEncoder(len(tok.encoder), tok.max_length), path).eval()
     t_names = load(init / "text_encoder.pt")(sampler.names).flatten(1)
-    dn = torch.cdist(t_names, t_names).fill_diagonal_(float("inf")).min(1).values
+    dn = name_gaps(t_names)
     codes = json.loads((HERE / ".work" / "captions.json").read_text())["codes"]
     prompts = json.loads((HERE / "eval_prompts.json").read_text())["prompts"]
     # composed training captions that can mean one emoji only: how well the encoder fits what it was taught
@@ -226,7 +232,7 @@ def main() -> None:
         t_names = torch.cat([teacher(sampler.names[i:i + 256]) for i in range(0, sampler.n, 256)])
         t_empty = teacher(sampler.empty[None])
         flat_names = t_names.flatten(1)
-        gap2 = torch.cdist(flat_names, flat_names).fill_diagonal_(float("inf")).min(1).values.median() ** 2
+        gap2 = name_gaps(flat_names).median() ** 2
     out.mkdir(parents=True, exist_ok=True)
     for f in ("ae.pt", "unet.pt"):
         shutil.copyfile(init / f, out / f)
