@@ -4,6 +4,8 @@
 // Target (issue 3): ours >= 4x faster. Runs alternate PyTorch / in-thread engine / worker-thread engine, so
 // other processes on a shared machine load all three alike; each round gives a ratio, and the medians are printed.
 // The PyTorch side needs the checkpoints (gitignored; train.py writes them); without them it is skipped, said so.
+// It also reports the arithmetic of one request and this machine's float32 matmul rate, so the last lines say
+// what rate the target would take against what the cores sustain on the friendliest work there is.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -37,7 +39,7 @@ class TorchPeer {
   private constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     private readonly lines: AsyncIterator<string>,
-    readonly version: string,
+    readonly ready: { torch: string; gflop: number; sgemm_gflops: number },
   ) {}
 
   static async start(ckpt: string): Promise<TorchPeer | string> {
@@ -55,8 +57,7 @@ class TorchPeer {
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const first = await Promise.race([lines.next(), exited]);
     if (typeof first === 'string') return first;
-    const ready = JSON.parse(first.value as string) as { torch: string };
-    return new TorchPeer(child, lines, ready.torch);
+    return new TorchPeer(child, lines, JSON.parse(first.value as string) as TorchPeer['ready']);
   }
 
   async run(seed: number): Promise<number> {
@@ -102,7 +103,7 @@ await worker.close();
 
 const line = (name: string, ms: number[]) => console.log(`${name.padEnd(34)} ${(median(ms) / 1000).toFixed(3).padStart(7)} s median   (runs ${ms.map(Math.round).join('/')} ms)`);
 if (typeof torch === 'string') console.log(`PyTorch                            skipped: ${torch}`);
-else line(`PyTorch ${torch.version} eager`, t);
+else line(`PyTorch ${torch.ready.torch} eager`, t);
 line('engine, DiffusionPipeline', a);
 line('engine, WorkerPipeline (the bot)', w);
 if (typeof torch !== 'string') {
@@ -110,5 +111,10 @@ if (typeof torch !== 'string') {
   const fastest = (ours: number[]) => Math.min(...t) / Math.min(...ours);
   console.log(`ratio PyTorch / engine (median of per-round ratios): ${ratio(a).toFixed(1)}x in-thread, ${ratio(w).toFixed(1)}x worker thread (target >= 4x)`);
   console.log(`ratio of the fastest runs: ${fastest(a).toFixed(1)}x in-thread, ${fastest(w).toFixed(1)}x worker thread`);
+  const { gflop, sgemm_gflops: peak } = torch.ready;
+  const rate = (ms: number) => gflop / (ms / 1000);
+  console.log(`work: ${gflop.toFixed(1)} GFLOP a request (convolutions, linear layers, attention products; counted in PyTorch, which encodes the prompt for all 8 rows: the engine does ~1 % less)`);
+  console.log(`float32 rates: engine ${rate(median(w)).toFixed(0)} GFLOP/s (worker thread), PyTorch ${rate(median(t)).toFixed(0)} GFLOP/s; a 2048x2048 matrix product ${peak.toFixed(0)} GFLOP/s (PyTorch, ${THREADS} threads)`);
+  console.log(`4x PyTorch would take ${rate(median(t) / 4).toFixed(0)} GFLOP/s, ${(rate(median(t) / 4) / peak).toFixed(1)}x what these cores sustain on a plain matrix product`);
 }
 console.log(`batch of ${BATCH} at ${steps} steps under 3 s (issue 3): ${median(w) < 3000 ? 'yes' : 'no'}`);
