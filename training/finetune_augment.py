@@ -75,6 +75,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(HERE / ".work"))
     ap.add_argument("--views", type=int, default=16, help="fixed random views per emoji, the original among them")
     ap.add_argument("--original-p", type=float, default=0.25, help="how often a row shows the original picture")
+    ap.add_argument("--min-scale", type=float, default=0.7, help="views are shrunk to between this and 100 %%")
+    ap.add_argument("--max-turn", type=float, default=15.0, help="views are turned by up to this many degrees")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--seed", type=int, default=0)
@@ -91,7 +93,8 @@ def main() -> None:
     imgs = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).float().div(127.5).sub(1)
     n = imgs.shape[0]
     mirror_ok = torch.tensor([mirrorable(str(a), str(c)) for a, c in zip(npz["names"], npz["categories"])])
-    views = torch.stack([imgs] + [augment(imgs, mirror_ok, gen) for _ in range(args.views - 1)], 1)  # [n, V, 3, 64, 64]
+    views = torch.stack([imgs] + [augment(imgs, mirror_ok, gen, (args.min_scale, 1.0), args.max_turn)
+                                  for _ in range(args.views - 1)], 1)  # [n, V, 3, 64, 64]
 
     if args.preview:
         from PIL import Image
@@ -134,7 +137,7 @@ def main() -> None:
         save_atomic(half_state(ema.model), out / "unet.pt")
         el = time.time() - t0
         log["augment"] = {"init": str(init), "text_encoder": str(args.text), "views": args.views, "original_p": args.original_p,
-                          "scale": [0.7, 1.0], "max_turn_deg": 15, "mirrorable": int(mirror_ok.sum()), "steps": step,
+                          "scale": [args.min_scale, 1.0], "max_turn_deg": args.max_turn, "mirrorable": int(mirror_ok.sum()), "steps": step,
                           "batch": bs, "seconds": round(el, 1), "lr": args.lr, "loss_curve": hist, "final": final,
                           "captions": {"name": NAME_P, "composed_and_fixed": 1 - NAME_P, "dropout": DROP_P}}
         save_atomic(log, out / "log.json")
