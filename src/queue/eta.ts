@@ -1,6 +1,8 @@
 // Step-time estimates for positions and ETAs: an exponential moving average of measured
 // milliseconds per step (whole job time / steps, so encoding and decoding are included), per image count.
 
+import type { JobRecord } from './types.ts';
+
 export class StepTimes {
   private readonly perCount = new Map<number, number>();
 
@@ -21,6 +23,19 @@ export class StepTimes {
     let best: [number, number] | undefined;
     for (const [c, ms] of this.perCount) if (!best || Math.abs(c - count) < Math.abs(best[0] - count)) best = [c, ms];
     return best ? (best[1] * count) / best[0] : this.defaultStepMs * count;
+  }
+
+  /** Estimated ms for the whole job. */
+  estimateMs(job: Pick<JobRecord, 'request'>): number {
+    return job.request.steps * this.stepMs(job.request.count);
+  }
+
+  /** Estimated ms the job still needs: by its progress, and never more than its estimate less the time it has run. */
+  remainingMs(job: Pick<JobRecord, 'request' | 'startedAt' | 'progress'>, now: number): number {
+    const total = this.estimateMs(job);
+    const elapsed = job.startedAt !== undefined ? now - job.startedAt : 0;
+    const byProgress = job.progress ? ((job.progress.total - job.progress.step) / Math.max(1, job.progress.total)) * total : total;
+    return Math.max(0, Math.min(byProgress, total - elapsed) || byProgress);
   }
 
   /** Measured averages, for stats. */

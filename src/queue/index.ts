@@ -17,13 +17,9 @@ export { GuildSettingsStore, SettingsError, validateSettings, DEFAULT_SETTINGS, 
 export { findBannedWord, normalizeForMatching } from './moderation.ts';
 export { LimitError, checkSubmit, checkParams, checkChannel, utcDay, nextUtcMidnight, type LimitCode, type UsageSnapshot } from './limits.ts';
 export type { JobQueueEvents, JobQueueEventName, JobProgressEvent } from './events.ts';
+export { PermissionError, JobNotFoundError, JobStateError, JobCancelledError, SubmitError } from './errors.ts';
 export {
   JobQueue,
-  PermissionError,
-  JobNotFoundError,
-  JobStateError,
-  JobCancelledError,
-  SubmitError,
   type JobQueueOptions,
   type SubmitInput,
   type CancelBy,
@@ -31,6 +27,7 @@ export {
   type QueueStats,
   type JobLease,
 } from './queue.ts';
-export { Worker, JobTimeoutError, writeResultFiles, type WorkerOptions } from './worker.ts';
+export { Worker, JobTimeoutError, type WorkerOptions } from './worker.ts';
+export { writeResultFiles } from './result-files.ts';
 // The backend switch (local Worker or BullMQ); the BullMQ classes load only when chosen.
 export { openRunner, RunnerConfigError, type JobRunner, type RunnerBackend, type RunnerOptions } from './runner.ts';

@@ -1,17 +1,18 @@
 // The producer side: accepts jobs (after the limits), keeps them in fair order, persists every state
 // change, answers position/ETA, and hands jobs to the worker as leases. Knows nothing of Discord.
-import { rm, unlink } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import type { GenerateRequest, StepProgress } from '../engine/types.ts';
 import type { JobKind, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
 import type { Store } from './store.ts';
 import type { GuildSettingsStore } from './settings.ts';
-import { checkSubmit, utcDay, type UsageSnapshot } from './limits.ts';
+import { checkSubmit, type UsageSnapshot } from './limits.ts';
+import { SubmitLedger, USAGE_TTL_MS, usageKey } from './usage.ts';
 import { TypedEmitter, type JobQueueEvents } from './events.ts';
 import { OrderedWriter } from './writes.ts';
 import { StepTimes } from './eta.ts';
 import { isJobId, newJobId } from './job-id.ts';
 import { FairLines } from './fair-lines.ts';
+import { JobCancelledError, JobNotFoundError, JobStateError, PermissionError, SubmitError } from './errors.ts';
+import { removeResultFiles } from './result-files.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const JOB_KINDS: readonly JobKind[] = ['new', 'reroll', 'variation', 'pick', 'timelapse', 'diffusion'];
@@ -72,40 +73,6 @@ export interface QueueStats {
   stepMs: Record<string, number>;
 }
 
-/** Cancel (or another action) by someone who is neither the owner nor a moderator. */
-export class PermissionError extends Error {
-  override name = 'PermissionError';
-}
-
-/** No job with that id (never existed, or pruned after retention). */
-export class JobNotFoundError extends Error {
-  override name = 'JobNotFoundError';
-  constructor(readonly jobId: string) {
-    super(`no job with id ${jobId} (it may have expired)`);
-  }
-}
-
-/** The job is not in a state that allows the action, e.g. cancelling a finished job. */
-export class JobStateError extends Error {
-  override name = 'JobStateError';
-  constructor(readonly jobId: string, readonly state: JobState, action: string) {
-    super(`cannot ${action} job ${jobId}: expected it queued or running, it is ${state}`);
-  }
-}
-
-/** The malformed-input error for submit (missing owner ids, unknown kind). Limits are LimitError. */
-export class SubmitError extends Error {
-  override name = 'SubmitError';
-}
-
-/** Why a running job's signal was aborted by the queue. */
-export class JobCancelledError extends Error {
-  override name = 'JobCancelledError';
-  constructor(readonly jobId: string) {
-    super(`job ${jobId} was cancelled`);
-  }
-}
-
 /**
  * The worker's handle on the one job it runs. Exactly one of complete/fail/cancelled/requeue settles it;
  * later calls are ignored and return the settled record.
@@ -159,12 +126,8 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   private readonly fair = new FairLines<JobRecord>();
   private readonly running = new Map<string, Running>();
   private readonly finished = new Map<string, Finished>();
-  /** Queued + running + being-submitted jobs per user (the 'pending' limit). */
-  private readonly pendingByUser = new Map<string, number>();
-  private reservedQueued = 0;
+  private readonly ledger = new SubmitLedger();
   private lastSeq = 0;
-  private readonly lastSubmit = new Map<string, number>();
-  private readonly usedToday = new Map<string, number>();
   private readonly waiters = new Set<() => void>();
   private pruneTimer?: NodeJS.Timeout;
   private pruning?: Promise<number>;
@@ -217,18 +180,17 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
 
     // From here to the reservation nothing awaits, so two submits cannot both slip under a limit.
     const now = this.clock();
-    const userGuild = `${owner.guildId}:${owner.userId}`;
-    const usageKey = `usage:${utcDay(now)}:${userGuild}`;
-    const usage: UsageSnapshot = {
-      pending: this.pendingByUser.get(owner.userId) ?? 0,
+    const usage = usageKey(owner, now);
+    const snapshot: UsageSnapshot = {
+      pending: this.ledger.pending(owner.userId),
       pendingFreesAt: this.pendingFreesAt(owner.userId, now),
-      lastSubmitAt: this.lastSubmit.get(userGuild),
-      usedToday: this.usedToday.get(usageKey) ?? 0,
-      queued: this.fair.size + this.reservedQueued,
+      lastSubmitAt: this.ledger.lastSubmitAt(owner),
+      usedToday: this.ledger.used(usage),
+      queued: this.fair.size + this.ledger.inFlight,
       maxQueued: this.maxQueued,
       queueFreesAt: this.queueFreesAt(now),
     };
-    checkSubmit(settings, owner, request, usage, now);
+    checkSubmit(settings, owner, request, snapshot, now);
 
     const job: JobRecord = {
       id: newJobId(),
@@ -242,25 +204,18 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       ...(input.delivery !== undefined ? { delivery: structuredClone(input.delivery) } : {}),
       ...(input.extras !== undefined ? { extras: structuredClone(input.extras) } : {}),
     };
-    this.addPending(owner.userId, 1);
-    this.reservedQueued++;
-    this.lastSubmit.set(userGuild, now);
-    this.usedToday.set(usageKey, usage.usedToday + 1);
+    const reservation = this.ledger.reserve(owner, usage, now);
     try {
       await Promise.all([
         this.writer.set(jobKey(job.id), job),
-        this.writer.set(usageKey, usage.usedToday + 1, 2 * DAY_MS),
+        this.writer.set(usage, snapshot.usedToday + 1, USAGE_TTL_MS),
       ]);
     } catch (err) {
-      // Refused by the store: undo the reservation so the user is not charged for it.
-      this.addPending(owner.userId, -1);
-      this.reservedQueued--;
-      if (usage.lastSubmitAt === undefined) this.lastSubmit.delete(userGuild);
-      else this.lastSubmit.set(userGuild, usage.lastSubmitAt);
-      this.usedToday.set(usageKey, (this.usedToday.get(usageKey) ?? 1) - 1);
+      // Refused by the store: the user is not charged for it.
+      reservation.undo();
       throw err;
     }
-    this.reservedQueued--;
+    reservation.release();
     this.fair.add(job, 'back');
     this.emit('queued', structuredClone(job));
     this.wake();
@@ -284,7 +239,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       this.fair.remove(queued);
       queued.state = 'cancelled';
       queued.finishedAt = this.clock();
-      this.addPending(queued.owner.userId, -1);
+      this.ledger.addPending(queued.owner.userId, -1);
       this.finished.set(jobId, { userId: queued.owner.userId, state: 'cancelled', finishedAt: queued.finishedAt, undelivered: owesDelivery(queued) });
       await this.writer.set(jobKey(jobId), queued);
       const copy = structuredClone(queued);
@@ -320,7 +275,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     const now = this.clock();
     const run = this.running.get(jobId);
     if (run) {
-      const left = run.done ? 0 : this.remainingMs(run.job, now);
+      const left = run.done ? 0 : this.stepTimes.remainingMs(run.job, now);
       return { position: 0, startsInMs: 0, etaMs: left };
     }
     const job = this.fair.get(jobId);
@@ -328,8 +283,8 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     const user = job.owner.userId;
     const ahead = this.fair.ahead(job);
     let startsInMs = this.runningRemainingMs(now);
-    for (const earlier of ahead) startsInMs += this.estimateMs(earlier);
-    return { position: ahead.length + 1, startsInMs, etaMs: startsInMs + this.estimateMs(job) };
+    for (const earlier of ahead) startsInMs += this.stepTimes.estimateMs(earlier);
+    return { position: ahead.length + 1, startsInMs, etaMs: startsInMs + this.stepTimes.estimateMs(job) };
   }
 
   /**
@@ -494,7 +449,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
         this.fair.add(job, 'front');
         this.wake();
       } else {
-        this.addPending(job.owner.userId, -1);
+        this.ledger.addPending(job.owner.userId, -1);
         this.finished.set(job.id, { userId: job.owner.userId, state, finishedAt: job.finishedAt!, undelivered: owesDelivery(job) });
       }
       const copy = structuredClone(job);
@@ -508,7 +463,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       progress: (p: StepProgress) => {
         if (entry.done) return;
         job.progress = { step: p.step, total: p.total };
-        const etaMs = this.remainingMs(job, this.clock());
+        const etaMs = this.stepTimes.remainingMs(job, this.clock());
         this.emit('progress', { job: structuredClone(job), step: p.step, total: p.total, ...(p.preview ? { preview: p.preview } : {}), etaMs });
       },
       complete: (result: JobResult, engineMs?: number) => {
@@ -523,18 +478,18 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
 
   private async load(): Promise<void> {
     const active: JobRecord[] = [];
-    const today = `usage:${utcDay(this.clock())}:`;
+    const now = this.clock();
     for await (const [key, value] of this.store.iterate<unknown>('')) {
       if (key.startsWith('job:')) {
         const job = value as JobRecord;
         if (!job || typeof job !== 'object' || !job.owner) continue;
-        const userGuild = `${job.owner.guildId}:${job.owner.userId}`;
         if (typeof job.seq === 'number' && job.seq > this.lastSeq) this.lastSeq = job.seq;
-        if ((this.lastSubmit.get(userGuild) ?? 0) < job.createdAt) this.lastSubmit.set(userGuild, job.createdAt);
-        if (job.state === 'queued' || job.state === 'running') active.push(job);
+        const isActive = job.state === 'queued' || job.state === 'running';
+        this.ledger.restoreJob(job, isActive);
+        if (isActive) active.push(job);
         else this.finished.set(job.id, { userId: job.owner.userId, state: job.state, finishedAt: job.finishedAt ?? job.createdAt, undelivered: owesDelivery(job) });
-      } else if (key.startsWith(today) && typeof value === 'number') {
-        this.usedToday.set(key, value);
+      } else {
+        this.ledger.restoreUsage(key, value, now);
       }
     }
     // Interrupted jobs first (front of their owner's line), then oldest first.
@@ -547,35 +502,17 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       delete job.startedAt;
       delete job.progress;
       this.fair.add(job, 'back');
-      this.addPending(job.owner.userId, 1);
       if (wasRunning) void this.writer.set(jobKey(job.id), job).catch(() => {});
     }
-  }
-
-  private addPending(userId: string, delta: number): void {
-    const n = (this.pendingByUser.get(userId) ?? 0) + delta;
-    if (n <= 0) this.pendingByUser.delete(userId);
-    else this.pendingByUser.set(userId, n);
   }
 
   private wake(): void {
     for (const wake of [...this.waiters]) wake();
   }
 
-  private estimateMs(job: JobRecord): number {
-    return job.request.steps * this.stepTimes.stepMs(job.request.count);
-  }
-
-  private remainingMs(job: JobRecord, now: number): number {
-    const total = this.estimateMs(job);
-    const elapsed = job.startedAt !== undefined ? now - job.startedAt : 0;
-    const byProgress = job.progress ? ((job.progress.total - job.progress.step) / Math.max(1, job.progress.total)) * total : total;
-    return Math.max(0, Math.min(byProgress, total - elapsed) || byProgress);
-  }
-
   private runningRemainingMs(now: number): number {
     let ms = 0;
-    for (const r of this.running.values()) if (!r.done) ms += this.remainingMs(r.job, now);
+    for (const r of this.running.values()) if (!r.done) ms += this.stepTimes.remainingMs(r.job, now);
     return ms;
   }
 
@@ -584,7 +521,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   }
 
   private pendingFreesAt(userId: string, now: number): number | undefined {
-    for (const r of this.running.values()) if (r.job.owner.userId === userId && !r.done) return now + Math.round(this.remainingMs(r.job, now));
+    for (const r of this.running.values()) if (r.job.owner.userId === userId && !r.done) return now + Math.round(this.stepTimes.remainingMs(r.job, now));
     const head = this.fair.lineOf(userId)[0];
     const pos = head && this.position(head.id);
     return pos ? now + Math.round(pos.etaMs) : undefined;
@@ -602,12 +539,4 @@ export function jobKey(id: string): string {
 function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v <= 0) throw new RangeError(`expected ${name} to be a positive whole number, got ${v}`);
   return v;
-}
-
-async function removeResultFiles(jobId: string, result: JobResult): Promise<void> {
-  const files = [...(result.images ?? []), ...(result.grid ? [result.grid] : []), ...(result.media ? [result.media.path] : [])];
-  await Promise.all(files.map((f) => unlink(f).catch(() => {})));
-  // The worker writes into <resultsDir>/<jobId>/; remove that folder only when it is named after the job.
-  const dirs = new Set(files.map((f) => dirname(f)).filter((d) => basename(d) === jobId));
-  await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
 }

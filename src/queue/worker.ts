@@ -1,13 +1,12 @@
 // The consumer: runs one engine call at a time, in the queue's fair order. Writing a finished job's
 // PNGs overlaps the next job's engine call so the engine is not idle between jobs.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { GenerateResult, ImageGenerator, RawImage, StepProgress } from '../engine/types.ts';
-import { encodePng, imageParameters, makeGrid, upscaleForDisplay } from '../engine/images.ts';
+import type { GenerateResult, ImageGenerator, StepProgress } from '../engine/types.ts';
 import type { JobQueue, JobLease } from './queue.ts';
 import type { MediaRenderer } from '../engine/media.ts';
 import { isMediaJob, requestSeeds, runMediaJob, writeMediaFile, type MediaRun } from './media-jobs.ts';
 import type { JobRecord, JobResult } from './types.ts';
+import { writeResultFiles } from './result-files.ts';
 
 export interface WorkerOptions {
   /** Result PNGs go to `${resultsDir}/<jobId>/` (0.png, 1.png, ..., grid.png). */
@@ -165,35 +164,4 @@ export class Worker {
       return lease.fail(`could not save the images: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-}
-
-/** Display-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
-export async function writeResultFiles(dir: string, job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: string[]; grid?: string }> {
-  const pngs = await encodeResultPngs(job, result, minSide);
-  await mkdir(dir, { recursive: true });
-  const images: string[] = [];
-  for (let i = 0; i < pngs.images.length; i++) {
-    const path = join(dir, `${i}.png`);
-    await writeFile(path, pngs.images[i]);
-    images.push(path);
-  }
-  if (!pngs.grid) return { images };
-  const grid = join(dir, 'grid.png');
-  await writeFile(grid, pngs.grid);
-  return { images, grid };
-}
-
-/** The same PNGs as bytes (a remote worker ships them through Redis instead of a shared disk). */
-export async function encodeResultPngs(job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: Buffer[]; grid?: Buffer }> {
-  const r = job.request;
-  const meta = (seed: number) => ({ ...imageParameters(r, seed, result.model), job: job.id });
-  const display: RawImage[] = [];
-  const images: Buffer[] = [];
-  for (let i = 0; i < result.images.length; i++) {
-    const shown = await upscaleForDisplay(result.images[i], minSide);
-    display.push(shown);
-    images.push(await encodePng(shown, meta(result.seeds[i] ?? r.seed + i)));
-  }
-  if (display.length <= 1) return { images };
-  return { images, grid: await encodePng(makeGrid(display), meta(r.seed)) };
 }

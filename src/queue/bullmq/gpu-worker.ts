@@ -12,7 +12,8 @@ import { Redis } from 'ioredis';
 import type { GenerateRequest, GenerateResult, ImageGenerator, StepProgress } from '../../engine/types.ts';
 import type { MediaFile, MediaRenderer } from '../../engine/media.ts';
 import { isMediaJob, requestSeeds, runMediaJob, type MediaRun } from '../media-jobs.ts';
-import { encodeResultPngs, JobTimeoutError } from '../worker.ts';
+import { JobTimeoutError } from '../worker.ts';
+import { encodeResultPngs } from '../result-files.ts';
 import { cancelChannel, cancelKey, CANCELLED_REASON, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, encodePreview, resultKey, workersKey, type WireJob, type WireProgress, type WireResult } from './protocol.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,0 +1,47 @@
+// A finished job's files: the display PNGs the worker writes (or encodes, for a remote worker) and their
+// removal when the record expires.
+import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { GenerateResult, RawImage } from '../engine/types.ts';
+import { encodePng, imageParameters, makeGrid, upscaleForDisplay } from '../engine/images.ts';
+import type { JobRecord, JobResult } from './types.ts';
+
+/** Display-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
+export async function writeResultFiles(dir: string, job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: string[]; grid?: string }> {
+  const pngs = await encodeResultPngs(job, result, minSide);
+  await mkdir(dir, { recursive: true });
+  const images: string[] = [];
+  for (let i = 0; i < pngs.images.length; i++) {
+    const path = join(dir, `${i}.png`);
+    await writeFile(path, pngs.images[i]);
+    images.push(path);
+  }
+  if (!pngs.grid) return { images };
+  const grid = join(dir, 'grid.png');
+  await writeFile(grid, pngs.grid);
+  return { images, grid };
+}
+
+/** The same PNGs as bytes (a remote worker ships them through Redis instead of a shared disk). */
+export async function encodeResultPngs(job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: Buffer[]; grid?: Buffer }> {
+  const r = job.request;
+  const meta = (seed: number) => ({ ...imageParameters(r, seed, result.model), job: job.id });
+  const display: RawImage[] = [];
+  const images: Buffer[] = [];
+  for (let i = 0; i < result.images.length; i++) {
+    const shown = await upscaleForDisplay(result.images[i], minSide);
+    display.push(shown);
+    images.push(await encodePng(shown, meta(result.seeds[i] ?? r.seed + i)));
+  }
+  if (display.length <= 1) return { images };
+  return { images, grid: await encodePng(makeGrid(display), meta(r.seed)) };
+}
+
+/** Deletes a job's result files, and its folder when that is named after the job. */
+export async function removeResultFiles(jobId: string, result: JobResult): Promise<void> {
+  const files = [...(result.images ?? []), ...(result.grid ? [result.grid] : []), ...(result.media ? [result.media.path] : [])];
+  await Promise.all(files.map((f) => unlink(f).catch(() => {})));
+  // The worker writes into <resultsDir>/<jobId>/; remove that folder only when it is named after the job.
+  const dirs = new Set(files.map((f) => dirname(f)).filter((d) => basename(d) === jobId));
+  await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
+}

@@ -1,0 +1,93 @@
+// The counters submit's limits read: each user's pending jobs, each user's last submit and submits today per
+// server, and the submits still being written. In memory; the daily counts are also stored (usageKey) so that
+// a restart keeps them, and the rest is rebuilt from the stored jobs.
+import { utcDay } from './limits.ts';
+import type { JobOwner, JobRecord } from './types.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Stored daily counts outlive their day by one more, then the store drops them. */
+export const USAGE_TTL_MS = 2 * DAY_MS;
+
+/** The store key of a user's submit count in one server on the UTC day of `now`. */
+export function usageKey(owner: JobOwner, now: number): string {
+  return `usage:${utcDay(now)}:${owner.guildId}:${owner.userId}`;
+}
+
+/** One accepted submit whose record is being written: release() once it is stored, undo() if the store refused it. */
+export interface Reservation {
+  release(): void;
+  undo(): void;
+}
+
+export class SubmitLedger {
+  private readonly pendingByUser = new Map<string, number>();
+  private readonly lastSubmit = new Map<string, number>();
+  private readonly usedToday = new Map<string, number>();
+  private writing = 0;
+
+  /** Queued + running + being-submitted jobs of this user, in all servers (the 'pending' limit). */
+  pending(userId: string): number {
+    return this.pendingByUser.get(userId) ?? 0;
+  }
+
+  lastSubmitAt(owner: JobOwner): number | undefined {
+    return this.lastSubmit.get(userGuild(owner));
+  }
+
+  used(key: string): number {
+    return this.usedToday.get(key) ?? 0;
+  }
+
+  /** Accepted submits whose records are not stored yet: they count against the queue's cap already. */
+  get inFlight(): number {
+    return this.writing;
+  }
+
+  addPending(userId: string, delta: number): void {
+    const n = this.pending(userId) + delta;
+    if (n <= 0) this.pendingByUser.delete(userId);
+    else this.pendingByUser.set(userId, n);
+  }
+
+  /** Charges the owner for a submit before its record is written, so that two submits cannot both slip under a limit. */
+  reserve(owner: JobOwner, key: string, now: number): Reservation {
+    const before = { lastSubmitAt: this.lastSubmitAt(owner), used: this.used(key) };
+    this.addPending(owner.userId, 1);
+    this.writing++;
+    this.lastSubmit.set(userGuild(owner), now);
+    this.usedToday.set(key, before.used + 1);
+    let open = true;
+    const close = (): boolean => {
+      if (!open) return false;
+      open = false;
+      this.writing--;
+      return true;
+    };
+    return {
+      release: () => void close(),
+      undo: () => {
+        if (!close()) return;
+        this.addPending(owner.userId, -1);
+        if (before.lastSubmitAt === undefined) this.lastSubmit.delete(userGuild(owner));
+        else this.lastSubmit.set(userGuild(owner), before.lastSubmitAt);
+        this.usedToday.set(key, this.used(key) - 1);
+      },
+    };
+  }
+
+  /** A stored job seen at startup: its owner submitted no earlier than it, and an active one is pending. */
+  restoreJob(job: JobRecord, active: boolean): void {
+    const key = userGuild(job.owner);
+    if ((this.lastSubmit.get(key) ?? 0) < job.createdAt) this.lastSubmit.set(key, job.createdAt);
+    if (active) this.addPending(job.owner.userId, 1);
+  }
+
+  /** A stored daily count seen at startup; counts of other days are ignored. */
+  restoreUsage(key: string, value: unknown, now: number): void {
+    if (key.startsWith(`usage:${utcDay(now)}:`) && typeof value === 'number') this.usedToday.set(key, value);
+  }
+}
+
+function userGuild(owner: JobOwner): string {
+  return `${owner.guildId}:${owner.userId}`;
+}
