@@ -205,15 +205,19 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
       ...(input.extras !== undefined ? { extras: structuredClone(input.extras) } : {}),
     };
     const reservation = this.ledger.reserve(owner, usage, now);
-    try {
-      await Promise.all([
-        this.writer.set(jobKey(job.id), job),
-        this.writer.set(usage, snapshot.usedToday + 1, USAGE_TTL_MS),
-      ]);
-    } catch (err) {
-      // Refused by the store: the user is not charged for it.
+    const [jobWrite, usageWrite] = await Promise.allSettled([
+      this.writer.set(jobKey(job.id), job),
+      this.writer.set(usage, snapshot.usedToday + 1, USAGE_TTL_MS),
+    ]);
+    if (jobWrite.status === 'rejected' || usageWrite.status === 'rejected') {
+      // Refused by the store: the user is not charged, and neither half of the pair stays stored (best effort:
+      // the store may still be refusing). The count written back is the ledger's, which keeps concurrent submits.
       reservation.undo();
-      throw err;
+      await Promise.allSettled([
+        jobWrite.status === 'fulfilled' ? this.writer.delete(jobKey(job.id)) : undefined,
+        this.writer.set(usage, this.ledger.used(usage), USAGE_TTL_MS),
+      ]);
+      throw jobWrite.status === 'rejected' ? jobWrite.reason : (usageWrite as PromiseRejectedResult).reason;
     }
     reservation.release();
     this.fair.add(job, 'back');

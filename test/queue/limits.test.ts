@@ -140,6 +140,51 @@ for (const { name, make, skip } of BACKENDS) {
       await refused(queue, { owner: owner('A', '100', '202'), request: request() }, 'channel', /not allowed in this channel/);
     });
 
+    /** A real store whose writes of keys starting with `prefix` are refused `times` times. */
+    async function refusingStore(prefix: string, times: number): Promise<{ store: Store; inner: Store }> {
+      const inner = await backend.open(`l${++n}`);
+      let left = times;
+      const store: Store = {
+        backend: inner.backend,
+        location: inner.location,
+        get: <T,>(key: string) => inner.get<T>(key),
+        set: async (key, value, ttlMs) => {
+          if (key.startsWith(prefix) && left-- > 0) throw new Error(`disk full (injected, writing ${prefix})`);
+          return inner.set(key, value, ttlMs);
+        },
+        delete: (key) => inner.delete(key),
+        iterate: <T,>(prefix: string) => inner.iterate<T>(prefix),
+        close: () => inner.close(),
+      };
+      return { store, inner };
+    }
+
+    for (const prefix of ['job:', 'usage:']) {
+      test(`a submit whose ${prefix} write the store refuses charges nothing and leaves nothing stored`, async () => {
+        const { store, inner } = await refusingStore(prefix, 1);
+        const settings = new GuildSettingsStore(store);
+        await settings.update('100', { cooldownSeconds: 60, dailyQuota: 1, maxPending: 1 });
+        const queue = await JobQueue.open({ store, settings, clock: clock.now, pruneIntervalMs: 0 });
+        cleanups.push(async () => { await queue.close(); await store.close(); });
+        const before = JSON.stringify(queue.stats());
+
+        await assert.rejects(queue.submit({ owner: owner('A'), request: request() }), /disk full \(injected/);
+        assert.equal(JSON.stringify(queue.stats()), before, 'nothing queued, nothing counted');
+        const stored = async (p: string) => { const keys = []; for await (const [k] of inner.iterate(p)) keys.push(k); return keys; };
+        assert.deepEqual(await stored('job:'), [], 'no half of the refused pair stays stored');
+        for (const key of await stored('usage:')) assert.equal(await inner.get(key), 0, `${key} is back to 0`);
+
+        // At once, same user and server: neither the pending limit (1), the cooldown (60 s) nor the quota (1) holds it.
+        const job = await queue.submit({ owner: owner('A'), request: request() });
+        assert.deepEqual((await queue.listForUser('A')).map((j) => j.id), [job.id]);
+        assert.deepEqual(await stored('job:'), [`job:${job.id}`]);
+        const usage = await stored('usage:');
+        assert.equal(usage.length, 1);
+        assert.equal(await inner.get(usage[0]), 1, 'the accepted submit is the one counted');
+        await refused(queue, { owner: owner('A'), request: request() }, 'pending', /the limit is 1/);
+      });
+    }
+
     test('concurrent submits cannot slip past a limit together', async () => {
       const { queue } = await setup({ maxPending: 2 });
       const results = await Promise.allSettled(Array.from({ length: 5 }, () => queue.submit({ owner: owner('A'), request: request() })));
