@@ -93,6 +93,8 @@ export function checkParams(settings: GuildSettings, r: GenerateRequest): void {
   if (r.init && !(r.init.strength > 0 && r.init.strength <= 1)) fail('init', `expected an init strength above 0 and at most 1, got ${r.init.strength}`);
 }
 
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** The UTC day a timestamp falls in, as YYYY-MM-DD (quota bucket). */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);

@@ -4,7 +4,7 @@ import type { GenerateRequest, StepProgress } from '../engine/types.ts';
 import type { JobKind, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
 import type { Store } from './store.ts';
 import type { GuildSettingsStore } from './settings.ts';
-import { checkSubmit, type UsageSnapshot } from './limits.ts';
+import { checkSubmit, DAY_MS, type UsageSnapshot } from './limits.ts';
 import { SubmitLedger, USAGE_TTL_MS, usageKey } from './usage.ts';
 import { TypedEmitter, type JobQueueEvents } from './events.ts';
 import { OrderedWriter } from './writes.ts';
@@ -14,7 +14,6 @@ import { FairLines } from './fair-lines.ts';
 import { JobCancelledError, JobNotFoundError, JobStateError, PermissionError, SubmitError } from './errors.ts';
 import { removeResultFiles } from './result-files.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const JOB_KINDS: readonly JobKind[] = ['new', 'reroll', 'variation', 'pick', 'timelapse', 'diffusion'];
 
 export interface JobQueueOptions {

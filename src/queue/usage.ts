@@ -1,16 +1,20 @@
 // The counters submit's limits read: each user's pending jobs, each user's last submit and submits today per
 // server, and the submits still being written. In memory; the daily counts are also stored (usageKey) so that
 // a restart keeps them, and the rest is rebuilt from the stored jobs.
-import { utcDay } from './limits.ts';
+import { DAY_MS, utcDay } from './limits.ts';
 import type { JobOwner, JobRecord } from './types.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Stored daily counts outlive their day by one more, then the store drops them. */
 export const USAGE_TTL_MS = 2 * DAY_MS;
 
 /** The store key of a user's submit count in one server on the UTC day of `now`. */
 export function usageKey(owner: JobOwner, now: number): string {
-  return `usage:${utcDay(now)}:${owner.guildId}:${owner.userId}`;
+  return dayPrefix(now) + userGuild(owner);
+}
+
+/** What every usage key of the UTC day of `now` starts with. */
+function dayPrefix(now: number): string {
+  return `usage:${utcDay(now)}:`;
 }
 
 /** One accepted submit whose record is being written: release() once it is stored, undo() if the store refused it. */
@@ -84,7 +88,7 @@ export class SubmitLedger {
 
   /** A stored daily count seen at startup; counts of other days are ignored. */
   restoreUsage(key: string, value: unknown, now: number): void {
-    if (key.startsWith(`usage:${utcDay(now)}:`) && typeof value === 'number') this.usedToday.set(key, value);
+    if (key.startsWith(dayPrefix(now)) && typeof value === 'number') this.usedToday.set(key, value);
   }
 }
 
