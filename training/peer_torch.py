@@ -89,7 +89,7 @@ def main() -> None:
             ae.decoder(lat / sf).clamp(-1, 1)
         return (time.perf_counter() - t0) * 1000
 
-    once(0)  # warm-up
+    # the warm-up run is also the one whose work is counted (the hooks slow it, it is not timed)
     work = {"gflop": round(count_gflop([ae, te, unet], lambda: once(0)), 2), "sgemm_gflops": round(sgemm_gflops(), 1)}
     if args.serve:
         print(json.dumps({"ready": True, "torch": torch.__version__, "threads": threads, **work}), flush=True)
