@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { ServerState } from './state.ts';
 import type { StoredMessage } from './messages.ts';
-import { apiGuildCreate, apiMember, apiUser } from './world.ts';
+import { apiGuildCreate, apiMember, apiUser, findGuild } from './world.ts';
 
 export const Op = {
   Dispatch: 0, Heartbeat: 1, Identify: 2, PresenceUpdate: 3, VoiceStateUpdate: 4, Resume: 6, Reconnect: 7,
@@ -48,7 +48,7 @@ export class Gateway {
       const t = kind === 'create' ? 'MESSAGE_CREATE' : kind === 'update' ? 'MESSAGE_UPDATE' : 'MESSAGE_DELETE';
       const d = kind === 'delete'
         ? { id: message.id, channel_id: message.channelId, guild_id: message.guildId }
-        : { ...state.apiMessage(message), member: apiMember(state.world, state.world.bot) };
+        : { ...state.apiMessage(message), member: apiMember(state.world, findGuild(state.world, message.guildId)!, state.world.bot) };
       for (const session of this.#sessions.values()) {
         if (session.ready && session.intents & GUILD_MESSAGES) this.#send(session, t, d);
       }
@@ -79,6 +79,13 @@ export class Gateway {
     const valid = [...this.#sessions.values()].filter((s) => s.ready);
     for (const session of valid) this.#send(session, t, d);
     return valid.length;
+  }
+
+  /** A guild the bot joined after it connected: GUILD_CREATE to sessions with the Guilds intent. */
+  guildJoined(guild: Parameters<typeof apiGuildCreate>[1]): void {
+    for (const session of this.#sessions.values()) {
+      if (session.ready && session.intents & GUILDS) this.#send(session, 'GUILD_CREATE', apiGuildCreate(this.state.world, guild));
+    }
   }
 
   /** Asks connected clients to reconnect and resume (op 7), as Discord does during maintenance. */
@@ -188,7 +195,7 @@ export class Gateway {
       v: 10,
       user_settings: {},
       user: { ...apiUser(world.bot), verified: true, mfa_enabled: false },
-      guilds: [{ id: world.guildId, unavailable: true }],
+      guilds: world.guilds.map((g) => ({ id: g.id, unavailable: true })),
       session_id: session.id,
       session_type: 'normal',
       resume_gateway_url: this.url(),
@@ -199,7 +206,7 @@ export class Gateway {
       relationships: [],
       geo_ordered_rtc_regions: [],
     });
-    if (d.intents & GUILDS) this.#send(session, 'GUILD_CREATE', apiGuildCreate(world));
+    if (d.intents & GUILDS) for (const guild of world.guilds) this.#send(session, 'GUILD_CREATE', apiGuildCreate(world, guild));
     this.state.log(`gateway READY session ${session.id}`);
     this.#refresh();
     return session;

@@ -7,5 +7,5 @@ export type { InjectOptions, Injection, RateLimitPolicy } from './ratelimit.ts';
 export { SlashCommandError, OptionType, type RegisteredCommand, type OptionValue } from './commands.ts';
 export { WaitTimeoutError } from './waiting.ts';
 export { Permission, ALL_PERMISSIONS, EVERYONE_PERMISSIONS } from './permissions.ts';
-export type { FakeUser, FakeChannel, FakeRole, World } from './world.ts';
+export type { FakeUser, FakeChannel, FakeRole, FakeGuild, FakeOverwrite, World } from './world.ts';
 export { LIMITS } from './limits.ts';

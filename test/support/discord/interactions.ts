@@ -3,7 +3,7 @@
 // and button clicks (shaped like Discord's, with what discord.js 14 needs).
 import type { EventEmitter } from 'node:events';
 import { snowflake, randomToken } from './snowflake.ts';
-import { allMembers, apiChannel, apiMember, apiRole, apiUser, memberPermissions, type FakeChannel, type FakeUser, type World } from './world.ts';
+import { allChannels, allMembers, allRoles, apiChannel, apiMember, apiRole, apiUser, guildOf, memberPermissions, type FakeChannel, type FakeUser, type World } from './world.ts';
 import type { MessageStore, MessageWrite, StoredMessage } from './messages.ts';
 import type { RegisteredCommand, BuiltOptions } from './commands.ts';
 import { waitUntil } from './waiting.ts';
@@ -80,6 +80,11 @@ export class InteractionHandle {
   }
 
   /** "/imagine" or "button custom_id", for messages. */
+  /** The guild the interaction happened in (its channel's). */
+  get guildId(): string {
+    return (this.payload.guild_id as string) ?? '';
+  }
+
   get label(): string {
     const data = this.payload.data as Json;
     return this.type === InteractionType.ApplicationCommand ? `/${data.name}` : `button "${data.custom_id}"`;
@@ -149,24 +154,26 @@ export interface PayloadContext {
 
 function basePayload(type: number, context: PayloadContext, data: Json): Json {
   const { world, user, channel } = context;
-  const permissions = context.memberPermissions === undefined ? memberPermissions(world, user) : BigInt(context.memberPermissions);
+  const guild = guildOf(world, channel);
+  // Discord sends the member's permissions in this channel (overwrites applied).
+  const permissions = context.memberPermissions === undefined ? memberPermissions(guild, user, channel) : BigInt(context.memberPermissions);
   return {
     id: '',
     application_id: world.applicationId,
     type,
     data,
-    guild_id: world.guildId,
-    guild: { id: world.guildId, locale: 'en-US', features: [] },
+    guild_id: guild.id,
+    guild: { id: guild.id, locale: 'en-US', features: [] },
     channel_id: channel.id,
-    channel: { ...apiChannel(world, channel), permissions: permissions.toString() },
-    member: apiMember(world, user, permissions),
+    channel: { ...apiChannel(channel), permissions: permissions.toString() },
+    member: apiMember(world, guild, user, permissions),
     token: '',
     version: 1,
-    app_permissions: memberPermissions(world, world.bot).toString(),
+    app_permissions: memberPermissions(guild, world.bot, channel).toString(),
     locale: context.locale ?? 'en-US',
     guild_locale: 'en-US',
     entitlements: [],
-    authorizing_integration_owners: { '0': world.guildId },
+    authorizing_integration_owners: { '0': guild.id },
     context: 0,
     attachment_size_limit: context.attachmentSizeLimit,
   };
@@ -174,25 +181,26 @@ function basePayload(type: number, context: PayloadContext, data: Json): Json {
 
 export function slashPayload(context: PayloadContext, command: RegisteredCommand, built: BuiltOptions): Json {
   const { world } = context;
+  const guild = guildOf(world, context.channel);
   const resolved: Json = {};
   const users = [...new Set(built.users)];
   if (users.length) {
-    const known = allMembers(world);
+    const known = allMembers(world, guild);
     const found = users.map((id) => known.find((u) => u.id === id)).filter((u): u is FakeUser => u !== undefined);
     resolved.users = Object.fromEntries(found.map((u) => [u.id, apiUser(u)]));
     resolved.members = Object.fromEntries(found.map((u) => {
-      const { user: _user, deaf: _deaf, mute: _mute, ...member } = apiMember(world, u, memberPermissions(world, u));
+      const { user: _user, deaf: _deaf, mute: _mute, ...member } = apiMember(world, guild, u, memberPermissions(guild, u));
       return [u.id, member];
     }));
   }
   if (built.channels.length) {
-    const known = Object.values(world.channels);
+    const known = allChannels(guild);
     resolved.channels = Object.fromEntries(built.channels.map((id) => known.find((c) => c.id === id))
       .filter((c): c is FakeChannel => c !== undefined)
-      .map((c) => [c.id, { id: c.id, name: c.name, type: 0, permissions: memberPermissions(world, context.user).toString() }]));
+      .map((c) => [c.id, { id: c.id, name: c.name, type: 0, permissions: memberPermissions(guild, context.user, c).toString() }]));
   }
   if (built.roles.length) {
-    const known = Object.values(world.roles);
+    const known = allRoles(guild);
     resolved.roles = Object.fromEntries(built.roles.map((id) => known.find((r) => r.id === id)).filter((r) => r !== undefined).map((r) => [r.id, apiRole(r)]));
   }
   return basePayload(InteractionType.ApplicationCommand, context, {

@@ -4,16 +4,18 @@ import type { ApiRequest, Router } from './http.ts';
 import type { ServerState } from './state.ts';
 import { unknownChannel, unknownMessage } from './errors.ts';
 import { isEphemeral, type StoredMessage } from './messages.ts';
-import { allChannels } from './world.ts';
+import { findChannel } from './world.ts';
 import { applyWrite, enforceMessageRules } from './writes.ts';
 
 export function addChannelRoutes(router: Router, state: ServerState): void {
   const major = (p: Record<string, string>) => p.channel;
   const channel = (req: ApiRequest) => {
-    if (!allChannels(state.world).some((c) => c.id === req.params.channel)) {
+    const found = findChannel(state.world, req.params.channel);
+    if (!found) {
       state.violation(`${req.method} /channels/${req.params.channel}/messages: no such channel`);
       throw unknownChannel();
     }
+    return found;
   };
   const message = (req: ApiRequest): StoredMessage => {
     channel(req);
@@ -28,10 +30,10 @@ export function addChannelRoutes(router: Router, state: ServerState): void {
   router.add({
     method: 'POST', template: '/channels/:channel/messages', auth: true, major,
     handle: (req) => {
-      channel(req);
+      const target = channel(req);
       enforceMessageRules(state, req, `message to channel ${req.params.channel}`, req.json, true, state.options.attachmentSizeLimit);
       const created = state.messages.create({
-        channelId: req.params.channel, guildId: state.world.guildId, authorId: state.world.bot.id, kind: 'channel',
+        channelId: req.params.channel, guildId: target.guildId, authorId: state.world.bot.id, kind: 'channel',
       });
       applyWrite(state, created, req, req.json, false, 'channel');
       return { status: 200, body: state.apiMessage(created) };

@@ -10,7 +10,7 @@ export function addCommandRoutes(router: Router, state: ServerState): void {
       state.violation(`${method} ${path}: application id ${params.app} is not this bot's (${world.applicationId})`);
       throw unknownApplication();
     }
-    if (params.guild !== undefined && params.guild !== world.guildId) {
+    if (params.guild !== undefined && !world.guilds.some((g) => g.id === params.guild)) {
       state.violation(`${method} ${path}: the bot is not in guild ${params.guild}`);
       throw unknownGuild();
     }

@@ -2,7 +2,7 @@
 import type { Router } from './http.ts';
 import type { ServerState } from './state.ts';
 import { unknownChannel, unknownGuild, unknownMember, unknownApplication, DiscordHttpError } from './errors.ts';
-import { allChannels, allMembers, allRoles, apiChannel, apiGuild, apiMember, apiRole, apiUser } from './world.ts';
+import { allChannels, allMembers, allRoles, apiChannel, apiGuild, apiMember, apiRole, apiUser, findChannel, findGuild, type FakeGuild } from './world.ts';
 
 export function addInfoRoutes(router: Router, state: ServerState, gatewayUrl: () => string): void {
   const { world } = state;
@@ -35,10 +35,10 @@ export function addInfoRoutes(router: Router, state: ServerState, gatewayUrl: ()
     bot_require_code_grant: false,
     verify_key: '0'.repeat(64),
     flags: 0,
-    owner: apiUser(world.users.owner),
+    owner: apiUser(world.guilds[0].users.owner),
     bot: apiUser(world.bot),
     team: null,
-    approximate_guild_count: 1,
+    approximate_guild_count: world.guilds.length,
   });
   router.add({ method: 'GET', template: '/applications/@me', auth: true, handle: () => ok(application()) });
   router.add({
@@ -49,41 +49,42 @@ export function addInfoRoutes(router: Router, state: ServerState, gatewayUrl: ()
     },
   });
 
-  /** Answers with `body()` for the test guild, 10004 Unknown Guild for any other id. */
-  const inGuild = (id: string, body: () => unknown) => {
-    if (id !== world.guildId) throw unknownGuild();
-    return ok(body());
+  /** Answers with `body(guild)` for a guild of the world, 10004 Unknown Guild for any other id. */
+  const inGuild = (id: string, body: (guild: FakeGuild) => unknown) => {
+    const guild = findGuild(world, id);
+    if (!guild) throw unknownGuild();
+    return ok(body(guild));
   };
   router.add({
     method: 'GET', template: '/guilds/:guild', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => inGuild(params.guild, () => apiGuild(world)),
+    handle: ({ params }) => inGuild(params.guild, (g) => apiGuild(g)),
   });
   router.add({
     method: 'GET', template: '/guilds/:guild/roles', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => inGuild(params.guild, () => allRoles(world).map(apiRole)),
+    handle: ({ params }) => inGuild(params.guild, (g) => allRoles(g).map(apiRole)),
   });
   router.add({
     method: 'GET', template: '/guilds/:guild/channels', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => inGuild(params.guild, () => allChannels(world).map((c) => apiChannel(world, c))),
+    handle: ({ params }) => inGuild(params.guild, (g) => allChannels(g).map(apiChannel)),
   });
   router.add({
     method: 'GET', template: '/guilds/:guild/members/:user', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => inGuild(params.guild, () => {
-      const user = allMembers(world).find((u) => u.id === params.user);
+    handle: ({ params }) => inGuild(params.guild, (g) => {
+      const user = allMembers(world, g).find((u) => u.id === params.user);
       if (!user) throw unknownMember();
-      return apiMember(world, user);
+      return apiMember(world, g, user);
     }),
   });
   router.add({
     method: 'GET', template: '/guilds/:guild/members', auth: true, major: (p) => p.guild,
-    handle: ({ params }) => inGuild(params.guild, () => allMembers(world).map((u) => apiMember(world, u))),
+    handle: ({ params }) => inGuild(params.guild, (g) => allMembers(world, g).map((u) => apiMember(world, g, u))),
   });
   router.add({
     method: 'GET', template: '/channels/:channel', auth: true, major: (p) => p.channel,
     handle: ({ params }) => {
-      const channel = allChannels(world).find((c) => c.id === params.channel);
+      const channel = findChannel(world, params.channel);
       if (!channel) throw unknownChannel();
-      return ok(apiChannel(world, channel));
+      return ok(apiChannel(channel));
     },
   });
 }

@@ -102,7 +102,7 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
     throw invalidFormBody([{ path: 'type', code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: `Interaction response type ${type} is not valid here.` }]);
   }
   const what = `${handle.label} callback type ${type}`;
-  const base = { channelId: handle.channelId, guildId: state.world.guildId, authorId: state.world.bot.id, interactionId: handle.id };
+  const base = { channelId: handle.channelId, guildId: handle.guildId, authorId: state.world.bot.id, interactionId: handle.id };
 
   switch (type) {
     case CallbackType.ChannelMessageWithSource: {
@@ -224,7 +224,7 @@ function followUp(state: ServerState, req: ApiRequest): { status: number; body?:
     applyWrite(state, message, req, rest, true, 'webhook', handle);
   } else {
     message = state.messages.create({
-      channelId: handle.channelId, guildId: state.world.guildId, authorId: state.world.bot.id,
+      channelId: handle.channelId, guildId: handle.guildId, authorId: state.world.bot.id,
       kind: 'follow-up', interactionId: handle.id, flags: Number(body.flags ?? 0) & CREATION_FLAGS,
     });
     handle.followUpIds.push(message.id);

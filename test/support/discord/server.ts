@@ -15,7 +15,7 @@ import { addInteractionRoutes, recordMissedAck } from './routes-interactions.ts'
 import { randomToken } from './snowflake.ts';
 import { ServerState, resolveOptions, type DiscordServerOptions, type RequestRecord } from './state.ts';
 import { waitUntil } from './waiting.ts';
-import { allChannels, createWorld, user, type FakeChannel, type FakeUser, type World } from './world.ts';
+import { addGuild, addMember, apiChannel, createWorld, findChannel, guildOf, isMember, newChannel, user, type FakeChannel, type FakeGuild, type FakeOverwrite, type FakeUser, type GuildChannels, type GuildUsers, type World } from './world.ts';
 
 export interface SlashOptions {
   user: FakeUser;
@@ -25,7 +25,7 @@ export interface SlashOptions {
   options?: Record<string, OptionValue | undefined>;
   /** "limits", or "group subcommand". */
   subcommand?: string;
-  /** Default: the general channel. */
+  /** Default: the general channel of the first guild. A channel of another guild sends it from there. */
   channelId?: string;
   /** Overrides the member's permissions in the payload (a bigint or decimal string). */
   memberPermissions?: bigint | string;
@@ -99,20 +99,27 @@ export class DiscordServer {
   get applicationId(): string {
     return this.world.applicationId;
   }
-  get guildId(): string {
-    return this.world.guildId;
+  /** The first guild (the default one for slash(), click() and the getters below). */
+  get guild(): FakeGuild {
+    return this.world.guilds[0];
   }
-  get users(): World['users'] {
-    return this.world.users;
+  get guildId(): string {
+    return this.guild.id;
+  }
+  get users(): GuildUsers {
+    return this.guild.users;
   }
   get botUser(): FakeUser {
     return this.world.bot;
   }
-  get channels(): World['channels'] {
-    return this.world.channels;
+  get channels(): GuildChannels {
+    return this.guild.channels;
   }
-  get roles(): World['roles'] {
-    return this.world.roles;
+  get roles(): FakeGuild['roles'] {
+    return this.guild.roles;
+  }
+  get guilds(): readonly FakeGuild[] {
+    return this.world.guilds;
   }
   /** Rule violations so far (tests assert this stays empty). */
   get violations(): readonly string[] {
@@ -133,11 +140,34 @@ export class DiscordServer {
     return [...this.state.interactions.values()];
   }
 
-  /** Adds a guild member (a plain member unless given role ids, e.g. server.roles.moderator.id). */
-  addUser(username: string, options: { roles?: string[] } = {}): FakeUser {
-    const added = user(username, options.roles ?? []);
-    this.world.others.push(added);
-    return added;
+  /** Adds a member to `guild` (default the first; a plain member unless given role ids, e.g. server.roles.moderator.id). */
+  addUser(username: string, options: { roles?: string[]; guild?: FakeGuild } = {}): FakeUser {
+    return addMember(this.world, options.guild ?? this.guild, user(username), options.roles ?? []);
+  }
+
+  /** Makes an existing person a member of another guild too (with that guild's role ids). */
+  addMember(guild: FakeGuild, member: FakeUser, roles: string[] = []): FakeUser {
+    addMember(this.world, guild, member, roles);
+    return member;
+  }
+
+  /**
+   * Another guild with its own owner, moderator, alice and bob (names end in `suffix`, default "-2",
+   * "-3", ...), channels and roles. The bot is in it: connected sessions get its GUILD_CREATE.
+   */
+  addGuild(name = `Guild ${this.world.guilds.length + 1}`, suffix = `-${this.world.guilds.length + 1}`): FakeGuild {
+    const guild = addGuild(this.world, name, suffix);
+    this.#gateway.guildJoined(guild);
+    this.state.changed();
+    return guild;
+  }
+
+  /** A text channel added to `guild`, with permission overwrites (e.g. hidden from @everyone). */
+  addChannel(guild: FakeGuild, name: string, options: { overwrites?: FakeOverwrite[]; nsfw?: boolean } = {}): FakeChannel {
+    const channel = newChannel(guild, name, options);
+    guild.extraChannels.push(channel);
+    this.#gateway.dispatch('CHANNEL_CREATE', apiChannel(channel));
+    return channel;
   }
 
   /** Milliseconds from dispatch to first callback, for every acknowledged interaction so far. */
@@ -159,9 +189,11 @@ export class DiscordServer {
   /** Dispatches INTERACTION_CREATE for a slash command, as a member typing it in Discord. */
   slash(options: SlashOptions): InteractionHandle {
     const channel = this.#channel(options.channelId);
-    const command = this.state.commands.resolve(options.command, this.guildId);
+    const guild = guildOf(this.world, channel);
+    if (!isMember(guild, options.user)) throw new Error(`${options.user.username} is not a member of ${guild.name}; server.addMember(guild, user) first`);
+    const command = this.state.commands.resolve(options.command, guild.id);
     if (!command) {
-      const known = [...this.state.commands.list(), ...this.state.commands.list(this.guildId)].map((c) => c.name);
+      const known = [...this.state.commands.list(), ...this.state.commands.list(guild.id)].map((c) => c.name);
       throw new SlashCommandError(`/${options.command} is not registered (registered: [${known.join(', ')}]); the bot must register it first`);
     }
     const values = Object.fromEntries(Object.entries(options.options ?? {}).filter(([, v]) => v !== undefined)) as Record<string, OptionValue>;
@@ -184,6 +216,7 @@ export class DiscordServer {
     }
     if (component.disabled) throw new Error(`component ${JSON.stringify(options.customId)} on message ${id} is disabled; Discord does not let a user click it`);
     const channel = this.#channel(message.channelId);
+    if (!isMember(guildOf(this.world, channel), options.user)) throw new Error(`${options.user.username} is not a member of the guild of message ${id}`);
     const payload = clickPayload(this.#context(options.user, channel, options.memberPermissions), this.state.apiMessage(message), component, options.values);
     return this.#dispatch(new InteractionHandle(this.state, InteractionType.MessageComponent, options.user, channel.id, payload, this.state.options.tokenLifetimeMs, message.id));
   }
@@ -243,8 +276,8 @@ export class DiscordServer {
   }
 
   #channel(id?: string): FakeChannel {
-    const channel = id === undefined ? this.channels.general : allChannels(this.world).find((c) => c.id === id);
-    if (!channel) throw new Error(`no channel ${id} in the test guild; use server.channels.*.id`);
+    const channel = id === undefined ? this.channels.general : findChannel(this.world, id);
+    if (!channel) throw new Error(`no channel ${id} in any guild of the world; use server.channels.*.id or guild.channels.*.id`);
     return channel;
   }
 

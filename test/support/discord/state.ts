@@ -5,7 +5,7 @@ import { CommandRegistry } from './commands.ts';
 import { MessageStore, apiMessage, type MessageWrite, type StoredMessage } from './messages.ts';
 import type { InteractionHandle } from './interactions.ts';
 import type { RateLimitPolicy } from './ratelimit.ts';
-import { allMembers, type FakeUser, type World } from './world.ts';
+import type { FakeUser, World } from './world.ts';
 
 export interface DiscordServerOptions {
   /** Time allowed from dispatch to the first interaction callback (Discord: 3 s). */
@@ -102,7 +102,7 @@ export class ServerState {
   }
 
   user(id: string): FakeUser | undefined {
-    return allMembers(this.world).find((u) => u.id === id);
+    return this.world.people.get(id);
   }
 
   interactionFor(message: StoredMessage): InteractionHandle | undefined {
