@@ -3,7 +3,7 @@
 // job's owner or a moderator may cancel.
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { NotAllowedError, UnknownJobError, UserFacingError } from '../discord/errors.ts';
-import { isModerator } from '../discord/permissions.ts';
+import { assertJobVisible, moderatesJob } from '../discord/job-access.ts';
 import type { JobRecord } from '../queue/index.ts';
 import type { ButtonRef } from './customId.ts';
 import { submitJob } from './submit.ts';
@@ -13,11 +13,12 @@ import { pickPayload } from '../discord/render.ts';
 import { AttachmentTooLargeError, DEFAULT_ATTACHMENT_LIMIT, fitPng, formatBytes } from '../discord/fit.ts';
 import { readFile } from 'node:fs/promises';
 
-async function finishedJob(ref: ButtonRef, services: Services): Promise<JobRecord> {
+async function finishedJob(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<JobRecord> {
   const job = await services.queue.get(ref.jobId);
   if (!job || job.state !== 'done' || !job.result) {
     throw new UnknownJobError('That result is no longer available (it may have expired). Start again with /imagine.', { jobId: ref.jobId });
   }
+  await assertJobVisible(interaction, job);
   return job;
 }
 
@@ -25,7 +26,7 @@ export const jobButtons: ButtonFamily = {
   actions: ['reroll', 'varySubtle', 'varyStrong', 'pick', 'variation'],
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply();
-    const parent = await finishedJob(ref, services);
+    const parent = await finishedJob(interaction, ref, services);
     switch (ref.action) {
       case 'reroll':
         await submitJob(interaction, services, rerollRequest(parent, services.randomSeed(), ref.index), 'reroll', parent.id);
@@ -69,22 +70,32 @@ export const cancelButton: ButtonFamily = {
   actions: ['cancel'],
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    await cancelJob(interaction, ref.jobId, services);
-    await interaction.editReply({ content: 'Cancelled.' });
+    const job = await cancelJob(interaction, ref.jobId, services);
+    await interaction.editReply({ content: cancelOutcome(job) });
   },
 };
 
-/** Shared by the Cancel button and /cancel. Throws a user-facing error when it may not or cannot. */
+/**
+ * Shared by the Cancel button and /cancel. The owner may cancel from anywhere; a moderator only jobs of
+ * the server they moderate. Returns the job as it ended: a running job may finish before it stops.
+ */
 export async function cancelJob(interaction: ButtonInteraction | ChatInputCommandInteraction, jobId: string, services: Services): Promise<JobRecord> {
   const job = await services.queue.get(jobId);
   if (!job) throw new UnknownJobError(`There is no job \`${jobId}\`. /queue lists yours.`, { jobId });
+  const own = job.owner.userId === interaction.user.id;
+  const moderator = !own && moderatesJob(interaction, job, await services.settings.get(job.owner.guildId));
+  if (!own && !moderator) {
+    throw new NotAllowedError('Only the person who asked for this image, or a moderator of its server, can cancel it.', { jobId });
+  }
   if (job.state !== 'queued' && job.state !== 'running') {
     throw new UnknownJobError(`That job has already ${job.state === 'done' ? 'finished' : job.state === 'failed' ? 'failed' : 'been cancelled'}; nothing to cancel.`, { jobId });
   }
-  const settings = await services.settings.get(job.owner.guildId);
-  const moderator = isModerator(interaction, settings);
-  if (job.owner.userId !== interaction.user.id && !moderator) {
-    throw new NotAllowedError('Only the person who asked for this image, or a moderator, can cancel it.', { jobId });
-  }
   return services.queue.cancel(jobId, { userId: interaction.user.id, isModerator: moderator });
+}
+
+/** What the cancel did, in the user's words (a running job can finish or fail before it stops). */
+export function cancelOutcome(job: JobRecord): string {
+  if (job.state === 'done') return `\`${job.id}\` finished before it could be cancelled; its image is posted.`;
+  if (job.state === 'failed') return `\`${job.id}\` failed before it could be cancelled.`;
+  return `Cancelled \`${job.id}\`.`;
 }

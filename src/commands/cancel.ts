@@ -1,8 +1,8 @@
 // /cancel: your running job, or your oldest waiting one, or the one named by `job`.
-// Moderators may name anyone's job.
+// Moderators may name any job of their own server.
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UnknownJobError } from '../discord/errors.ts';
-import { cancelJob } from './buttons.ts';
+import { cancelJob, cancelOutcome } from './buttons.ts';
 import type { Services, SlashCommand } from './types.ts';
 
 export const data = new SlashCommandBuilder()
@@ -21,7 +21,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     jobId = target.id;
   }
   const job = await cancelJob(interaction, jobId, services);
-  await interaction.editReply({ content: `Cancelled \`${job.id}\`.`, allowedMentions: { parse: [] } });
+  await interaction.editReply({ content: cancelOutcome(job), allowedMentions: { parse: [] } });
 }
 
 export const cancel: SlashCommand = { data, execute };

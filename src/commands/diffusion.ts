@@ -2,7 +2,8 @@
 // the finished image noised with the model's own schedule (forward) above the sampler's predicted clean
 // image at the same timesteps (reverse), with a two-sentence caption. A queued job like any other.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { InvalidOptionError } from '../discord/errors.ts';
+import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
+import { canViewChannel } from '../discord/job-access.ts';
 import type { GenerateRequest } from '../engine/types.ts';
 import { decodeCustomId } from './customId.ts';
 import { buildRequest, MAX_PROMPT } from './imagine.ts';
@@ -34,22 +35,30 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     if (!built.stepsGiven && interaction.guildId) request.steps = Math.min(request.steps, (await services.settings.get(interaction.guildId)).maxSteps);
   } else {
     await interaction.deferReply();
-    const parent = await finishedJobFor(await resolveJobId(interaction, jobRef!), services);
+    const parent = await finishedJobFor(interaction, await resolveJobId(interaction, jobRef!), services);
     request = singleImageRequest(parent, interaction.options.getInteger('image') ?? 1);
     parentId = parent.id;
   }
   await submitJob(interaction, services, request, 'diffusion', parentId, attachmentLimit(interaction));
 }
 
-/** A job id as typed, or the job behind a link to one of our result messages (read from its buttons). */
+/**
+ * A job id as typed, or the job behind a link to one of our result messages (read from its buttons). A
+ * link must point into this server, at a channel the caller can view, at a message of ours that exists.
+ */
 async function resolveJobId(interaction: ChatInputCommandInteraction, ref: string): Promise<string> {
   const link = MESSAGE_LINK.exec(ref);
   if (!link) return ref;
-  const [, , channelId, messageId] = link;
-  const channel = channelId === interaction.channelId ? interaction.channel : await interaction.client.channels.fetch(channelId).catch(() => null);
+  const [, guildId, channelId, messageId] = link;
+  if (guildId !== interaction.guildId) throw new InvalidOptionError('That link is to a message in another server; I can only use results made in this one.');
+  if (!(await canViewChannel(interaction, channelId))) throw new NotAllowedError('That link is to a channel you cannot see (or that no longer exists).');
+  const channel = await interaction.client.channels.fetch(channelId).catch(() => null);
   const message = channel && 'messages' in channel ? await channel.messages.fetch(messageId).catch(() => null) : null;
+  if (!message) throw new InvalidOptionError('That message no longer exists (or I cannot read it). Paste the job id instead.');
+  // Only our own messages: another bot could put our custom_id format on its buttons.
+  if (message.author.id !== interaction.client.user.id) throw new InvalidOptionError('That link is not to one of my results.');
   // Our result messages carry the job in every button's custom_id.
-  const json = JSON.stringify(message?.components.map((c) => c.toJSON()) ?? []);
+  const json = JSON.stringify(message.components.map((c) => c.toJSON()));
   for (const [, id] of json.matchAll(/"custom_id":"([^"]{1,100})"/g)) {
     const decoded = decodeCustomId(id);
     if (decoded) return decoded.jobId;

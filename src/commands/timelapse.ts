@@ -1,7 +1,8 @@
 // 🎞 under a result: a new, cheap-to-explain job that re-runs the stored request (same seed and
 // parameters, so the same picture) and posts the film of its denoising steps. Anyone may press it; the
 // job counts against the presser's own limits, like 🔄.
-import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { BaseInteraction, ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import { assertJobVisible } from '../discord/job-access.ts';
 import { UnknownJobError } from '../discord/errors.ts';
 import type { GenerateRequest } from '../engine/types.ts';
 import type { JobExtras, JobRecord } from '../queue/index.ts';
@@ -10,12 +11,13 @@ import { submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from './types.ts';
 import { seedOf } from './variants.ts';
 
-/** A finished job whose parameters can be run again, or a user-facing error. */
-export async function finishedJobFor(jobId: string, services: Services): Promise<JobRecord> {
+/** A finished job of this server, visible to the caller, whose parameters can be run again; or a user-facing error. */
+export async function finishedJobFor(interaction: BaseInteraction, jobId: string, services: Services): Promise<JobRecord> {
   const job = await services.queue.get(jobId);
   if (!job || job.state !== 'done' || !job.result) {
     throw new UnknownJobError('That result is no longer available (it may have expired). Start again with /imagine.', { jobId });
   }
+  await assertJobVisible(interaction, job);
   if (job.kind === 'timelapse' || job.kind === 'diffusion') {
     throw new UnknownJobError('That is already a timelapse or a diffusion picture; use the image it was made from.', { jobId });
   }
@@ -45,7 +47,7 @@ export const timelapseButton: ButtonFamily = {
   actions: ['timelapse'],
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply();
-    const parent = await finishedJobFor(ref.jobId, services);
+    const parent = await finishedJobFor(interaction, ref.jobId, services);
     await submitJob(interaction, services, singleImageRequest(parent, ref.index), 'timelapse', parent.id, attachmentLimit(interaction));
   },
 };

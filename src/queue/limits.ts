@@ -42,9 +42,12 @@ export interface UsageSnapshot {
 export function checkSubmit(settings: GuildSettings, owner: JobOwner, request: GenerateRequest, usage: UsageSnapshot, now: number): void {
   checkChannel(settings, owner.channelId);
   checkParams(settings, request);
-  const banned = findBannedWord(request.prompt, settings.bannedWords);
-  if (banned !== undefined) {
-    throw new LimitError('banned_word', `Your prompt contains a word this server does not allow ("${banned}"). Please rephrase it.`, undefined, banned);
+  // Every text the user supplied is shown with the result, so each is checked.
+  for (const [field, text] of [['prompt', request.prompt], ['negative prompt', request.negativePrompt]] as const) {
+    const banned = text === undefined ? undefined : findBannedWord(text, settings.bannedWords);
+    if (banned !== undefined) {
+      throw new LimitError('banned_word', `Your ${field} contains a word this server does not allow ("${banned}"). Please rephrase it.`, undefined, banned);
+    }
   }
   if (usage.queued >= usage.maxQueued) {
     throw new LimitError('queue_full', `The queue is full (${usage.maxQueued} jobs waiting). Please try again in a little while.`, usage.queueFreesAt);

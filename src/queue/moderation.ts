@@ -52,9 +52,11 @@ export function findBannedWord(text: string, bannedWords: readonly string[]): st
   if (/[1|!]/.test(text)) {
     const alt = candidateWords(normalizeForMatching(text, ALTERNATES));
     for (const c of alt.all) candidates.all.add(c);
+    candidates.runs.push(...alt.runs);
     candidates.phrases.push(alt.tokens.join(' '));
   }
   const phraseText = candidates.phrases.map((p) => ` ${p} `).join('\n');
+  const squeezedRuns = candidates.runs.map(squeeze);
   for (const banned of bannedWords) {
     const parts = normalizeForMatching(banned).split(NOT_WORD).filter(Boolean);
     if (parts.length === 0) continue;
@@ -66,6 +68,8 @@ export function findBannedWord(text: string, bannedWords: readonly string[]): st
     for (const candidate of candidates.all) {
       if (matchesWord(candidate, word)) return banned;
     }
+    // A run like "a b a d" may start with a real one-letter word, so the word may sit anywhere in it.
+    if (candidates.runs.some((run) => run.includes(word)) || squeezedRuns.some((run) => run.includes(squeeze(word)))) return banned;
   }
   return undefined;
 }
@@ -85,33 +89,28 @@ function matchesWord(candidate: string, word: string): boolean {
 }
 
 /**
- * The words of a normalised text, plus the forms a separator-evasion would hide:
- * each whitespace-delimited chunk with its inner punctuation removed ("b.a.d" -> "bad"), and runs of
- * single letters joined ("b a d" -> "bad").
+ * The words of a normalised text, plus the forms a separator-evasion would hide: each
+ * whitespace-delimited chunk with its inner punctuation removed ("b.a.d" -> "bad"), and every run of
+ * single letters joined whole, however long ("b a d" -> "bad").
  */
-function candidateWords(normalised: string): { tokens: string[]; all: Set<string>; phrases: string[] } {
+function candidateWords(normalised: string): { tokens: string[]; all: Set<string>; runs: string[]; phrases: string[] } {
   const tokens = normalised.split(NOT_WORD).filter(Boolean);
   const all = new Set(tokens);
   for (const chunk of normalised.split(/\s+/)) {
     const joined = chunk.replace(/[^\p{L}\p{N}]+/gu, '');
     if (joined) all.add(joined);
   }
-  // A run like "a b a d" may start with a real one-letter word, so every stretch of it is a candidate.
-  const addRun = (run: string): void => {
-    const r = run.slice(0, 40);
-    for (let i = 0; i < r.length; i++) for (let j = i + 2; j <= r.length; j++) all.add(r.slice(i, j));
-  };
+  const runs: string[] = [];
   let run = '';
-  for (const t of tokens) {
+  for (const t of [...tokens, '']) {
     if (t.length === 1) {
       run += t;
       continue;
     }
-    addRun(run);
+    if (run.length >= 2) runs.push(run);
     run = '';
   }
-  addRun(run);
-  return { tokens, all, phrases: [tokens.join(' ')] };
+  return { tokens, all, runs, phrases: [tokens.join(' ')] };
 }
 
 function squeeze(s: string): string {

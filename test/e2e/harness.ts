@@ -10,7 +10,7 @@ import { GuildSettingsStore, JobQueue, Worker, openRunner, openStore, type JobQu
 import { startBot, type Bot, type BotOptions } from '../../src/discord/bot.ts';
 import { startRedis, type RedisServer } from '../queue/helpers.ts';
 import { registerCommands } from '../../deploy/register-commands.ts';
-import { startDiscordServer, type DiscordServer, type DiscordServerOptions, type StoredMessage } from '../support/discord/index.ts';
+import { startDiscordServer, type DiscordServer, type DiscordServerOptions, type FakeGuild, type StoredMessage } from '../support/discord/index.ts';
 import type { CommandRunEvent } from '../../src/discord/router.ts';
 
 export const FIXTURE = join(import.meta.dirname, '../fixtures/models/tiny-fp32');
@@ -153,6 +153,24 @@ export class Harness {
 
   get users() {
     return this.server.users;
+  }
+
+  /** Another server with the bot in it and our commands registered there; resolves once the bot has cached it. */
+  async addGuild(name?: string, settings?: Parameters<GuildSettingsStore['update']>[1]): Promise<FakeGuild> {
+    const guild = this.server.addGuild(name);
+    await registerCommands({ token: this.server.token, apiUrl: this.server.apiUrl, guildId: guild.id });
+    if (settings) await this.settings.update(guild.id, settings);
+    await until(() => this.bot.client.guilds.cache.has(guild.id), `the bot to cache guild ${guild.name}`);
+    return guild;
+  }
+}
+
+/** Polls `check` (for state the fake server does not see change, such as the bot's own cache). */
+export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
   }
 }
 

@@ -45,6 +45,28 @@ test('Cancel: another member is refused, the owner may cancel', async () => {
   assert.equal(ended.attachments.length, 0);
 });
 
+test('Cancel across servers: a moderator of another server is nobody here (button or /cancel job:)', async () => {
+  const other = h.server.guilds[1] ?? (await h.addGuild('Other', { cooldownSeconds: 0, maxPending: 5 }));
+  const mallory = other.users.moderator;
+  const { i, shown } = await runningJob();
+  const jobId = /^ef:x:([\w-]+)$/.exec(cancelId(shown))![1];
+  // A message of the bot in the other server, to forge the click on.
+  const there = await h.server.slash({ user: other.users.alice, command: 'imagine', options: { prompt: 'a kite', steps: 2 }, channelId: other.channels.general.id }).waitFor(isFinal);
+  const forged = h.server.click({ user: mallory, message: there, customId: `ef:x:${jobId}`, forge: true });
+  await ephemeralReply(forged, /or a moderator of its server, can cancel it/);
+  const typed = h.server.slash({ user: mallory, command: 'cancel', options: { job: jobId }, channelId: other.channels.general.id });
+  await ephemeralReply(typed, /or a moderator of its server, can cancel it/);
+  const done = await i.waitFor(isFinal, 30_000);
+  assert.match(done.content, /a slow boat/);
+  assert.equal((await h.queue.get(jobId))?.state, 'done');
+  // The job's own server's moderator still can (checked by the test below); its owner can from anywhere.
+  await h.server.addMember(other, h.users.bob);
+  const second = await runningJob(h.users.bob);
+  const own = h.server.slash({ user: h.users.bob, command: 'cancel', channelId: other.channels.general.id });
+  await ephemeralReply(own, /^Cancelled `/);
+  await second.i.waitFor((m) => /Cancelled\./.test(m.content));
+});
+
 test('Cancel: a moderator may cancel anyone\'s job; /cancel cancels your own', async () => {
   const { i, shown } = await runningJob();
   const mod = h.server.click({ user: h.users.moderator, message: shown, customId: cancelId(shown) });

@@ -133,6 +133,13 @@ for (const { name, make, skip } of BACKENDS) {
       await queue.submit({ owner: owner('A'), request: request({ prompt: 'a gory... no, a cute scene' }) });
     });
 
+    test('the negative prompt is moderated like the prompt (it is shown with the result)', async () => {
+      const { queue } = await setup({ bannedWords: ['gore'] });
+      const err = await refused(queue, { owner: owner('A'), request: request({ prompt: 'a cat', negativePrompt: 'blurry, g\u200Bore' }) }, 'banned_word', /negative prompt contains a word this server does not allow \("gore"\)/);
+      assert.equal(err.detail, 'gore');
+      await queue.submit({ owner: owner('A'), request: request({ prompt: 'a cat', negativePrompt: 'blurry, gory' }) });
+    });
+
     test('channel allow and deny lists', async () => {
       const { queue } = await setup({ allowedChannels: ['200', '201'], deniedChannels: ['201'] });
       await queue.submit({ owner: owner('A', '100', '200'), request: request() });

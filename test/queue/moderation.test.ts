@@ -53,3 +53,15 @@ test('banned words are normalised too (a moderator can type them any way)', () =
 test('normalizeForMatching folds look-alikes and leetspeak', () => {
   assert.equal(normalizeForMatching('Ｈ3ʟʟ0 Wоrld'), 'hello world');
 });
+
+test('a run of one-letter words is checked whole, however long', () => {
+  // 60 one-letter words: the banned word sits at the end, past any fixed window.
+  const filler = 'x y z w '.repeat(14).trim().split(' ');
+  const spelled = [...filler, ...'nsfw'.split('')];
+  assert.equal(spelled.length, 60);
+  assert.equal(findBannedWord(spelled.join(' '), BANNED), 'nsfw');
+  assert.equal(findBannedWord(['a', ...filler, 'g', 'o', 'r', 'e'].join(' '), BANNED), 'gore');
+  // stretched inside a long run
+  assert.equal(findBannedWord([...filler, 'b', 'a', 'a', 'a', 'd'].join(' '), BANNED), 'bad');
+  assert.equal(findBannedWord(filler.join(' '), BANNED), undefined);
+});

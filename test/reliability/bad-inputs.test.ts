@@ -2,8 +2,8 @@
 // ephemeral message and must queue nothing (queue stats unchanged, no job record written).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Harness, buttonIds, buttonLabels, isFinal } from '../e2e/harness.ts';
-import type { InteractionHandle, StoredMessage } from '../support/discord/index.ts';
+import { Harness, buttonIds, buttonLabels, isFinal, until } from '../e2e/harness.ts';
+import { Permission, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
 import { ephemeralAnswer } from './helpers.ts';
 
 type Send = (h: Harness) => InteractionHandle;
@@ -43,6 +43,9 @@ const TABLE: Row[] = [
   { name: 'banned word with accents', send: prompt('a zómbíé'), answer: /does not allow \("zombie"\)/ },
   { name: 'banned word stretched', send: prompt('a zoooombieee'), answer: /does not allow \("zombie"\)/ },
   { name: 'banned word inside a compound', send: prompt('a superzombiedog'), answer: /does not allow \("zombie"\)/ },
+  { name: 'banned word in the negative behind zero-width characters', send: imagine({ prompt: 'a cat', negative: 'blurry, zo\u200bm\u2060bie' }), answer: /negative prompt contains a word this server does not allow \("zombie"\)/ },
+  { name: 'banned word in a --no flag', send: prompt('a cat --no z\u200bombie'), answer: /negative prompt contains a word this server does not allow \("zombie"\)/ },
+  { name: '60 one-letter words spelling a banned word', send: prompt([...'a b c d e f g h i j '.repeat(5).trim().split(' '), ...'zombie'.split(''), 'x', 'y', 'z', 'w'].join(' ')), answer: /does not allow \("zombie"\)/ },
   { name: 'steps 0', send: imagine({ prompt: 'a cat', steps: 0 }), answer: /steps must be between 1 and 150, got 0/ },
   { name: 'steps 500', send: imagine({ prompt: 'a cat', steps: 500 }), answer: /steps must be between 1 and 150, got 500/ },
   { name: 'steps over the server cap', send: imagine({ prompt: 'a cat', steps: 60 }), answer: /steps between 1 and 50, got 60/ },
@@ -83,7 +86,7 @@ function clicks(final: StoredMessage, jobId: string): Row[] {
     { name: 'pick of an unknown job', send: click(`ef:u:${unknown}:1`), answer: /no longer available/ },
     { name: 'cancel of an unknown job', send: click(`ef:x:${unknown}`), answer: /There is no job `AAAAAAAAAAAAAAAAAAAAAA`/ },
     { name: 'cancel of a finished job', send: click(`ef:x:${jobId}`, 'alice'), answer: /already finished; nothing to cancel/ },
-    { name: 'cancel of someone else\'s finished job', send: click(`ef:x:${jobId}`), answer: /already finished; nothing to cancel/ },
+    { name: 'cancel of someone else\'s finished job', send: click(`ef:x:${jobId}`), answer: /Only the person who asked for this image, or a moderator of its server/ },
   ];
 }
 
@@ -130,6 +133,50 @@ test('forged custom_ids and clicks on unknown jobs: a clear ephemeral answer eac
   }
   assert.deepEqual(await jobKeys(), keys, 'no job record was written');
   assert.equal(h.runs.filter((r) => r.outcome === 'error').length, 0);
+});
+
+test('another server\'s jobs: forged buttons, ids and links are refused, nothing queued or posted anywhere', async () => {
+  const other = await h.addGuild('Other', { cooldownSeconds: 0 });
+  const mallory = other.users.moderator;
+  const theirs = await h.server.slash({ user: other.users.alice, command: 'imagine', options: { prompt: 'a red kite', steps: 2 }, channelId: other.channels.general.id }).waitFor(isFinal);
+  // A channel of the first server that plain members cannot see, with a result in it made by its owner.
+  const guild = h.server.guild;
+  const hidden = h.server.addChannel(guild, 'mods-only', { overwrites: [{ id: guild.id, type: 0, allow: 0n, deny: Permission.ViewChannel }] });
+  await until(() => h.bot.client.channels.cache.has(hidden.id), 'the bot to cache the hidden channel');
+  const secret = await h.server.slash({ user: h.users.owner, command: 'imagine', options: { prompt: 'a secret plan', steps: 2 }, channelId: hidden.id }).waitFor(isFinal);
+  const secretJob = /^ef:[a-z]+:([\w-]+)/.exec(buttonIds(secret)[0])![1];
+  const deleted = await h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a short life', steps: 2 } }).waitFor(isFinal);
+  await h.bot.client.rest.delete(`/channels/${deleted.channelId}/messages/${deleted.id}`);
+  const link = (m: StoredMessage, guildId = h.server.guildId) => `https://discord.com/channels/${guildId}/${m.channelId}/${m.id}`;
+  const inOther = (customId: string): Send => (x) => x.server.click({ user: mallory, message: theirs, customId, forge: true });
+  const rows: Row[] = [
+    { name: '🔄 on another server\'s job', send: inOther(`ef:rr:${jobId}`), answer: /made in another server/ },
+    { name: 'U1 on another server\'s job', send: inOther(`ef:u:${jobId}:1`), answer: /made in another server/ },
+    { name: 'Vary on another server\'s job', send: inOther(`ef:vs:${jobId}`), answer: /made in another server/ },
+    { name: '🎞 on another server\'s job', send: inOther(`ef:tl:${jobId}`), answer: /made in another server/ },
+    { name: 'Cancel on another server\'s job by its moderator', send: inOther(`ef:x:${jobId}`), answer: /or a moderator of its server, can cancel it/ },
+    { name: '/diffusion with another server\'s job id', send: (x) => x.server.slash({ user: mallory, command: 'diffusion', options: { job: jobId }, channelId: other.channels.general.id }), answer: /made in another server/ },
+    { name: '/diffusion with a link into another server', send: (x) => x.server.slash({ user: mallory, command: 'diffusion', options: { job: link(final) }, channelId: other.channels.general.id }), answer: /message in another server/ },
+    { name: '/diffusion with a link that names this server but another server\'s channel', send: (x) => x.server.slash({ user: mallory, command: 'diffusion', options: { job: link(final, other.id) }, channelId: other.channels.general.id }), answer: /channel you cannot see/ },
+    { name: '/diffusion with a link to a channel the caller cannot see', send: (x) => x.server.slash({ user: x.users.alice, command: 'diffusion', options: { job: link(secret) } }), answer: /channel you cannot see/ },
+    { name: '/diffusion with the id of a job from a channel the caller cannot see', send: (x) => x.server.slash({ user: x.users.alice, command: 'diffusion', options: { job: secretJob } }), answer: /channel you cannot see/ },
+    { name: '/diffusion with a link to a deleted message', send: (x) => x.server.slash({ user: x.users.alice, command: 'diffusion', options: { job: link(deleted) } }), answer: /no longer exists/ },
+  ];
+  const stats = h.queue.stats().byState;
+  const keys = await jobKeys();
+  const posted = () => [...Object.values(guild.channels), hidden, ...Object.values(other.channels)].map((c) => h.server.channelMessages(c.id).length);
+  const before = posted();
+  for (const row of rows) {
+    const i = row.send(h);
+    await ephemeralAnswer(h, i, row.answer).catch((error: Error) => assert.fail(`${row.name}: ${error.message}`));
+    assert.deepEqual(h.queue.stats().byState, stats, `${row.name}: queue stats changed`);
+  }
+  assert.deepEqual(await jobKeys(), keys, 'no job record was written');
+  assert.deepEqual(posted(), before, 'nothing was posted in any channel');
+  assert.equal(h.runs.filter((r) => r.outcome === 'error').length, 0);
+  // Whoever can see the hidden channel can still use its result.
+  const own = h.server.click({ user: h.users.owner, message: secret, customId: `ef:rr:${secretJob}` });
+  assert.match((await own.waitFor(isFinal, 30_000)).content, /secret plan/);
 });
 
 test('a prompt within 1000 characters but past the model\'s token window is accepted (the engine truncates it)', async () => {

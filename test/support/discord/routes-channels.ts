@@ -17,10 +17,12 @@ export function addChannelRoutes(router: Router, state: ServerState): void {
     }
     return found;
   };
-  const message = (req: ApiRequest): StoredMessage => {
+  // Reading a message that is gone is an ordinary question (Discord answers 10008); writing to one is a bug.
+  const message = (req: ApiRequest, reading = false): StoredMessage => {
     channel(req);
     const found = state.messages.get(req.params.message);
     if (!found || found.channelId !== req.params.channel || isEphemeral(found)) {
+      if (reading) throw unknownMessage();
       state.violation(`${req.method} /channels/${req.params.channel}/messages/${req.params.message}: no such message in that channel`);
       throw unknownMessage();
     }
@@ -50,7 +52,7 @@ export function addChannelRoutes(router: Router, state: ServerState): void {
   });
   router.add({
     method: 'GET', template: '/channels/:channel/messages/:message', auth: true, major,
-    handle: (req) => ({ status: 200, body: state.apiMessage(message(req)) }),
+    handle: (req) => ({ status: 200, body: state.apiMessage(message(req, true)) }),
   });
   router.add({
     method: 'PATCH', template: '/channels/:channel/messages/:message', auth: true, major,
