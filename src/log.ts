@@ -1,7 +1,8 @@
-// Structured JSON logs (pino) that can never carry the bot token.
-// Two layers: redact paths blank the fields that hold secrets by name (authorization headers, token
-// fields), and every finished line is scrubbed of each secret's literal text, wherever it hides (a
-// message, an error's stack, a URL, a nested object).
+// Structured JSON logs (pino) that can never carry the bot token or an interaction token.
+// Three layers: redact paths blank the fields that hold secrets by name (authorization headers, token
+// fields); every finished line is scrubbed of each secret's literal text, wherever it hides (a message,
+// an error's stack, a URL, a nested object); and of every interaction token, which are credentials for
+// 15 minutes and too many to list: they sit in webhook and callback URLs and in `token` fields at any depth.
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -47,16 +48,21 @@ function secretForms(secrets: Array<string | undefined>): string[] {
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
+// /webhooks/<application id>/<token> and /interactions/<interaction id>/<token>/callback, raw or JSON-escaped.
+const TOKEN_IN_URL = /(\\?\/(?:webhooks|interactions)\\?\/\d{5,25}\\?\/)[A-Za-z0-9_.%-]{16,}/g;
+const TOKEN_FIELD = /("token"\s*:\s*")(?:[^"\\]|\\.)*(")/g;
+
 export function scrub(line: string, forms: readonly string[]): string {
   let out = line;
   for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+  if (out.includes('webhooks') || out.includes('interactions')) out = out.replace(TOKEN_IN_URL, `$1${REDACTED}`);
+  if (out.includes('"token"')) out = out.replace(TOKEN_FIELD, `$1${REDACTED}$2`);
   return out;
 }
 
 /** Wrap a destination so each line is scrubbed before it is written. */
 export function scrubbingStream(destination: DestinationStream, secrets: Array<string | undefined>): DestinationStream {
   const forms = secretForms(secrets);
-  if (forms.length === 0) return destination;
   return {
     write(line: string) {
       destination.write(scrub(line, forms));

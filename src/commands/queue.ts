@@ -8,7 +8,10 @@ export const data = new SlashCommandBuilder().setName('queue').setDescription('Y
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const { queued, running } = services.queue.stats();
-  const mine = await services.queue.listForUser(interaction.user.id);
+  // Prompts typed in another server stay there: only this server's jobs are listed.
+  const all = await services.queue.listForUser(interaction.user.id);
+  const mine = all.filter((job) => job.owner.guildId === interaction.guildId);
+  const elsewhere = all.length - mine.length;
   const lines = mine.map((job) => {
     const where = services.queue.position(job.id);
     const prompt = job.request.prompt.length > 60 ? `${job.request.prompt.slice(0, 57)}…` : job.request.prompt;
@@ -19,8 +22,9 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     return `\`${job.id}\` ${state} — ${prompt}`;
   });
   const header = `Queue: ${queued} waiting, ${running} running.`;
-  const body = lines.length === 0 ? 'You have no jobs waiting or running.' : `Your jobs:\n${lines.join('\n')}\nCancel one with /cancel job:<id>.`;
-  await interaction.editReply({ content: `${header}\n${body}`.slice(0, 2000), allowedMentions: { parse: [] } });
+  const body = lines.length === 0 ? 'You have no jobs waiting or running here.' : `Your jobs:\n${lines.join('\n')}\nCancel one with /cancel job:<id>.`;
+  const note = elsewhere > 0 ? `\n(You also have ${elsewhere} in other servers; /queue there lists them.)` : '';
+  await interaction.editReply({ content: `${header}\n${body}${note}`.slice(0, 2000), allowedMentions: { parse: [] } });
 }
 
 export const queue: SlashCommand = { data, execute };

@@ -5,7 +5,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MediaFile, MediaRenderer } from '../engine/media.ts';
 import type { GenerateRequest, GenerateResult, StepProgress } from '../engine/types.ts';
-import type { JobMedia, JobRecord } from './types.ts';
+import { basename, extname } from 'node:path';
+import type { JobMedia, RunnableJob } from './types.ts';
 
 /** Discord's default attachment limit, used when the job does not say (interaction attachment_size_limit). */
 export const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
@@ -19,7 +20,7 @@ export class MediaUnavailableError extends Error {
 }
 
 /** True when the worker must run the job through the MediaRenderer rather than plain generate(). */
-export function isMediaJob(job: JobRecord): boolean {
+export function isMediaJob(job: RunnableJob): boolean {
   return job.kind === 'timelapse' || job.kind === 'diffusion' || job.extras?.video === true;
 }
 
@@ -30,7 +31,7 @@ export interface MediaRun {
 }
 
 export async function runMediaJob(
-  job: JobRecord,
+  job: RunnableJob,
   renderer: MediaRenderer | undefined,
   options: { signal: AbortSignal; onStep: (p: StepProgress) => void; previews: boolean },
 ): Promise<MediaRun> {
@@ -49,10 +50,26 @@ export function requestSeeds(request: GenerateRequest): number[] {
   return Array.from({ length: request.count }, (_, i) => (request.seed + i) >>> 0);
 }
 
+/** The kinds of file a media job makes. */
+const MEDIA_EXTENSIONS = new Set(['.webp', '.png', '.gif']);
+
+/** A media file's name may come from a remote worker: it must be a plain name with a known extension. */
+export class MediaNameError extends Error {
+  override name = 'MediaNameError';
+}
+
+export function checkMediaName(name: unknown): string {
+  if (typeof name !== 'string' || name !== basename(name) || !/^[\w.-]{1,64}$/.test(name) || name.startsWith('.') || !MEDIA_EXTENSIONS.has(extname(name).toLowerCase())) {
+    throw new MediaNameError(`expected a media file name such as timelapse.webp (letters, digits, _ . -; ${[...MEDIA_EXTENSIONS].join(', ')}), got ${JSON.stringify(name)?.slice(0, 80)}`);
+  }
+  return name;
+}
+
 /** Writes the file into the job's results folder (pruned with the job) and describes it for the record. */
 export async function writeMediaFile(dir: string, media: MediaFile): Promise<JobMedia> {
+  const name = checkMediaName(media.name);
   await mkdir(dir, { recursive: true });
-  const path = join(dir, media.name);
+  const path = join(dir, name);
   await writeFile(path, media.data);
-  return { path, name: media.name, caption: media.caption };
+  return { path, name, caption: media.caption };
 }

@@ -4,10 +4,10 @@ import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { GenerateResult, RawImage } from '../engine/types.ts';
 import { encodePng, imageParameters, makeGrid, upscaleForDisplay } from '../engine/images.ts';
-import type { JobRecord, JobResult } from './types.ts';
+import type { JobResult, RunnableJob } from './types.ts';
 
 /** Display-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
-export async function writeResultFiles(dir: string, job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: string[]; grid?: string }> {
+export async function writeResultFiles(dir: string, job: RunnableJob, result: GenerateResult, minSide: number): Promise<{ images: string[]; grid?: string }> {
   const pngs = await encodeResultPngs(job, result, minSide);
   await mkdir(dir, { recursive: true });
   const images: string[] = [];
@@ -23,7 +23,7 @@ export async function writeResultFiles(dir: string, job: JobRecord, result: Gene
 }
 
 /** The same PNGs as bytes (a remote worker ships them through Redis instead of a shared disk). */
-export async function encodeResultPngs(job: JobRecord, result: GenerateResult, minSide: number): Promise<{ images: Buffer[]; grid?: Buffer }> {
+export async function encodeResultPngs(job: RunnableJob, result: GenerateResult, minSide: number): Promise<{ images: Buffer[]; grid?: Buffer }> {
   const r = job.request;
   const meta = (seed: number) => ({ ...imageParameters(r, seed, result.model), job: job.id });
   const display: RawImage[] = [];

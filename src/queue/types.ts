@@ -42,6 +42,9 @@ export interface JobMedia {
   caption: string;
 }
 
+/** What running a job needs: no owner, no delivery data (a remote GPU worker gets exactly this). */
+export type RunnableJob = Pick<JobRecord, 'id' | 'kind' | 'request' | 'extras'>;
+
 export interface JobRecord {
   id: string;
   owner: JobOwner;

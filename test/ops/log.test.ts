@@ -62,3 +62,22 @@ test('the level filters, and an unset token changes nothing', () => {
   assert.equal(lines.length, 1);
   assert.equal(JSON.parse(lines[0]).msg, 'shown');
 });
+
+test('interaction tokens never appear: in a DiscordAPIError url, a stack, a rejection, a nested token field', async () => {
+  const { DiscordAPIError } = await import('discord.js');
+  const interactionToken = 'aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OjEyMzQ1Njc4OTA';
+  const { logger, text, lines } = capture([TOKEN]);
+  const url = `https://discord.com/api/v10/webhooks/1234567890123456789/${interactionToken}/messages/@original`;
+  const apiError = new DiscordAPIError({ code: 50027, message: 'Invalid Webhook Token' }, 50027, 401, 'PATCH', url, { body: {}, files: undefined });
+  logger.error({ err: apiError }, 'edit failed');
+  logger.warn({ err: { name: 'Error', message: `POST /interactions/1234567890123456789/${interactionToken}/callback failed` } }, 'callback');
+  const rejection = new Error('request failed');
+  rejection.stack = `Error: request failed ${url}\n    at x`;
+  logger.error({ err: rejection }, 'unhandled promise rejection');
+  logger.info({ job: { delivery: { token: interactionToken, channelId: '5' } } }, 'job');
+  assert.equal(lines.length, 4);
+  assert.ok(!text().includes(interactionToken), text());
+  assert.ok(!text().includes(interactionToken.slice(0, 20)), text());
+  assert.match(text(), /webhooks\/1234567890123456789\/\[REDACTED\]/);
+  for (const line of lines) JSON.parse(line);
+});

@@ -20,6 +20,7 @@ import {
   JOB_NAME,
   resultKey,
   workersKey,
+  wireJob,
   type WireJob,
   type WireProgress,
   type WireResult,
@@ -243,7 +244,7 @@ export class Dispatcher {
     this.inFlight.set(id, entry);
     lease.signal.addEventListener('abort', () => void this.cancel(id).catch((err) => this.warn(`cancelling job ${id} failed: ${err}`)), { once: true });
     const add = async (): Promise<void> => {
-      const data: WireJob = { job: lease.job };
+      const data: WireJob = { job: wireJob(lease.job) };
       if (lease.job.request.init) data.initPng = (await readFile(lease.job.request.init.imagePath)).toString('base64');
       const keep = { age: Math.ceil(this.keepFinishedMs / 1000) };
       // jobId = our id: a re-add after a bot restart is a no-op on a job BullMQ already has.
@@ -337,7 +338,10 @@ export class Dispatcher {
 
   /** Copies the worker's PNGs from Redis into resultsDir (the caller deletes the keys once 'done' is stored). */
   private async collect(jobId: string, wire: WireResult | undefined): Promise<{ result: JobResult; keys: string[] }> {
-    if (!wire || typeof wire.images !== 'number') throw new DispatchError(`expected a result description from the worker, got ${JSON.stringify(wire)}`);
+    // A worker is another machine: its description is checked like any input before it shapes a record.
+    if (!wire || !Number.isInteger(wire.images) || wire.images < 0 || wire.images > 16) throw new DispatchError(`expected a result description from the worker, got ${JSON.stringify(wire)?.slice(0, 200)}`);
+    if (!Array.isArray(wire.seeds) || !wire.seeds.every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffffffff)) throw new DispatchError(`expected the worker's seeds as whole numbers, got ${JSON.stringify(wire.seeds)?.slice(0, 200)}`);
+    if (typeof wire.model !== 'string' || wire.model.length > 200) throw new DispatchError('expected the worker to name its model in at most 200 characters');
     const names = [...Array.from({ length: wire.images }, (_, i) => String(i)), ...(wire.grid ? ['grid'] : [])];
     const keys = names.map((n) => resultKey(this.prefix, jobId, n));
     const buffers = await Promise.all(keys.map((k) => this.redis.getBuffer(k)));

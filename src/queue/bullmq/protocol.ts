@@ -2,7 +2,7 @@
 // progress and return values are plain JSON; result PNGs go to their own keys (binary, with a TTL) so
 // the event stream never carries images bigger than a preview.
 import type { RawImage } from '../../engine/types.ts';
-import type { JobRecord } from '../types.ts';
+import type { JobRecord, RunnableJob } from '../types.ts';
 
 /** BullMQ queue name shared by the dispatcher and every worker. */
 export const DEFAULT_QUEUE_NAME = 'emojiforge-generate';
@@ -11,9 +11,12 @@ export const DEFAULT_PREFIX = 'emojiforge-bull';
 /** The one BullMQ job name we use. */
 export const JOB_NAME = 'generate';
 
-/** BullMQ job data: the record as the dispatcher took it (the request is what the worker runs). */
+/**
+ * BullMQ job data: only what running the job takes. No owner and no delivery data (the interaction token
+ * is a credential; a GPU worker needs no Discord secret), no host path (the source image travels inline).
+ */
 export interface WireJob {
-  job: JobRecord;
+  job: RunnableJob;
   /** Image-to-image source, inlined because the worker may be on another machine (base64 PNG). */
   initPng?: string;
 }
@@ -38,6 +41,17 @@ export interface WireResult {
   worker: string;
   /** Timelapse / diffusion file (issue 8), stored under resultKey(prefix, jobId, 'media'). */
   media?: { name: string; caption: string };
+}
+
+/** The wire form of a job record: what a worker runs, nothing else. */
+export function wireJob(record: JobRecord): RunnableJob {
+  const { init, ...request } = structuredClone(record.request);
+  return {
+    id: record.id,
+    kind: record.kind,
+    request: init ? { ...request, init: { ...init, imagePath: 'init.png' } } : request,
+    ...(record.extras ? { extras: structuredClone(record.extras) } : {}),
+  };
 }
 
 export function resultKey(prefix: string, jobId: string, name: string): string {
