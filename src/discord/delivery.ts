@@ -13,7 +13,7 @@ import { endedPayload, finalPayload, mediaPayload, progressPayload, queuedPayloa
 import { ReplyUpdater, systemClock, type Clock } from './updater.ts';
 import { classifyRestError, TokenExpiredError, type Transport } from './transport.ts';
 import type { Logger, QueuePort } from './ports.ts';
-import { failureReason } from './failure.ts';
+import { failureText } from './failure.ts';
 import { AttachmentTooLargeError, attachmentLimitOf, fitPng, formatBytes } from './fit.ts';
 
 /** Interaction tokens live 15 minutes; we stop using one a little before, to be safe. */
@@ -210,7 +210,7 @@ export class Deliverer {
     }
     if (job.state === 'failed' && !this.tokenExpired(info)) {
       await this.options.transport
-        .ephemeralFollowUp(info.applicationId, info.token, `Your image could not be made: ${failureReason(job)}. Try again, perhaps with fewer steps or a smaller size; if it keeps failing, tell a moderator.`)
+        .ephemeralFollowUp(info.applicationId, info.token, `Your image could not be made: ${failureText(job)}. Try again, perhaps with fewer steps or a smaller size; if it keeps failing, tell a moderator.`)
         .catch((error) => this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'failure follow-up not sent'));
     }
     this.options.logger.info({ jobId: job.id, state: job.state, deliveryMs: this.clock.now() - started }, 'result delivered');
@@ -218,7 +218,7 @@ export class Deliverer {
 
   private async finalFor(job: JobRecord): Promise<MessagePayload> {
     if (job.state === 'cancelled') return endedPayload(job, 'Cancelled.');
-    if (job.state === 'failed') return endedPayload(job, `Failed: ${failureReason(job)}. Try again, perhaps with fewer steps or a smaller size.`);
+    if (job.state === 'failed') return endedPayload(job, `Failed: ${failureText(job)}. Try again, perhaps with fewer steps or a smaller size.`);
     const result = job.result;
     if (result?.media && result.images.length === 0) return mediaPayload(job, { name: result.media.name, data: await readFile(result.media.path) }, result.media.caption);
     if (!result || result.images.length === 0) return endedPayload(job, 'Finished, but the images are missing.');

@@ -32,3 +32,14 @@ export class GenerationCancelledError extends Error {
     this.name = 'GenerationCancelledError';
   }
 }
+
+/**
+ * The engine's worker thread died under a call (a native crash, out of memory). The engine starts a new
+ * thread by itself; the job was not at fault as far as anyone can tell, so it may be run again.
+ */
+export class EngineCrashedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineCrashedError';
+  }
+}

@@ -4,7 +4,7 @@ export { DiffusionPipeline, type PipelineOptions } from './pipeline.ts';
 export { WorkerPipeline, type WorkerPipelineOptions } from './worker-pipeline.ts';
 export type { ModelInfo } from './worker-protocol.ts';
 export { loadModel, TAESD_FOLDERS, type DiffusionModel, type ModelLoadOptions } from './model.ts';
-export { GenerationCancelledError, InvalidRequestError, ModelLoadError } from './errors.ts';
+export { EngineCrashedError, GenerationCancelledError, InvalidRequestError, ModelLoadError } from './errors.ts';
 export { decodeImage, encodePng, encodePreview, formatParameters, imageParameters, makeGrid, readPngText, upscaleForDisplay } from './images.ts';
 export { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
 export { silentLogger, type EngineLogger } from './logger.ts';

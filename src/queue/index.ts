@@ -10,7 +10,7 @@
 //   ...
 //   await worker.stop({ requeue: true }); await queue.close(); await store.close();
 export { MAX_JOB_ID_LENGTH, isJobId, newJobId } from './job-id.ts';
-export type { JobExtras, JobKind, JobMedia, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
+export type { FailureCode, JobExtras, JobKind, JobMedia, JobOwner, JobRecord, JobResult, JobState, RunnableJob } from './types.ts';
 export { isMediaJob, MediaUnavailableError } from './media-jobs.ts';
 export { openStore, StoreError, SQLITE_FILE_NAME, type Store, type StoreBackend, type OpenStoreOptions } from './store.ts';
 export { GuildSettingsStore, SettingsError, validateSettings, DEFAULT_SETTINGS, HARD_MAX_STEPS, HARD_MAX_COUNT, INT_RANGES, type GuildSettings } from './settings.ts';

@@ -1,7 +1,7 @@
 // The producer side: accepts jobs (after the limits), keeps them in fair order, persists every state
 // change, answers position/ETA, and hands jobs to the worker as leases. Knows nothing of Discord.
 import type { GenerateRequest, StepProgress } from '../engine/types.ts';
-import type { JobKind, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
+import type { FailureCode, JobKind, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
 import type { Store } from './store.ts';
 import type { GuildSettingsStore } from './settings.ts';
 import { checkSubmit, DAY_MS, type UsageSnapshot } from './limits.ts';
@@ -84,7 +84,8 @@ export interface JobLease {
   progress(progress: StepProgress): void;
   /** Persists 'done' with the result, then emits 'done'. `engineMs` feeds the ETA estimate. */
   complete(result: JobResult, engineMs?: number): Promise<JobRecord>;
-  fail(message: string): Promise<JobRecord>;
+  /** `message` is for the record and the log; `code` picks what the user is told (default 'engine'). */
+  fail(message: string, code?: FailureCode): Promise<JobRecord>;
   /** Settles a job whose signal was aborted by cancel(). */
   cancelled(): Promise<JobRecord>;
   /** Puts the job back at the front of its owner's line (graceful shutdown). */
@@ -473,7 +474,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
         if (!entry.done) this.stepTimes.record(job.request.count, job.request.steps, engineMs ?? result.elapsedMs);
         return finish('done', { result, progress: { step: job.request.steps, total: job.request.steps } }, 'done');
       },
-      fail: (message: string) => finish('failed', { error: message }, 'failed'),
+      fail: (message: string, code: FailureCode = 'engine') => finish('failed', { error: message, failure: code }, 'failed'),
       cancelled: () => finish('cancelled', {}, 'cancelled'),
       requeue: () => finish('queued', {}, 'requeued'),
     };

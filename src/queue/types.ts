@@ -10,6 +10,12 @@ export interface JobOwner {
 // 'timelapse' (🎞: the film of a re-run) and 'diffusion' (/diffusion strip) make one file, not images.
 export type JobKind = 'new' | 'reroll' | 'variation' | 'pick' | 'timelapse' | 'diffusion';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+/**
+ * Why a job failed, for the message its user sees (the details are in `error` and the log): it ran too
+ * long, the engine refused or broke, the engine's thread kept dying, this bot cannot make that kind of
+ * job, or something of ours (saving, a worker's answer).
+ */
+export type FailureCode = 'timeout' | 'engine' | 'engine_crash' | 'unavailable' | 'internal';
 
 export interface JobResult {
   /** PNG files, one per image, absolute paths under DATA_DIR. */
@@ -60,6 +66,8 @@ export interface JobRecord {
   progress?: { step: number; total: number };
   result?: JobResult;
   error?: string;
+  /** Set with `error` when the job failed. */
+  failure?: FailureCode;
   /** Opaque to the queue: what the front end needs to deliver the result (e.g. an interaction token). */
   delivery?: Record<string, string | number | boolean>;
   extras?: JobExtras;

@@ -7,6 +7,7 @@ import type { MediaRenderer } from '../engine/media.ts';
 import { isMediaJob, requestSeeds, runMediaJob, writeMediaFile, type MediaRun } from './media-jobs.ts';
 import type { JobRecord, JobResult } from './types.ts';
 import { writeResultFiles } from './result-files.ts';
+import { CrashCounts, JobTimeoutError, StopRequeue, runEnd, untilAbortedPlusGrace } from './job-run.ts';
 
 export interface WorkerOptions {
   /** Result PNGs go to `${resultsDir}/<jobId>/` (0.png, 1.png, ..., grid.png). */
@@ -23,17 +24,7 @@ export interface WorkerOptions {
   media?: MediaRenderer;
 }
 
-/** The job ran past WorkerOptions.jobTimeoutMs. */
-export class JobTimeoutError extends Error {
-  override name = 'JobTimeoutError';
-  constructor(readonly jobId: string, readonly timeoutMs: number) {
-    super(`job ${jobId} took longer than the ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} limit and was stopped`);
-  }
-}
-
-class StopRequeue extends Error {
-  override name = 'StopRequeue';
-}
+export { JobTimeoutError } from './job-run.ts';
 
 export class Worker {
   private readonly resultsDir: string;
@@ -46,6 +37,7 @@ export class Worker {
   private stopping?: AbortController;
   private current?: { lease: JobLease; controller: AbortController };
   private readonly finishing = new Set<Promise<unknown>>();
+  private readonly crashes = new CrashCounts();
 
   constructor(private readonly queue: JobQueue, private readonly generator: ImageGenerator, options: WorkerOptions) {
     this.resultsDir = resolve(options.resultsDir);
@@ -106,11 +98,11 @@ export class Worker {
     try {
       const onStep = (p: StepProgress): void => lease.progress(p);
       if (isMediaJob(job)) {
-        const run = await this.untilAbortedPlusGrace(runMediaJob(job, this.media, { signal: controller.signal, previews: this.previews, onStep }), controller.signal);
+        const run = await untilAbortedPlusGrace(runMediaJob(job, this.media, { signal: controller.signal, previews: this.previews, onStep }), controller.signal, this.abortGraceMs);
         ({ result, media } = run);
       } else {
         const call = this.generator.generate(job.request, { signal: controller.signal, previews: this.previews, onStep });
-        result = await this.untilAbortedPlusGrace(call, controller.signal);
+        result = await untilAbortedPlusGrace(call, controller.signal, this.abortGraceMs);
       }
     } catch (err) {
       error = err;
@@ -120,35 +112,23 @@ export class Worker {
       this.current = undefined;
     }
     const engineMs = performance.now() - started;
-    const reason: unknown = controller.signal.reason;
     let settle: Promise<unknown>;
-    if (reason instanceof StopRequeue) settle = lease.requeue();
-    else if (lease.signal.aborted) settle = lease.cancelled();
-    else if (reason instanceof JobTimeoutError) settle = lease.fail(reason.message);
-    else if (error !== undefined || (!result && !media)) settle = lease.fail(`the engine failed: ${error instanceof Error ? error.message : String(error)}`);
-    else settle = this.saveResult(lease, result, engineMs, media);
+    if (error === undefined && !controller.signal.aborted && (result || media)) {
+      this.crashes.forget(job.id);
+      settle = this.saveResult(lease, result, engineMs, media);
+    } else {
+      const end = runEnd(error ?? new Error('the engine returned nothing'), controller.signal.reason, lease.signal.aborted, this.crashes.of(job.id));
+      if (end.kind === 'requeue') {
+        if (end.why === 'engine crashed') this.crashes.add(job.id);
+        settle = lease.requeue();
+      } else {
+        this.crashes.forget(job.id);
+        settle = end.kind === 'cancelled' ? lease.cancelled() : lease.fail(end.message, end.code);
+      }
+    }
     // Not awaited: the next job starts now; stop() waits for these.
     const tracked = settle.catch((err) => process.emitWarning(`finishing job ${job.id} failed: ${err}`)).finally(() => this.finishing.delete(tracked));
     this.finishing.add(tracked);
-  }
-
-  /**
-   * The engine call's result; once the signal aborts, waits at most abortGraceMs for the engine to
-   * notice (it checks the signal between steps) so a stuck call cannot hold the worker forever.
-   */
-  private untilAbortedPlusGrace<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
-    return new Promise<T>((resolveCall, reject) => {
-      let graceTimer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        graceTimer = setTimeout(() => reject(signal.reason), this.abortGraceMs);
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      call.then(
-        (v) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); if (signal.aborted) reject(signal.reason); else resolveCall(v); },
-        (e) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); reject(signal.aborted ? signal.reason : e); },
-      );
-    });
   }
 
   private async saveResult(lease: JobLease, result: GenerateResult | undefined, engineMs: number, media?: MediaRun['media']): Promise<JobRecord> {
@@ -161,7 +141,7 @@ export class Worker {
       if (media) jobResult.media = await writeMediaFile(dir, media);
       return await lease.complete(jobResult, engineMs);
     } catch (err) {
-      return lease.fail(`could not save the images: ${err instanceof Error ? err.message : String(err)}`);
+      return lease.fail(`could not save the images: ${err instanceof Error ? err.message : String(err)}`, 'internal');
     }
   }
 }

@@ -59,10 +59,11 @@ test('a grid: count 4 makes U1-U4, V1-V4 and 🔄', async () => {
 test('a model failure: the message says so, and the owner gets an ephemeral note on what to do', async () => {
   const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'please explode', steps: 3 } });
   const ended = await i.waitFor((m) => /Failed:/.test(m.content));
-  assert.match(ended.content, /out of GPU memory/);
+  assert.match(ended.content, /Failed: the image engine could not make it/);
+  assert.doesNotMatch(ended.content, /out of GPU memory/, 'the engine\'s own words stay in the log');
   assert.equal(ended.components.length, 0);
   const note = await i.waitForFollowUp(isEphemeral);
-  assert.match(note.content, /could not be made: .*out of GPU memory.*Try again/);
+  assert.match(note.content, /could not be made: the image engine could not make it.*Try again/);
 });
 
 test('invalid options are refused before anything is queued, ephemerally', async () => {

@@ -14,6 +14,7 @@ import { writeMediaFile } from '../media-jobs.ts';
 import {
   cancelChannel,
   cancelKey,
+  decodeFailure,
   decodePreview,
   DEFAULT_PREFIX,
   DEFAULT_QUEUE_NAME,
@@ -260,7 +261,7 @@ export class Dispatcher {
     };
     add().catch((err: unknown) => {
       const message = `could not hand the job to a GPU worker: ${err instanceof Error ? err.message : String(err)}`;
-      this.settle(id, () => entry.lease.fail(message));
+      this.settle(id, () => entry.lease.fail(message, 'unavailable'));
     });
   }
 
@@ -296,7 +297,7 @@ export class Dispatcher {
       try {
         collected = await this.collect(jobId, wire);
       } catch (err) {
-        return entry.lease.fail(`could not collect the images from the worker: ${err instanceof Error ? err.message : String(err)}`);
+        return entry.lease.fail(`could not collect the images from the worker: ${err instanceof Error ? err.message : String(err)}`, 'internal');
       }
       const record = await entry.lease.complete(collected.result, wire?.engineMs);
       // Only once 'done' is stored: a bot that dies before that collects them again after its restart.
@@ -309,7 +310,8 @@ export class Dispatcher {
     const entry = this.inFlight.get(jobId);
     if (!entry || entry.settling) return;
     // Our own state decides: a job we cancelled reports 'cancelled' whatever the worker's text says.
-    this.settle(jobId, () => (entry.lease.signal.aborted ? entry.lease.cancelled() : entry.lease.fail(reason || 'the job failed on a worker')));
+    const failure = decodeFailure(reason);
+    this.settle(jobId, () => (entry.lease.signal.aborted ? entry.lease.cancelled() : entry.lease.fail(failure.message, failure.code)));
   }
 
   /** Runs the one settlement of a job; later events for it are ignored (idempotent completion). */

@@ -12,9 +12,9 @@ import { Redis } from 'ioredis';
 import type { GenerateRequest, GenerateResult, ImageGenerator, StepProgress } from '../../engine/types.ts';
 import type { MediaFile, MediaRenderer } from '../../engine/media.ts';
 import { isMediaJob, requestSeeds, runMediaJob, type MediaRun } from '../media-jobs.ts';
-import { JobTimeoutError } from '../worker.ts';
+import { CrashCounts, JobTimeoutError, StopRequeue, runEnd, untilAbortedPlusGrace } from '../job-run.ts';
 import { encodeResultPngs } from '../result-files.ts';
-import { cancelChannel, cancelKey, CANCELLED_REASON, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, encodePreview, resultKey, workersKey, type WireJob, type WireProgress, type WireResult } from './protocol.ts';
+import { cancelChannel, cancelKey, CANCELLED_REASON, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, encodeFailure, encodePreview, resultKey, workersKey, type WireJob, type WireProgress, type WireResult } from './protocol.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -52,10 +52,6 @@ export interface GpuWorkerOptions {
   onJob?: (event: { type: 'start' | 'done' | 'failed'; jobId: string; error?: string; engineMs?: number; encodeMs?: number; storeMs?: number }) => void;
 }
 
-class StopRequeue extends Error {
-  override name = 'StopRequeue';
-}
-
 export class GpuWorker {
   readonly name: string;
   private readonly prefix: string;
@@ -67,6 +63,7 @@ export class GpuWorker {
   private readonly previewIntervalMs: number;
   private readonly resultTtlMs: number;
   private readonly controllers = new Map<string, AbortController>();
+  private readonly crashes = new CrashCounts();
   private bull!: BullWorker<WireJob, WireResult>;
   private redis!: Redis;
   private sub!: Redis;
@@ -185,24 +182,23 @@ export class GpuWorker {
       const encodeMs = performance.now() - started - engineMs;
       const wire = await this.storeResult(id, pngs, result ?? { seeds: requestSeeds(record.request), model: this.generator.modelName }, engineMs, media);
       this.finished++;
+      this.crashes.forget(id);
       this.options.onJob?.({ type: 'done', jobId: id, engineMs, encodeMs, storeMs: performance.now() - started - engineMs - encodeMs });
       return wire;
     } catch (err) {
-      const reason: unknown = controller.signal.reason;
-      if (reason instanceof StopRequeue && token) {
-        // Graceful stop: back to the front of the wait list for another worker.
+      const cancelled = controller.signal.aborted && !(controller.signal.reason instanceof StopRequeue) && !(controller.signal.reason instanceof JobTimeoutError);
+      const end = runEnd(err, controller.signal.reason, cancelled, this.crashes.of(id));
+      if (end.kind === 'requeue' && token) {
+        // Stopping, or the engine's thread died under it (it restarts): back to the front of the wait list.
+        if (end.why === 'engine crashed') this.crashes.add(id);
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      const message =
-        err instanceof UnrecoverableError ? err.message
-        : reason instanceof JobTimeoutError ? reason.message
-        : controller.signal.aborted ? CANCELLED_REASON
-        : `the engine failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.crashes.forget(id);
       this.finished++;
-      this.options.onJob?.({ type: 'failed', jobId: id, error: message });
-      // attempts is 1: every failure is final; Unrecoverable says so explicitly.
-      throw new UnrecoverableError(message);
+      this.options.onJob?.({ type: 'failed', jobId: id, error: end.kind === 'failed' ? end.message : CANCELLED_REASON });
+      // attempts is 1: every failure is final; Unrecoverable says so explicitly. The code travels with it.
+      throw new UnrecoverableError(end.kind === 'failed' ? encodeFailure(end.code, end.message) : CANCELLED_REASON);
     } finally {
       clearTimeout(timer);
       this.controllers.delete(id);
@@ -218,20 +214,4 @@ export class GpuWorker {
     await multi.exec();
     return { images: pngs.images.length, grid: pngs.grid !== undefined, seeds: result.seeds, model: result.model, engineMs, worker: this.name, ...(media ? { media: { name: media.name, caption: media.caption } } : {}) };
   }
-}
-
-/** The call's result; after an abort, waits at most graceMs for the engine to notice. */
-function untilAbortedPlusGrace<T>(call: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
-  return new Promise<T>((resolveCall, reject) => {
-    let graceTimer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => {
-      graceTimer = setTimeout(() => reject(signal.reason), graceMs);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    call.then(
-      (v) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); if (signal.aborted) reject(signal.reason); else resolveCall(v); },
-      (e) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); reject(signal.aborted ? signal.reason : e); },
-    );
-  });
 }
