@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -188,7 +189,7 @@ test('prepareDataDir creates a missing directory and proves it writable', () => 
   }
 });
 
-test('prepareDataDir refuses a file and an unwritable directory, naming DATA_DIR', () => {
+test('prepareDataDir refuses a file and an unwritable directory, naming DATA_DIR', async () => {
   const root = mkdtempSync(join(tmpdir(), 'ef-config-'));
   try {
     const file = join(root, 'file');
@@ -206,11 +207,17 @@ test('prepareDataDir refuses a file and an unwritable directory, naming DATA_DIR
     // A parent that refuses new entries (Node's recursive mkdirSync hangs on this one).
     assert.throws(() => prepareDataDir('/proc/emojiforge-test/data'), /^ConfigError|DATA_DIR: .*\(ENOENT\)/);
     if (process.getuid?.() === 0) {
-      // Permission bits do not stop root, so run the check as the unprivileged user "nobody".
-      const script = `import(${JSON.stringify(join(PROJECT_ROOT, 'src', 'config.ts'))}).then((m) => {
-        try { m.prepareDataDir(${JSON.stringify(locked)}); console.log('accepted'); } catch (e) { console.log(e.message); }
-      })`;
-      const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: PROJECT_ROOT, uid: 65534, gid: 65534, encoding: 'utf8' });
+      // Permission bits do not stop root, so run the check as the unprivileged user "nobody". Nobody may not
+      // be able to enter the checkout (a root user's home, a mktemp -d folder): bundle the module into the
+      // test's own world-readable folder and run that with plain node.
+      const { buildSync } = await import('esbuild');
+      const bundle = join(root, 'config.cjs');
+      const entry = join(PROJECT_ROOT, 'src', 'config.ts');
+      buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent', define: { 'import.meta.url': JSON.stringify(pathToFileURL(entry).href) } });
+      chmodSync(bundle, 0o644);
+      const script = `const m = require(${JSON.stringify(bundle)});
+        try { m.prepareDataDir(${JSON.stringify(locked)}); console.log('accepted'); } catch (e) { console.log(e.message); }`;
+      const child = spawnSync(process.execPath, ['-e', script], { cwd: root, uid: 65534, gid: 65534, encoding: 'utf8' });
       assert.match(child.stdout, /DATA_DIR: expected a directory this process \(uid 65534\) can create and write, got ".*locked" \(EACCES\)/, child.stderr);
       return;
     }
