@@ -6,7 +6,7 @@ import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
 import { canViewChannel } from '../discord/job-access.ts';
 import type { GenerateRequest } from '../engine/types.ts';
 import { decodeCustomId } from './customId.ts';
-import { buildRequest, MAX_PROMPT } from './imagine.ts';
+import { buildRequest, fitToServer, MAX_PROMPT } from './imagine.ts';
 import { submitJob } from './submit.ts';
 import { attachmentLimit, finishedJobFor, singleImageRequest } from './timelapse.ts';
 import type { Services, SlashCommand } from './types.ts';
@@ -30,9 +30,8 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   if (prompt) {
     if (interaction.options.getInteger('image') !== null) throw new InvalidOptionError('`image` picks an image of an earlier result; leave it out with a prompt.');
     const built = buildRequest(interaction, services);
-    request = { ...built.request, count: 1 };
     await interaction.deferReply();
-    if (!built.stepsGiven && interaction.guildId) request.steps = Math.min(request.steps, (await services.settings.get(interaction.guildId)).maxSteps);
+    request = { ...(interaction.guildId ? fitToServer(built, await services.settings.get(interaction.guildId)) : built.request), count: 1 };
   } else {
     await interaction.deferReply();
     const parent = await finishedJobFor(interaction, await resolveJobId(interaction, jobRef!), services);

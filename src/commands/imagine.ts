@@ -10,6 +10,7 @@ import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
 import { attachmentLimit } from './timelapse.ts';
 import type { Services, SlashCommand } from './types.ts';
+import type { GuildSettings } from '../queue/index.ts';
 
 export const MAX_PROMPT = 1000;
 export const MAX_NEGATIVE = 500;
@@ -27,11 +28,20 @@ export const data = new SlashCommandBuilder()
   .addStringOption((o) => o.setName('aspect').setDescription('Aspect ratio').addChoices(...ASPECT_CHOICES.map((a) => ({ name: a, value: a }))))
   .addStringOption((o) => o.setName('sampler').setDescription('Sampling algorithm').addChoices(...SAMPLERS.map((s) => ({ name: s, value: s }))));
 
+export interface BuiltRequest {
+  request: GenerateRequest;
+  stepsGiven: boolean;
+  samplerGiven: boolean;
+  /** The aspect ratio as the user asked for it ("16:9"), for messages in their terms. */
+  aspect: string;
+  video: boolean;
+}
+
 /** Options + prompt flags -> a full request (seed filled in). Throws InvalidOptionError. Synchronous: runs before the ack. */
 export function buildRequest(
   interaction: ChatInputCommandInteraction,
   services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed'>,
-): { request: GenerateRequest; stepsGiven: boolean; video: boolean } {
+): BuiltRequest {
   const o = interaction.options;
   const raw = o.getString('prompt', true);
   checkPromptText('prompt', raw, MAX_PROMPT, true);
@@ -41,7 +51,8 @@ export function buildRequest(
   const negative = o.getString('negative');
   if (negative !== null) checkPromptText('negative', negative, MAX_NEGATIVE, false);
   const negatives = [negative, flags.negative].filter((n): n is string => !!n && n.trim() !== '');
-  const sampler = mergeOption('sampler', o.getString('sampler'), flags.sampler) ?? services.defaults.sampler;
+  const givenSampler = mergeOption('sampler', o.getString('sampler'), flags.sampler);
+  const sampler = givenSampler ?? services.defaults.sampler;
   if (!(SAMPLERS as readonly string[]).includes(sampler)) {
     throw new InvalidOptionError(`unknown sampler \`${sampler}\`; choose one of ${SAMPLERS.join(', ')}.`);
   }
@@ -67,17 +78,33 @@ export function buildRequest(
     sampler: sampler as SamplerName,
     count,
   };
-  return { request, stepsGiven: givenSteps !== undefined, video: flags.video === true };
+  return { request, stepsGiven: givenSteps !== undefined, samplerGiven: givenSampler !== undefined, aspect, video: flags.video === true };
+}
+
+/**
+ * Fits what the user left to us under this server's settings, so a default is never what gets them
+ * refused: the default steps under max_steps, the default sampler to one the server allows, and the size
+ * of an aspect ratio under max_side (the long side at the limit, multiples of 8, the ratio kept).
+ */
+export function fitToServer(built: BuiltRequest, settings: Pick<GuildSettings, 'maxSteps' | 'maxSide' | 'allowedSamplers'>): GenerateRequest {
+  const request = { ...built.request };
+  if (!built.stepsGiven) request.steps = Math.min(request.steps, settings.maxSteps);
+  if (!built.samplerGiven && !settings.allowedSamplers.includes(request.sampler)) request.sampler = settings.allowedSamplers[0];
+  const long = Math.max(request.width, request.height);
+  if (long > settings.maxSide) {
+    const floor8 = (v: number) => Math.max(8, Math.floor(v / 8) * 8);
+    const scale = settings.maxSide / long;
+    request.width = floor8(request.width * scale);
+    request.height = floor8(request.height * scale);
+  }
+  return request;
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
-  const { request, stepsGiven, video } = buildRequest(interaction, services);
+  const built = buildRequest(interaction, services);
   await interaction.deferReply();
-  if (!stepsGiven && interaction.guildId) {
-    // The default must never be what gets a user refused: fit it under this server's cap.
-    const settings = await services.settings.get(interaction.guildId);
-    request.steps = Math.min(request.steps, settings.maxSteps);
-  }
+  const request = interaction.guildId ? fitToServer(built, await services.settings.get(interaction.guildId)) : built.request;
+  const video = built.video;
   await submitJob(interaction, services, request, 'new', undefined, video ? { video: true, ...attachmentLimit(interaction) } : undefined);
 }
 

@@ -2,8 +2,9 @@
 // without Manage Server by default_member_permissions, and checked again here (a server admin can
 // change who sees the command; Manage Server or a configured moderator role is what we trust).
 import { ChannelType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction, type SlashCommandIntegerOption } from 'discord.js';
-import type { GuildSettings } from '../queue/index.ts';
+import type { GuildSettings, SettingsChange } from '../queue/index.ts';
 import { INT_RANGES, SettingsError } from '../queue/index.ts';
+import { SAMPLERS, type SamplerName } from '../engine/types.ts';
 import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
 import { isModerator } from '../discord/permissions.ts';
 import type { Services, SlashCommand } from './types.ts';
@@ -67,6 +68,20 @@ export const data = new SlashCommandBuilder()
       )
       .addRoleOption((o) => o.setName('role').setDescription('The role').setRequired(true)),
   )
+  .addSubcommand((s) =>
+    s
+      .setName('samplers')
+      .setDescription('Which sampling algorithms members may use')
+      .addStringOption((o) =>
+        o.setName('action').setDescription('What to do').setRequired(true).addChoices(
+          { name: 'allow', value: 'allow' },
+          { name: 'disallow', value: 'disallow' },
+          { name: 'only (allow just this one)', value: 'only' },
+          { name: 'all (allow every sampler)', value: 'all' },
+        ),
+      )
+      .addStringOption((o) => o.setName('sampler').setDescription('The sampler (not needed for all)').addChoices(...SAMPLERS.map((v) => ({ name: v, value: v })))),
+  )
   .addSubcommand((s) => s.setName('reset').setDescription('Put every setting back to its default'));
 
 const LIMIT_OPTIONS: Record<string, keyof GuildSettings> = {
@@ -97,7 +112,7 @@ function splitWords(raw: string | null): string[] {
   return words;
 }
 
-async function change(services: Services, guildId: string, patch: Partial<GuildSettings>): Promise<GuildSettings> {
+async function change(services: Services, guildId: string, patch: SettingsChange): Promise<GuildSettings> {
   try {
     return await services.settings.update(guildId, patch);
   } catch (error) {
@@ -138,8 +153,10 @@ export async function execute(interaction: ChatInputCommandInteraction, services
         break;
       }
       const words = splitWords(o.getString('words'));
-      const next = action === 'add' ? [...current.bannedWords, ...words] : current.bannedWords.filter((w) => !words.includes(w.toLowerCase()));
-      const saved = await change(services, guildId, { bannedWords: next });
+      // Computed from the settings as they are when this change runs: two changes at once both stay.
+      const saved = await change(services, guildId, (now) => ({
+        bannedWords: action === 'add' ? [...now.bannedWords, ...words] : now.bannedWords.filter((w) => !words.includes(w.toLowerCase())),
+      }));
       reply = `${action === 'add' ? 'Added' : 'Removed'} ${words.length} word${words.length === 1 ? '' : 's'}; ${saved.bannedWords.length} banned now.`;
       break;
     }
@@ -147,10 +164,10 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       const action = o.getString('action', true);
       const channelId = o.getChannel('channel')?.id ?? interaction.channelId;
       const others = (list: string[]) => list.filter((id) => id !== channelId);
-      let patch: Partial<GuildSettings> | undefined;
-      if (action === 'allow') patch = { allowedChannels: [...others(current.allowedChannels), channelId], deniedChannels: others(current.deniedChannels) };
-      else if (action === 'deny') patch = { deniedChannels: [...others(current.deniedChannels), channelId], allowedChannels: others(current.allowedChannels) };
-      else if (action === 'clear') patch = { allowedChannels: others(current.allowedChannels), deniedChannels: others(current.deniedChannels) };
+      let patch: SettingsChange | undefined;
+      if (action === 'allow') patch = (now) => ({ allowedChannels: [...others(now.allowedChannels), channelId], deniedChannels: others(now.deniedChannels) });
+      else if (action === 'deny') patch = (now) => ({ deniedChannels: [...others(now.deniedChannels), channelId], allowedChannels: others(now.allowedChannels) });
+      else if (action === 'clear') patch = (now) => ({ allowedChannels: others(now.allowedChannels), deniedChannels: others(now.deniedChannels) });
       else if (action === 'reset') patch = { allowedChannels: [], deniedChannels: [] };
       const saved = patch ? await change(services, guildId, patch) : current;
       reply = `${patch ? 'Channels updated.\n' : ''}${describeSettings(saved).split('\n').slice(4, 6).join('\n')}`;
@@ -158,9 +175,27 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     }
     case 'moderator-role': {
       const roleId = o.getRole('role', true).id;
-      const others = current.moderatorRoleIds.filter((id) => id !== roleId);
-      const saved = await change(services, guildId, { moderatorRoleIds: o.getString('action', true) === 'add' ? [...others, roleId] : others });
+      const add = o.getString('action', true) === 'add';
+      const saved = await change(services, guildId, (now) => {
+        const others = now.moderatorRoleIds.filter((id) => id !== roleId);
+        return { moderatorRoleIds: add ? [...others, roleId] : others };
+      });
       reply = describeSettings(saved).split('\n').slice(-1)[0];
+      break;
+    }
+    case 'samplers': {
+      const action = o.getString('action', true);
+      const sampler = o.getString('sampler') as SamplerName | null;
+      if (action !== 'all' && !sampler) throw new InvalidOptionError(`Give the \`sampler\` to ${action}.`);
+      const saved = await change(services, guildId, (now): Partial<GuildSettings> => {
+        if (action === 'all') return { allowedSamplers: [...SAMPLERS] };
+        if (action === 'only') return { allowedSamplers: [sampler!] };
+        if (action === 'allow') return { allowedSamplers: [...now.allowedSamplers, sampler!] };
+        const left = now.allowedSamplers.filter((v) => v !== sampler);
+        if (left.length === 0) throw new InvalidOptionError(`${sampler} is the only sampler allowed; allow another first (at least one must stay).`);
+        return { allowedSamplers: left };
+      });
+      reply = `**Samplers** ${saved.allowedSamplers.join(', ')}`;
       break;
     }
     case 'reset':

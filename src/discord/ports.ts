@@ -1,7 +1,7 @@
 // What the Discord front end needs from its surroundings, as small structural interfaces, so the
 // front end can be wired to the real queue (src/queue) and tested with it, without knowing more.
 import type { JobQueue } from '../queue/index.ts';
-import type { GuildSettings } from '../queue/index.ts';
+import type { GuildSettings, SettingsChange } from '../queue/index.ts';
 
 /** pino-compatible: the bot logs through whatever logger the wiring hands it. */
 export interface Logger {
@@ -16,6 +16,7 @@ export type QueuePort = Pick<JobQueue, 'submit' | 'get' | 'cancel' | 'position' 
 
 export interface SettingsPort {
   get(guildId: string): Promise<GuildSettings>;
-  update(guildId: string, patch: Partial<GuildSettings>): Promise<GuildSettings>;
+  /** A change computed from `current` is applied to the settings as they are when it runs (changes never lost). */
+  update(guildId: string, change: SettingsChange): Promise<GuildSettings>;
   reset(guildId: string): Promise<GuildSettings>;
 }

@@ -84,7 +84,9 @@ export function checkParams(settings: GuildSettings, r: GenerateRequest): void {
   if (!isInt(r.count) || r.count < 1 || r.count > settings.maxCount) fail('count', `expected count between 1 and ${settings.maxCount}, got ${r.count}`);
   for (const side of ['width', 'height'] as const) {
     const v = r[side];
-    if (!isInt(v) || v < 8 || v > settings.maxSide || v % 8 !== 0) fail(side, `expected ${side} to be a multiple of 8 between 8 and ${settings.maxSide}, got ${v}`);
+    if (!isInt(v) || v < 8 || v % 8 !== 0) fail(side, `expected ${side} to be a multiple of 8 of at least 8, got ${v}`);
+    // A stored job re-run after the limit was lowered: said in the image's terms, not a field's.
+    if (v > settings.maxSide) fail(side, `this image is ${r.width}×${r.height}, over this server's ${settings.maxSide} px limit for a side; make a new one with /imagine`);
   }
   if (!(SAMPLERS as readonly string[]).includes(r.sampler)) fail('sampler', `expected a sampler from ${SAMPLERS.join(', ')}, got ${r.sampler}`);
   if (!settings.allowedSamplers.includes(r.sampler)) fail('sampler', `the ${r.sampler} sampler is not allowed here; expected one of ${settings.allowedSamplers.join(', ')}`);

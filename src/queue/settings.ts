@@ -122,19 +122,30 @@ export function validateSettings(base: GuildSettings, patch: Partial<GuildSettin
   return next;
 }
 
+/** A change: the fields to set, or a function of the settings as they are when the change is applied. */
+export type SettingsChange = Partial<GuildSettings> | ((current: GuildSettings) => Partial<GuildSettings>);
+
 /**
- * Settings per guild, read through an in-memory cache (the queue reads them on every submit).
- * Only this process writes them, so the cache stays true; `update` writes through.
+ * Settings per guild, read through an in-memory cache (the queue reads them on every submit), holding at
+ * most `maxCached` guilds (the least recently used are read again from the store when needed). Only this
+ * process writes them, so the cache stays true. Changes to one guild are applied one after another, so
+ * two at once never lose one (each reads what the one before it wrote).
  */
 export class GuildSettingsStore {
   private readonly cache = new Map<string, GuildSettings>();
+  private readonly changing = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly maxCached = 10_000) {}
 
   /** The guild's settings, defaults filled in for anything never set. */
   async get(guildId: string): Promise<GuildSettings> {
     const cached = this.cache.get(guildId);
-    if (cached) return cached;
+    if (cached) {
+      // Map order is insertion order: move it to the back (most recently used).
+      this.cache.delete(guildId);
+      this.cache.set(guildId, cached);
+      return cached;
+    }
     const saved = await this.store.get<Partial<GuildSettings>>(key(guildId));
     let settings: GuildSettings;
     try {
@@ -143,23 +154,53 @@ export class GuildSettingsStore {
       // A record written by an older version with a now-invalid value: fall back to defaults, never block submits.
       settings = cloneDefaults();
     }
-    this.cache.set(guildId, settings);
+    // A change that finished while this read was under way wins: it is what the store now holds.
+    const raced = this.cache.get(guildId);
+    if (raced) return raced;
+    this.remember(guildId, settings);
     return settings;
   }
 
-  /** Validates and saves a partial change; returns the new settings. Throws SettingsError. */
-  async update(guildId: string, patch: Partial<GuildSettings>): Promise<GuildSettings> {
-    const next = validateSettings(await this.get(guildId), patch);
-    await this.store.set(key(guildId), next);
-    this.cache.set(guildId, next);
-    return next;
+  /** Validates and saves a change; returns the new settings. Throws SettingsError (and then changes nothing). */
+  update(guildId: string, change: SettingsChange): Promise<GuildSettings> {
+    return this.serial(guildId, async () => {
+      const current = await this.get(guildId);
+      const next = validateSettings(current, typeof change === 'function' ? change(current) : change);
+      await this.store.set(key(guildId), next);
+      this.remember(guildId, next);
+      return next;
+    });
   }
 
   /** Back to defaults. */
-  async reset(guildId: string): Promise<GuildSettings> {
-    await this.store.delete(key(guildId));
+  reset(guildId: string): Promise<GuildSettings> {
+    return this.serial(guildId, async () => {
+      await this.store.delete(key(guildId));
+      this.cache.delete(guildId);
+      return this.get(guildId);
+    });
+  }
+
+  /** Guilds whose settings are in memory now. */
+  get cachedGuilds(): number {
+    return this.cache.size;
+  }
+
+  private remember(guildId: string, settings: GuildSettings): void {
     this.cache.delete(guildId);
-    return this.get(guildId);
+    this.cache.set(guildId, settings);
+    while (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  private serial<T>(guildId: string, run: () => Promise<T>): Promise<T> {
+    const before = this.changing.get(guildId) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(run);
+    const tail = mine.catch(() => {});
+    this.changing.set(guildId, tail);
+    void tail.then(() => {
+      if (this.changing.get(guildId) === tail) this.changing.delete(guildId);
+    });
+    return mine;
   }
 }
 

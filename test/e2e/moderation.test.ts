@@ -136,3 +136,37 @@ test('/queue and /help answer ephemerally', async () => {
   await ephemeralReply(cancel, /^Cancelled/);
   await i.waitFor((m) => /Cancelled\./.test(m.content));
 });
+
+test('/settings: two changes sent at once are both kept; samplers can be allowed and disallowed', async () => {
+  const cooldown = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'limits', options: { cooldown: 17 } });
+  const steps = h.server.slash({ user: h.users.owner, command: 'settings', subcommand: 'limits', options: { max_steps: 12 } });
+  const words = [h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'banned-words', options: { action: 'add', words: 'alpha' } }),
+    h.server.slash({ user: h.users.owner, command: 'settings', subcommand: 'banned-words', options: { action: 'add', words: 'beta' } })];
+  await Promise.all([cooldown, steps, ...words].map((i) => ephemeralReply(i, /updated|Added/)));
+  const saved = await h.settings.get(h.server.guildId);
+  assert.equal(saved.cooldownSeconds, 17);
+  assert.equal(saved.maxSteps, 12);
+  assert.deepEqual([...saved.bannedWords].sort(), ['alpha', 'beta']);
+
+  const only = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'samplers', options: { action: 'only', sampler: 'ddim' } });
+  await ephemeralReply(only, /^\*\*Samplers\*\* ddim$/);
+  const last = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'samplers', options: { action: 'disallow', sampler: 'ddim' } });
+  await ephemeralReply(last, /only sampler allowed; allow another first/);
+  const refused = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a cat', sampler: 'euler' } });
+  await ephemeralReply(refused, /euler sampler is not allowed here/);
+  // Left out, the sampler falls back to one the server allows instead of refusing the user.
+  await h.settings.update(h.server.guildId, { cooldownSeconds: 0 });
+  const fitted = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a plain cat', steps: 2 } });
+  assert.match((await fitted.waitFor(isFinal, 30_000)).content, /ddim/);
+  const all = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'samplers', options: { action: 'all' } });
+  await ephemeralReply(all, /euler_a, euler, .*ddim|ddim/);
+  assert.equal((await h.settings.get(h.server.guildId)).allowedSamplers.length, 5);
+});
+
+test('an aspect ratio fits the server\'s max_side: the long side at the limit, the ratio kept (not refused)', async () => {
+  await h.settings.update(h.server.guildId, { maxSide: 64 });
+  const wide = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a wide field --ar 16:9', steps: 2 } });
+  assert.match((await wide.waitFor(isFinal, 30_000)).content, /64×32/);
+  const tall = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a tall tower', aspect: '9:16', steps: 2 } });
+  assert.match((await tall.waitFor(isFinal, 30_000)).content, /32×64/);
+});

@@ -33,6 +33,42 @@ for (const { name, make, skip } of BACKENDS) {
     before(async () => { backend = await make(); });
     after(async () => { await backend?.cleanup(); });
 
+    test('changes sent at once to one server are all kept, also across a reopen', async () => {
+      const store = await backend.open('settings-race');
+      const settings = new GuildSettingsStore(store);
+      // A cold cache: both read the store first (today's read-modify-write race).
+      await Promise.all([
+        settings.update('7', { cooldownSeconds: 42 }),
+        settings.update('7', { maxSteps: 9 }),
+        settings.update('7', (now) => ({ bannedWords: [...now.bannedWords, 'one'] })),
+        settings.update('7', (now) => ({ bannedWords: [...now.bannedWords, 'two'] })),
+        settings.update('8', { maxSteps: 3 }),
+      ]);
+      const check = (s: Awaited<ReturnType<GuildSettingsStore['get']>>) => {
+        assert.equal(s.cooldownSeconds, 42);
+        assert.equal(s.maxSteps, 9);
+        assert.deepEqual([...s.bannedWords].sort(), ['one', 'two']);
+      };
+      check(await settings.get('7'));
+      assert.equal((await settings.get('8')).maxSteps, 3);
+      // A refused change in the middle changes nothing and does not block the ones after it.
+      const results = await Promise.allSettled([settings.update('7', { maxSteps: 500 }), settings.update('7', { dailyQuota: 5 })]);
+      assert.equal(results[0].status, 'rejected');
+      assert.equal((await settings.get('7')).dailyQuota, 5);
+      check(await new GuildSettingsStore(store).get('7'));
+      await store.close();
+    });
+
+    test('the cache holds at most maxCached servers; the others are read again from the store', async () => {
+      const store = await backend.open('settings-lru');
+      const settings = new GuildSettingsStore(store, 3);
+      for (let g = 1; g <= 10; g++) await settings.update(String(g), { maxSteps: g });
+      assert.equal(settings.cachedGuilds, 3);
+      for (let g = 1; g <= 10; g++) assert.equal((await settings.get(String(g))).maxSteps, g);
+      assert.equal(settings.cachedGuilds, 3);
+      await store.close();
+    });
+
     test('defaults, update, persistence across reopen, reset', async () => {
       let store = await backend.open('settings1');
       let settings = new GuildSettingsStore(store);
