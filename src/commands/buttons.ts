@@ -44,6 +44,8 @@ export const jobButtons: ButtonFamily = {
         // No engine work: the image already exists on disk at display size.
         const index = ref.index ?? 1;
         seedOf(parent, index);
+        // It posts like a job would: the same channel rules, and a cooldown of its own.
+        await services.queue.admitPost({ userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: interaction.channelId });
         const path = parent.result?.images[index - 1];
         if (!path) throw new UnknownJobError('That image is no longer stored. Use 🔄 to make a new one.');
         const limit = interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_ATTACHMENT_LIMIT;

@@ -55,15 +55,18 @@ export function checkSubmit(settings: GuildSettings, owner: JobOwner, request: G
   if (usage.pending >= settings.maxPending) {
     throw new LimitError('pending', `You already have ${usage.pending} job${usage.pending === 1 ? '' : 's'} waiting or running (the limit is ${settings.maxPending}). Wait for one to finish or cancel one.`, usage.pendingFreesAt);
   }
-  if (usage.lastSubmitAt !== undefined && settings.cooldownSeconds > 0) {
-    const resetsAt = usage.lastSubmitAt + settings.cooldownSeconds * 1000;
-    if (now < resetsAt) {
-      const wait = Math.ceil((resetsAt - now) / 1000);
-      throw new LimitError('cooldown', `Please wait ${wait} more second${wait === 1 ? '' : 's'} before your next request (this server's cooldown is ${settings.cooldownSeconds} s).`, resetsAt);
-    }
-  }
+  checkCooldown(settings, usage.lastSubmitAt, now);
   if (usage.usedToday >= settings.dailyQuota) {
     throw new LimitError('daily_quota', `You have used today's ${settings.dailyQuota} images in this server. The quota resets at 00:00 UTC.`, nextUtcMidnight(now));
+  }
+}
+
+export function checkCooldown(settings: GuildSettings, lastAt: number | undefined, now: number): void {
+  if (lastAt === undefined || settings.cooldownSeconds <= 0) return;
+  const resetsAt = lastAt + settings.cooldownSeconds * 1000;
+  if (now < resetsAt) {
+    const wait = Math.ceil((resetsAt - now) / 1000);
+    throw new LimitError('cooldown', `Please wait ${wait} more second${wait === 1 ? '' : 's'} before your next request (this server's cooldown is ${settings.cooldownSeconds} s).`, resetsAt);
   }
 }
 

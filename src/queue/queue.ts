@@ -3,8 +3,8 @@
 import type { GenerateRequest, StepProgress } from '../engine/types.ts';
 import type { FailureCode, JobKind, JobOwner, JobRecord, JobResult, JobState } from './types.ts';
 import type { Store } from './store.ts';
-import type { GuildSettingsStore } from './settings.ts';
-import { checkSubmit, DAY_MS, type UsageSnapshot } from './limits.ts';
+import { INT_RANGES, type GuildSettingsStore } from './settings.ts';
+import { checkChannel, checkCooldown, checkSubmit, DAY_MS, type UsageSnapshot } from './limits.ts';
 import { SubmitLedger, USAGE_TTL_MS, usageKey } from './usage.ts';
 import { TypedEmitter, type JobQueueEvents } from './events.ts';
 import { OrderedWriter } from './writes.ts';
@@ -126,7 +126,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   private readonly fair = new FairLines<JobRecord>();
   private readonly running = new Map<string, Running>();
   private readonly finished = new Map<string, Finished>();
-  private readonly ledger = new SubmitLedger();
+  private readonly ledger = new SubmitLedger(INT_RANGES.cooldownSeconds[1] * 1000);
   private lastSeq = 0;
   private readonly waiters = new Set<() => void>();
   private pruneTimer?: NodeJS.Timeout;
@@ -180,6 +180,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
 
     // From here to the reservation nothing awaits, so two submits cannot both slip under a limit.
     const now = this.clock();
+    this.ledger.forget(now);
     const usage = usageKey(owner, now);
     const snapshot: UsageSnapshot = {
       pending: this.ledger.pending(owner.userId),
@@ -224,6 +225,25 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     this.emit('queued', structuredClone(job));
     this.wake();
     return structuredClone(job);
+  }
+
+  /**
+   * For what posts without a job (an image already made, posted alone): the channel rules and a per-user
+   * cooldown of the server's length, kept apart from the submit cooldown. Throws LimitError; records the
+   * post when it may go ahead.
+   */
+  async admitPost(owner: JobOwner): Promise<void> {
+    const settings = await this.settings.get(owner.guildId);
+    const now = this.clock();
+    this.ledger.forget(now);
+    checkChannel(settings, owner.channelId);
+    checkCooldown(settings, this.ledger.lastPostAt(owner), now);
+    this.ledger.notePost(owner, now);
+  }
+
+  /** Entries the submit counters hold (they drop what can no longer refuse anyone). */
+  get ledgerSize(): number {
+    return this.ledger.size;
   }
 
   /**

@@ -23,11 +23,44 @@ export interface Reservation {
   undo(): void;
 }
 
+/** How often forget() runs at most (it walks every entry). */
+const SWEEP_EVERY_MS = 60_000;
+
 export class SubmitLedger {
   private readonly pendingByUser = new Map<string, number>();
   private readonly lastSubmit = new Map<string, number>();
+  private readonly lastPost = new Map<string, number>();
   private readonly usedToday = new Map<string, number>();
   private writing = 0;
+  private sweptAt = -Infinity;
+
+  /** @param longestCooldownMs entries older than this can no longer refuse anyone, so they are dropped */
+  constructor(private readonly longestCooldownMs: number) {}
+
+  /** Entries held, for tests and metrics: a bot that runs for months must not grow. */
+  get size(): number {
+    return this.pendingByUser.size + this.lastSubmit.size + this.lastPost.size + this.usedToday.size;
+  }
+
+  /** Drops what can no longer decide anything: last submits and posts past the longest cooldown, other days' counts. */
+  forget(now: number): void {
+    if (now - this.sweptAt < SWEEP_EVERY_MS) return;
+    this.sweptAt = now;
+    for (const map of [this.lastSubmit, this.lastPost]) {
+      for (const [key, at] of map) if (now - at > this.longestCooldownMs) map.delete(key);
+    }
+    const today = dayPrefix(now);
+    for (const key of this.usedToday.keys()) if (!key.startsWith(today)) this.usedToday.delete(key);
+  }
+
+  /** When this user last had a stored image posted in this server (U buttons: no job, their own cooldown). */
+  lastPostAt(owner: JobOwner): number | undefined {
+    return this.lastPost.get(userGuild(owner));
+  }
+
+  notePost(owner: JobOwner, now: number): void {
+    this.lastPost.set(userGuild(owner), now);
+  }
 
   /** Queued + running + being-submitted jobs of this user, in all servers (the 'pending' limit). */
   pending(userId: string): number {

@@ -170,3 +170,16 @@ test('an aspect ratio fits the server\'s max_side: the long side at the limit, t
   const tall = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a tall tower', aspect: '9:16', steps: 2 } });
   assert.match((await tall.waitFor(isFinal, 30_000)).content, /32×64/);
 });
+
+test('U buttons post like jobs do: refused in a denied channel, and under a per-user cooldown', async () => {
+  const grid = await h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'two moons', count: 2, steps: 2 } }).waitFor(isFinal, 30_000);
+  await h.settings.update(h.server.guildId, { cooldownSeconds: 30 });
+  const u1 = h.server.click({ user: h.users.bob, message: grid, customId: buttonIds(grid)[buttonLabels(grid).indexOf('U1')] });
+  await u1.waitFor(isFinal);
+  const u2 = h.server.click({ user: h.users.bob, message: grid, customId: buttonIds(grid)[buttonLabels(grid).indexOf('U2')] });
+  await ephemeralReply(u2, /Please wait \d+ more seconds/);
+  await h.settings.update(h.server.guildId, { cooldownSeconds: 0, deniedChannels: [h.server.channels.general.id] });
+  const denied = h.server.click({ user: h.users.alice, message: grid, customId: buttonIds(grid)[buttonLabels(grid).indexOf('U2')] });
+  await ephemeralReply(denied, /not allowed in this channel/);
+  assert.equal(h.server.channelMessages().filter((m) => m.attachments.some((a) => a.filename === 'image-2.png')).length, 0, 'image 2 was never posted');
+});

@@ -140,6 +140,35 @@ for (const { name, make, skip } of BACKENDS) {
       await queue.submit({ owner: owner('A'), request: request({ prompt: 'a cat', negativePrompt: 'blurry, gory' }) });
     });
 
+    test('posting a stored image obeys the channel rules and a per-user cooldown of its own', async () => {
+      const { queue } = await setup({ cooldownSeconds: 30, deniedChannels: ['201'] });
+      await queue.admitPost(owner('A'));
+      await assert.rejects(queue.admitPost(owner('A')), (e: unknown) => e instanceof LimitError && e.code === 'cooldown' && /wait 30 more seconds/.test(e.message));
+      await assert.rejects(queue.admitPost(owner('B', '100', '201')), (e: unknown) => e instanceof LimitError && e.code === 'channel');
+      await queue.admitPost(owner('B'));
+      // Kept apart from submits: a post does not hold up the user's next job.
+      await queue.submit({ owner: owner('A'), request: request() });
+      clock.advance(31_000);
+      await queue.admitPost(owner('A'));
+    });
+
+    test('the submit counters stay bounded: a month of users and days leaves only what can still refuse someone', async () => {
+      const { queue } = await setup({ cooldownSeconds: 60, maxPending: 20, dailyQuota: 10_000 });
+      for (let day = 0; day < 30; day++) {
+        for (let u = 0; u < 40; u++) {
+          const who = owner(`d${day}u${u}`, String(100 + (u % 3)));
+          if (u % 3 === 0) await queue.admitPost(who);
+          else {
+            const job = await queue.submit({ owner: who, request: request() });
+            await queue.cancel(job.id, { userId: who.userId, isModerator: false });
+          }
+        }
+        clock.advance(24 * 60 * 60 * 1000);
+      }
+      await queue.admitPost(owner('last'));
+      assert.ok(queue.ledgerSize <= 2, `expected the counters to hold only the last user, got ${queue.ledgerSize} entries`);
+    });
+
     test('channel allow and deny lists', async () => {
       const { queue } = await setup({ allowedChannels: ['200', '201'], deniedChannels: ['201'] });
       await queue.submit({ owner: owner('A', '100', '200'), request: request() });
