@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { silentLogger, type EngineLogger } from './logger.ts';
+import { EngineCrashedError } from './errors.ts';
 import type { SessionSettings } from './session.ts';
 import type { RequestLimits } from './validate.ts';
 import { deserializeError, type FromWorker, type MediaKind, type ModelInfo, type ToWorker, type WorkerInit } from './worker-protocol.ts';
@@ -23,17 +24,21 @@ interface Pending {
 export class WorkerPipeline implements ImageGenerator, MediaRenderer {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private failure?: Error;
   private closing?: Promise<void>;
+  /** Set while a new thread loads after the old one died; calls wait for it. */
+  private restarting?: Promise<void>;
+  /** Why the engine cannot run at all (a restart failed to load the model). */
+  private failure?: Error;
+  /** Engine threads started after a crash, for logs and /healthz. */
+  restarts = 0;
 
   private constructor(
-    private readonly worker: Worker,
+    private worker: Worker,
     readonly info: ModelInfo,
+    private readonly init: WorkerInit,
     private readonly logger: EngineLogger,
   ) {
-    worker.on('message', (msg: FromWorker) => this.onMessage(msg));
-    worker.on('error', (error) => this.fail(error));
-    worker.on('exit', (code) => this.fail(new Error(`the engine worker exited (code ${code})`)));
+    this.attach(worker);
   }
 
   /** Starts the worker and loads MODEL_DIR there; rejects with the worker's ModelLoadError if the folder is broken. */
@@ -48,25 +53,13 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
       allowSpinning: options.allowSpinning,
       limits: options.limits,
     };
-    const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: init });
-    const info = await new Promise<ModelInfo>((ok, fail) => {
-      const onMessage = (msg: FromWorker) => {
-        if (msg.type === 'log') logger[msg.level](msg.obj, msg.msg);
-        else if (msg.type === 'ready') done(() => ok(msg.info));
-        else if (msg.type === 'load-error') done(() => fail(deserializeError(msg.error)));
-      };
-      const onError = (error: Error) => done(() => fail(error));
-      const onExit = (code: number) => done(() => fail(new Error(`the engine worker exited (code ${code}) while loading ${init.modelDir}`)));
-      const done = (settle: () => void) => {
-        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-        settle();
-      };
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    }).catch(async (error: unknown) => {
-      await worker.terminate();
-      throw error;
-    });
-    return new WorkerPipeline(worker, info, logger);
+    const { worker, info } = await spawn(init, logger);
+    return new WorkerPipeline(worker, info, init, logger);
+  }
+
+  /** The engine thread is up (or coming back up after a crash) and the model is loaded. */
+  get alive(): boolean {
+    return !this.failure && !this.closing;
   }
 
   get modelName(): string {
@@ -107,9 +100,10 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
     return { ...out, media: { ...out.media, data: Buffer.from(d.buffer, d.byteOffset, d.byteLength) } };
   }
 
-  private start<T>(options: GenerateOptions, message: (id: number) => ToWorker): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new Error('the engine is closed'));
+  private async start<T>(options: GenerateOptions, message: (id: number) => ToWorker): Promise<T> {
+    if (this.restarting) await this.restarting;
+    if (this.failure) throw this.failure;
+    if (this.closing) throw new Error('the engine is closed');
     const id = this.nextId++;
     return new Promise<T>((resolvePromise, rejectPromise) => {
       const { signal } = options;
@@ -127,12 +121,42 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
 
   /** Finishes the running generation's cancellation, releases the sessions and ends the worker. */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((done) => {
-      if (this.failure) return done();
-      this.worker.once('exit', () => done());
+    this.closing ??= (async () => {
+      await this.restarting?.catch(() => {});
+      if (this.failure) return;
+      const exited = new Promise<void>((done) => this.worker.once('exit', () => done()));
       this.post({ type: 'close' });
-    });
+      await exited;
+    })();
     return this.closing;
+  }
+
+  private attach(worker: Worker): void {
+    worker.on('message', (msg: FromWorker) => this.onMessage(msg));
+    worker.on('error', (error) => this.logger.error({ err: error.message }, 'the engine thread failed'));
+    worker.on('exit', (code) => this.onExit(worker, code));
+  }
+
+  /** The thread died under us (native crash, out of memory): its calls fail as crashed, a new thread loads the model. */
+  private onExit(worker: Worker, code: number): void {
+    if (worker !== this.worker || this.closing) return;
+    const error = new EngineCrashedError(`the engine thread stopped (exit code ${code})`);
+    for (const [id] of this.pending) this.settle(id, (p) => p.reject(error));
+    this.logger.error({ code }, 'the engine thread stopped; starting a new one');
+    this.restarts++;
+    this.restarting = spawn(this.init, this.logger).then(
+      ({ worker: next }) => {
+        this.worker = next;
+        this.attach(next);
+        this.logger.info({ restarts: this.restarts }, 'the engine thread is back');
+      },
+      (failure: unknown) => {
+        this.failure = failure instanceof Error ? failure : new Error(String(failure));
+        this.logger.error({ err: this.failure.message }, 'the engine thread could not be started again');
+      },
+    ).finally(() => {
+      this.restarting = undefined;
+    });
   }
 
   private post(msg: ToWorker): void {
@@ -176,9 +200,28 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
     f(p);
   }
 
-  private fail(error: Error): void {
-    if (this.closing && this.pending.size === 0) return;
-    this.failure ??= error;
-    for (const [id] of this.pending) this.settle(id, (p) => p.reject(error));
-  }
+
+}
+
+/** A new engine thread with the model loaded (the first one, or one after a crash). */
+async function spawn(init: WorkerInit, logger: EngineLogger): Promise<{ worker: Worker; info: ModelInfo }> {
+  const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: init });
+  const info = await new Promise<ModelInfo>((ok, fail) => {
+    const onMessage = (msg: FromWorker) => {
+      if (msg.type === 'log') logger[msg.level](msg.obj, msg.msg);
+      else if (msg.type === 'ready') done(() => ok(msg.info));
+      else if (msg.type === 'load-error') done(() => fail(deserializeError(msg.error)));
+    };
+    const onError = (error: Error) => done(() => fail(error));
+    const onExit = (code: number) => done(() => fail(new Error(`the engine worker exited (code ${code}) while loading ${init.modelDir}`)));
+    const done = (settle: () => void) => {
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      settle();
+    };
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+  return { worker, info };
 }
