@@ -57,9 +57,9 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
     return new WorkerPipeline(worker, info, init, logger);
   }
 
-  /** The engine thread is up (or coming back up after a crash) and the model is loaded. */
+  /** The engine thread is up with the model loaded (false while a new one starts after a crash). */
   get alive(): boolean {
-    return !this.failure && !this.closing;
+    return !this.failure && !this.closing && !this.restarting;
   }
 
   get modelName(): string {

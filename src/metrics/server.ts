@@ -14,7 +14,8 @@ export interface MetricsServerOptions {
   /** 0 picks a free port; the bound one is on the result. */
   port: number;
   metrics: Metrics;
-  health: () => Health;
+  /** Asked on every /healthz request; it may check its parts for real (a store ping). */
+  health: () => Health | Promise<Health>;
 }
 
 export interface MetricsServer {
@@ -31,9 +32,15 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return;
     }
     if (path === '/healthz') {
-      const health = options.health();
-      const body = JSON.stringify({ status: health.ready ? 'ok' : 'not ready', checks: health.checks });
-      response.writeHead(health.ready ? 200 : 503, { 'content-type': 'application/json' }).end(body);
+      Promise.resolve()
+        .then(() => options.health())
+        .then(
+          (health) => {
+            const body = JSON.stringify({ status: health.ready ? 'ok' : 'not ready', checks: health.checks });
+            response.writeHead(health.ready ? 200 : 503, { 'content-type': 'application/json' }).end(body);
+          },
+          () => response.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'not ready', checks: {} })),
+        );
       return;
     }
     if (path === '/metrics') {

@@ -51,7 +51,8 @@ export interface App {
   /** Undefined with ROLE=bot. */
   readonly engine: WorkerPipeline | undefined;
   readonly metricsServer?: MetricsServer;
-  health(): Health;
+  /** Each part checked now: the store answers a read, the engine thread is alive, the worker runs, Discord is connected. */
+  health(): Promise<Health>;
   /**
    * Graceful stop: take no new job, give the running one `graceMs` to finish (then re-queue it at the
    * front of its owner's line), stop the front end, close queue, engine and store. Idempotent; a call
@@ -63,6 +64,17 @@ export interface App {
 export interface AppOptions {
   /** Wraps the loaded engine before the worker gets it (tests slow it down; a wrapper may add tracing). */
   wrapEngine?: (engine: ImageGenerator) => ImageGenerator;
+}
+
+/** A read of the store within two seconds. */
+async function storeAnswers(store: Store): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), 2000); });
+  try {
+    return await Promise.race([store.get('health:ping').then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function startApp(config: Config, logger: Logger, startFrontEnd: StartFrontEnd, options: AppOptions = {}): Promise<App> {
@@ -137,8 +149,14 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
     let working = false;
     let stopping: Promise<void> | undefined;
     let cutShort: (() => void) | undefined;
-    const health = (): Health => {
-      const checks = { store: !stopping, engine: !stopping, worker: working && !stopping, discord: !stopping && (frontEnd?.ready() ?? false) };
+    const health = async (): Promise<Health> => {
+      const checks = {
+        store: !stopping && (await storeAnswers(store)),
+        // ROLE=bot holds no engine: the GPU workers report their own health.
+        engine: !stopping && (engine?.alive ?? true),
+        worker: working && !stopping,
+        discord: !stopping && (frontEnd?.ready() ?? false),
+      };
       return { ready: Object.values(checks).every(Boolean), checks };
     };
 

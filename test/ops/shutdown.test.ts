@@ -11,6 +11,8 @@ import { startApp, type App } from '../../src/ops/app.ts';
 import { startDiscord } from '../../src/ops/discord.ts';
 import { startDiscordServer, type DiscordServer, type InteractionHandle } from '../support/discord/index.ts';
 import { FIXTURE, isFinal, paced } from '../e2e/harness.ts';
+import type { Worker as ThreadWorker } from 'node:worker_threads';
+import { HAVE_REDIS, NO_REDIS_REASON, startRedis } from '../queue/helpers.ts';
 
 let server: DiscordServer | undefined;
 let apps: App[] = [];
@@ -56,12 +58,12 @@ test('stop with time to spare: the running job finishes and its final is deliver
   server = await startDiscordServer({ waitTimeoutMs: 20_000 });
   dataDir = mkdtempSync(join(tmpdir(), 'ef-stop-'));
   const app = await start(40);
-  assert.deepEqual(app.health(), { ready: true, checks: { store: true, engine: true, worker: true, discord: true } });
+  assert.deepEqual(await app.health(), { ready: true, checks: { store: true, engine: true, worker: true, discord: true } });
   const i = await imagine(12);
   await i.waitFor((m) => /Step \d+\/12/.test(m.content));
   assert.equal(app.worker.busy, true);
   const stopping = app.stop({ graceMs: 20_000 });
-  assert.equal(app.health().ready, false, 'not ready while stopping');
+  assert.equal((await app.health()).ready, false, 'not ready while stopping');
   await stopping;
   assert.equal(finals(i).length, 1, 'the final was delivered before stop() resolved');
   assert.equal(server.gateway.connected, 0, 'the bot disconnected');
@@ -91,4 +93,26 @@ test('stop with a short grace: the running job is re-queued, and the next start 
   assert.equal(finals(i).length, 1, 'delivered exactly once');
   const done = (await second.queue.listForUser(server.users.alice.id, { finished: 5 })).filter((j) => j.state === 'done');
   assert.equal(done.length, 1, 'one job, run to the end once');
+});
+
+test('/healthz checks for real: a Redis store that stops answering and a dead engine thread are reported', { skip: HAVE_REDIS ? false : NO_REDIS_REASON }, async () => {
+  server = await startDiscordServer({ waitTimeoutMs: 20_000 });
+  dataDir = mkdtempSync(join(tmpdir(), 'ef-health-'));
+  const redis = await startRedis();
+  try {
+    const app = await start(1, { REDIS_URL: redis.url });
+    assert.deepEqual((await app.health()).checks, { store: true, engine: true, worker: true, discord: true });
+    // The engine thread dies: not alive while a new one starts, alive again after.
+    void (app.engine as unknown as { worker: ThreadWorker }).worker.terminate();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await app.health()).checks.engine, false);
+    for (let i = 0; i < 300 && !(await app.health()).checks.engine; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await app.health()).checks.engine, true, 'the engine thread came back');
+    await redis.stop();
+    const down = await app.health();
+    assert.equal(down.checks.store, false);
+    assert.equal(down.ready, false);
+  } finally {
+    await redis.stop().catch(() => undefined);
+  }
 });
