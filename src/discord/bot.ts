@@ -36,6 +36,10 @@ export interface BotOptions {
   previewIntervalMs?: number;
   /** How long interaction tokens work. Default Discord's 15 minutes (tests shorten it). */
   tokenLifetimeMs?: number;
+  /** How often finals that could not be sent are tried again. Default 60 s (tests shorten it). */
+  retryOwedMs?: number;
+  /** Tries for one final before it waits for that sweep. Default 8. */
+  finalAttempts?: number;
   /** Milliseconds to wait for READY. Default 30000. */
   readyTimeoutMs?: number;
   /** Hook after every command/button run (also logged). */
@@ -93,6 +97,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     applicationId,
     previewIntervalMs: options.previewIntervalMs,
     tokenLifetimeMs: options.tokenLifetimeMs,
+    retryOwedMs: options.retryOwedMs,
+    finalAttempts: options.finalAttempts,
   });
   deliverer.start();
   // Jobs from before a restart: finals owed are sent (once), waiting jobs' messages refreshed.

@@ -43,6 +43,10 @@ export interface DelivererOptions {
   previewIntervalMs?: number;
   /** How long an interaction token works (Discord: 15 min; tests shorten it). */
   tokenLifetimeMs?: number;
+  /** How often finals that could not be sent are tried again (by then perhaps as a channel post). Default 60 s. */
+  retryOwedMs?: number;
+  /** Tries for one final edit (and one channel post) before it waits for the sweep. Default 8 (6 for posts). */
+  finalAttempts?: number;
   clock?: Clock;
 }
 
@@ -59,6 +63,9 @@ export class Deliverer {
   /** Jobs whose final this process has taken on (a job ending during resume() must not be sent twice). */
   private readonly settledIds = new Set<string>();
   private readonly unsubscribe: (() => void)[] = [];
+  /** Finals that failed after their retries; the sweep sends them again. */
+  private readonly owed = new Map<string, JobRecord>();
+  private sweepTimer?: NodeJS.Timeout;
   private readonly clock: Clock;
   /** Largest number of edits ever in flight on one message (bench and tests read it). */
   maxInFlightPerMessage = 0;
@@ -77,6 +84,22 @@ export class Deliverer {
       q.on('failed', (job) => this.settle(job)),
       q.on('cancelled', (job) => this.settle(job)),
     );
+    this.sweepTimer = setInterval(() => this.retryOwed(), this.options.retryOwedMs ?? 60_000);
+    this.sweepTimer.unref();
+  }
+
+  /** Finals owed after a failed delivery, waiting for the next sweep. */
+  get owedCount(): number {
+    return this.owed.size;
+  }
+
+  /** Sends the owed finals again; once their token has expired they go to the channel instead. */
+  private retryOwed(): void {
+    for (const [id, job] of this.owed) {
+      if (this.settledIds.has(id)) continue;
+      this.owed.delete(id);
+      this.settle(job);
+    }
   }
 
   /**
@@ -101,6 +124,7 @@ export class Deliverer {
   /** Stops listening and waits (bounded) for finals already under way. */
   async stop(waitMs = 5000): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
+    clearInterval(this.sweepTimer);
     for (const t of this.tracked.values()) t.updater.close();
     // Edits still in flight settle first, so a restarted bot never overlaps its first edit with ours.
     const pending = Promise.allSettled([...this.finals, ...[...this.tracked.values()].map((t) => t.updater.idle())]);
@@ -135,6 +159,7 @@ export class Deliverer {
       },
       classify: classifyRestError,
       intervalMs: this.options.previewIntervalMs ?? 1500,
+      ...(this.options.finalAttempts ? { finalAttempts: this.options.finalAttempts } : {}),
       clock: this.clock,
       onPreviewError: (error) => this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'preview edit failed (dropped)'),
     });
@@ -168,12 +193,20 @@ export class Deliverer {
     if (!tracked) return;
     this.tracked.delete(job.id);
     this.settledIds.add(job.id);
+    let failed = false;
     const final = this.deliverFinal(job, tracked).catch((error) => {
-      this.options.logger.error({ jobId: job.id, err: describe(error) }, 'could not deliver the result');
+      failed = true;
+      this.options.logger.error({ jobId: job.id, err: describe(error) }, 'could not deliver the result; the sweep will try again');
     });
     this.finals.add(final);
     void final.finally(() => {
       this.finals.delete(final);
+      if (failed) {
+        // Never left at its last preview: the sweep sends it again (as a channel post once the token is gone).
+        this.settledIds.delete(job.id);
+        this.owed.set(job.id, job);
+        return;
+      }
       // Kept a while so a resume() that read the record before it was marked delivered skips it.
       setTimeout(() => this.settledIds.delete(job.id), 60_000).unref();
     });
@@ -241,7 +274,7 @@ export class Deliverer {
   }
 
   /** Channel posts: same backoff rules as the final edit. */
-  private async retrying<T>(call: () => Promise<T>, attempts = 6): Promise<T> {
+  private async retrying<T>(call: () => Promise<T>, attempts = this.options.finalAttempts ?? 6): Promise<T> {
     let delay = 500;
     for (let i = 1; ; i++) {
       try {

@@ -143,3 +143,18 @@ test('clicks on an expired (pruned) job are refused ephemerally and queue nothin
   }
   assert.deepEqual(h.queue.stats().byState, stats);
 });
+
+test('a final that cannot be sent after its retries is sent by the sweep, not left at its last preview', async () => {
+  h = await Harness.start({ settings: { cooldownSeconds: 0 }, bot: { finalAttempts: 2, retryOwedMs: 300 } });
+  const failing = h.server.inject({ method: 'PATCH', path: /\/messages\/@original$/, status: 503, times: 1000 });
+  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a stubborn rock', steps: 2 } });
+  await h.server.waitFor(() => failing.hits >= 2 || undefined, 'the final edit to fail twice');
+  await eventually(async () => assert.equal(h!.bot.deliverer.owedCount, 1), 5000);
+  assert.equal(finals(i).length, 0);
+  failing.cancel();
+  const final = await i.waitFor(isFinal, 10_000);
+  assert.match(final.content, /a stubborn rock/);
+  await eventually(async () => assert.equal(h!.bot.deliverer.owedCount, 0));
+  const [job] = await h.queue.listForUser(h.users.alice.id, { finished: 1 });
+  await eventually(async () => assert.equal((await h!.queue.get(job.id))?.delivery?.delivered, true));
+});
