@@ -12,8 +12,16 @@ import { openStore, type Store } from '../../src/queue/store.ts';
 export const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 export const NO_REDIS_REASON = 'redis-server is not installed (apt-get install redis-server; .ci/run installs it)';
 
+/** Every folder tempDir made in this test process; removed when it exits, so a run leaves nothing behind. */
+const madeDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'queue-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
 }
 
 export async function freePort(): Promise<number> {
