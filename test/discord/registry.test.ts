@@ -26,7 +26,7 @@ test('command definitions: fixed names, options and choices', () => {
   assert.ok((byName.aspect.choices as { value: string }[]).some((c) => c.value === '16:9'));
   const settings = defs.find((d) => d.name === 'settings')!;
   assert.equal(settings.default_member_permissions, String(PermissionFlagsBits.ManageGuild));
-  assert.deepEqual(settings.options!.map((o) => o.name), ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'reset']);
+  assert.deepEqual(settings.options!.map((o) => o.name), ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'reset']);
   const limits = settings.options!.find((o) => o.name === 'limits') as unknown as { options: { name: string }[] };
   assert.deepEqual(limits.options.map((o) => o.name), ['max_steps', 'max_count', 'max_pending', 'cooldown', 'daily_quota', 'max_side']);
 });
