@@ -6,7 +6,7 @@ import { NotAllowedError, UnknownJobError, UserFacingError } from '../discord/er
 import { assertJobVisible, moderatesJob } from '../discord/job-access.ts';
 import type { JobRecord } from '../queue/index.ts';
 import type { ButtonRef } from './customId.ts';
-import { submitJob } from './submit.ts';
+import { ownerOf, submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from './types.ts';
 import { STRONG_STRENGTH, SUBTLE_STRENGTH, rerollRequest, seedOf, variationRequest } from './variants.ts';
 import { pickPayload } from '../discord/render.ts';
@@ -45,7 +45,7 @@ export const jobButtons: ButtonFamily = {
         const index = ref.index ?? 1;
         seedOf(parent, index);
         // It posts like a job would: the same channel rules, and a cooldown of its own.
-        await services.queue.admitPost({ userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: interaction.channelId });
+        await services.queue.admitPost(ownerOf(interaction));
         const path = parent.result?.images[index - 1];
         if (!path) throw new UnknownJobError('That image is no longer stored. Use 🔄 to make a new one.');
         const limit = interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_ATTACHMENT_LIMIT;

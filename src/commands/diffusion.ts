@@ -3,7 +3,7 @@
 // image at the same timesteps (reverse), with a two-sentence caption. A queued job like any other.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
-import { canViewChannel } from '../discord/job-access.ts';
+import { viewableChannel } from '../discord/job-access.ts';
 import type { GenerateRequest } from '../engine/types.ts';
 import { decodeCustomId } from './customId.ts';
 import { buildRequest, fitToServer, MAX_PROMPT } from './imagine.ts';
@@ -50,9 +50,9 @@ async function resolveJobId(interaction: ChatInputCommandInteraction, ref: strin
   if (!link) return ref;
   const [, guildId, channelId, messageId] = link;
   if (guildId !== interaction.guildId) throw new InvalidOptionError('That link is to a message in another server; I can only use results made in this one.');
-  if (!(await canViewChannel(interaction, channelId))) throw new NotAllowedError('That link is to a channel you cannot see (or that no longer exists).');
-  const channel = await interaction.client.channels.fetch(channelId).catch(() => null);
-  const message = channel && 'messages' in channel ? await channel.messages.fetch(messageId).catch(() => null) : null;
+  const channel = await viewableChannel(interaction, channelId);
+  if (!channel) throw new NotAllowedError('That link is to a channel you cannot see (or that no longer exists).');
+  const message = 'messages' in channel ? await channel.messages.fetch(messageId).catch(() => null) : null;
   if (!message) throw new InvalidOptionError('That message no longer exists (or I cannot read it). Paste the job id instead.');
   // Only our own messages: another bot could put our custom_id format on its buttons.
   if (message.author.id !== interaction.client.user.id) throw new InvalidOptionError('That link is not to one of my results.');

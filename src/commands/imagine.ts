@@ -32,8 +32,6 @@ export interface BuiltRequest {
   request: GenerateRequest;
   stepsGiven: boolean;
   samplerGiven: boolean;
-  /** The aspect ratio as the user asked for it ("16:9"), for messages in their terms. */
-  aspect: string;
   video: boolean;
 }
 
@@ -78,7 +76,7 @@ export function buildRequest(
     sampler: sampler as SamplerName,
     count,
   };
-  return { request, stepsGiven: givenSteps !== undefined, samplerGiven: givenSampler !== undefined, aspect, video: flags.video === true };
+  return { request, stepsGiven: givenSteps !== undefined, samplerGiven: givenSampler !== undefined, video: flags.video === true };
 }
 
 /**
@@ -104,8 +102,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const built = buildRequest(interaction, services);
   await interaction.deferReply();
   const request = interaction.guildId ? fitToServer(built, await services.settings.get(interaction.guildId)) : built.request;
-  const video = built.video;
-  await submitJob(interaction, services, request, 'new', undefined, video ? { video: true, ...attachmentLimit(interaction) } : undefined);
+  await submitJob(interaction, services, request, 'new', undefined, built.video ? { video: true, ...attachmentLimit(interaction) } : undefined);
 }
 
 export const imagine: SlashCommand = { data, execute };

@@ -2,7 +2,7 @@
 // queued job whose record carries everything delivery needs (even after a restart).
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { GenerateRequest } from '../engine/types.ts';
-import type { JobExtras, JobKind, JobRecord } from '../queue/index.ts';
+import type { JobExtras, JobKind, JobOwner, JobRecord } from '../queue/index.ts';
 import type { Services } from './types.ts';
 
 export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInteraction): NonNullable<JobRecord['delivery']> {
@@ -19,6 +19,11 @@ export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInte
   };
 }
 
+/** Who an interaction's job or post belongs to, and where. */
+export function ownerOf(interaction: ChatInputCommandInteraction | ButtonInteraction): JobOwner {
+  return { userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: interaction.channelId };
+}
+
 export async function submitJob(
   interaction: ChatInputCommandInteraction | ButtonInteraction,
   services: Services,
@@ -28,7 +33,7 @@ export async function submitJob(
   extras?: JobExtras,
 ): Promise<JobRecord> {
   const job = await services.queue.submit({
-    owner: { userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: interaction.channelId },
+    owner: ownerOf(interaction),
     request,
     kind,
     parentId,

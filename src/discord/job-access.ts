@@ -13,16 +13,15 @@ export async function assertJobVisible(interaction: BaseInteraction, job: JobRec
     throw new UnknownJobError('That result was made in another server; I can only use results made in this one.', { jobId: job.id });
   }
   if (job.owner.channelId === interaction.channelId) return;
-  const channel = await fetchGuildChannel(interaction, job.owner.channelId);
-  if (!channel || !(await canView(interaction, channel))) {
+  if (!(await viewableChannel(interaction, job.owner.channelId))) {
     throw new NotAllowedError('That result was made in a channel you cannot see, so I cannot use it for you.', { jobId: job.id });
   }
 }
 
-/** True when the caller can view `channelId` of the interaction's server (false for any other server's channel). */
-export async function canViewChannel(interaction: BaseInteraction, channelId: string): Promise<boolean> {
+/** Channel `channelId` of the interaction's server when the caller can view it; undefined otherwise (any other server's channel too). */
+export async function viewableChannel(interaction: BaseInteraction, channelId: string): Promise<GuildBasedChannel | undefined> {
   const channel = await fetchGuildChannel(interaction, channelId);
-  return channel !== undefined && (await canView(interaction, channel));
+  return channel !== undefined && (await canView(interaction, channel)) ? channel : undefined;
 }
 
 /** A moderator of the job's own server (Manage Server there, or one of its moderator roles). */

@@ -199,8 +199,6 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
     p.cleanup();
     f(p);
   }
-
-
 }
 
 /** A new engine thread with the model loaded (the first one, or one after a crash). */

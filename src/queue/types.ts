@@ -15,7 +15,8 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
  * long, the engine refused or broke, the engine's thread kept dying, this bot cannot make that kind of
  * job, or something of ours (saving, a worker's answer).
  */
-export type FailureCode = 'timeout' | 'engine' | 'engine_crash' | 'unavailable' | 'internal';
+export const FAILURE_CODES = ['timeout', 'engine', 'engine_crash', 'unavailable', 'internal'] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
 
 export interface JobResult {
   /** PNG files, one per image, absolute paths under DATA_DIR. */

@@ -8,7 +8,6 @@ const built = (aspect: string, side: number, given: Partial<Pick<BuiltRequest, '
   request: { prompt: 'x', seed: 1, steps: 20, guidance: 7, sampler: 'euler_a', count: 1, ...aspectToSize(aspect, side) },
   stepsGiven: false,
   samplerGiven: false,
-  aspect,
   video: false,
   ...given,
 });

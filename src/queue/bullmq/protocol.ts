@@ -2,7 +2,7 @@
 // progress and return values are plain JSON; result PNGs go to their own keys (binary, with a TTL) so
 // the event stream never carries images bigger than a preview.
 import type { RawImage } from '../../engine/types.ts';
-import type { FailureCode, JobRecord, RunnableJob } from '../types.ts';
+import { FAILURE_CODES, type FailureCode, type JobRecord, type RunnableJob } from '../types.ts';
 
 /** BullMQ queue name shared by the dispatcher and every worker. */
 export const DEFAULT_QUEUE_NAME = 'emojiforge-generate';
@@ -85,8 +85,6 @@ export function decodePreview(wire: NonNullable<WireProgress['preview']>): RawIm
 /** A processor error that names the job's fate; the dispatcher decides by its own state, not by text. */
 export const CANCELLED_REASON = 'cancelled';
 
-const FAILURE_CODES: readonly FailureCode[] = ['timeout', 'engine', 'engine_crash', 'unavailable', 'internal'];
-
 /** A worker's failure as BullMQ's failedReason: the code and the details, as JSON. */
 export function encodeFailure(code: FailureCode, message: string): string {
   return JSON.stringify({ code, message });
@@ -96,7 +94,7 @@ export function encodeFailure(code: FailureCode, message: string): string {
 export function decodeFailure(reason: string | undefined): { code: FailureCode; message: string } {
   try {
     const parsed = JSON.parse(reason ?? '') as { code?: unknown; message?: unknown };
-    if (FAILURE_CODES.includes(parsed.code as FailureCode) && typeof parsed.message === 'string') return { code: parsed.code as FailureCode, message: parsed.message };
+    if ((FAILURE_CODES as readonly unknown[]).includes(parsed.code) && typeof parsed.message === 'string') return { code: parsed.code as FailureCode, message: parsed.message };
   } catch {
     // not ours
   }
