@@ -2,7 +2,7 @@
 // after an abort, and how a run that did not produce a result ends (re-queued, cancelled, or failed with
 // a code the front end turns into a fixed message; the details stay in the record and the log).
 import { EngineCrashedError } from '../engine/errors.ts';
-import { MediaNameError, MediaUnavailableError } from './media-jobs.ts';
+import { MediaUnavailableError } from './media-jobs.ts';
 import type { FailureCode } from './types.ts';
 
 /** The job ran past its time limit. */
@@ -39,7 +39,6 @@ export function runEnd(error: unknown, abortReason: unknown, cancelled: boolean,
     return { kind: 'failed', code: 'engine_crash', message: `the engine stopped ${crashes + 1} times while running this job: ${error.message}` };
   }
   if (error instanceof MediaUnavailableError) return { kind: 'failed', code: 'unavailable', message: error.message };
-  if (error instanceof MediaNameError) return { kind: 'failed', code: 'internal', message: error.message };
   return { kind: 'failed', code: 'engine', message: `the engine failed: ${error instanceof Error ? error.message : String(error)}` };
 }
 
