@@ -43,6 +43,9 @@ export class StoreError extends Error {
 
 export const SQLITE_FILE_NAME = 'emojiforge.sqlite';
 
+/** How long a close waits for pending Redis commands before it drops the connection. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Opens SQLite under `dataDir` by default, Redis when `redisUrl` is given. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const namespace = options.namespace ?? 'emojiforge';
@@ -76,7 +79,16 @@ async function openRedis(url: string, namespace: string, connectTimeoutMs: numbe
   const keyv = new Keyv({ store: adapter, namespace, useKeyPrefix: false });
   const location = url.replace(/\/\/[^@/]*@/, '//');
   await probe(keyv, `Redis at ${location}`);
-  return new KeyvStore('redis', location, keyv);
+  // destroy() rejects every pending command; it throws ClientClosedError after a close() began, but
+  // only once the pending commands are rejected, which is all that is wanted here.
+  const dropConnection = () => {
+    try {
+      (adapter as unknown as { client: { destroy(): void } }).client.destroy();
+    } catch {
+      // already closed
+    }
+  };
+  return new KeyvStore('redis', location, keyv, dropConnection);
 }
 
 async function probe(keyv: Keyv, what: string): Promise<void> {
@@ -96,7 +108,13 @@ async function probe(keyv: Keyv, what: string): Promise<void> {
 class KeyvStore implements Store {
   private lastError: unknown;
 
-  constructor(readonly backend: StoreBackend, readonly location: string, private readonly keyv: Keyv) {
+  constructor(
+    readonly backend: StoreBackend,
+    readonly location: string,
+    private readonly keyv: Keyv,
+    /** Drops the connection without waiting for pending commands. */
+    private readonly forceClose?: () => void,
+  ) {
     // keyv reports adapter failures as events; remember them so the awaiting call can throw.
     keyv.on('error', (err: unknown) => { this.lastError = err; });
   }
@@ -132,8 +150,19 @@ class KeyvStore implements Store {
     this.rethrow(`iterate ${prefix}`);
   }
 
+  /** A graceful close waits for pending commands, which never end while Redis is unreachable: after CLOSE_GRACE_MS the connection is dropped. */
   async close(): Promise<void> {
-    await this.keyv.disconnect();
+    const graceful = this.keyv.disconnect();
+    if (!this.forceClose) return graceful;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS); });
+    try {
+      if ((await Promise.race([graceful.then(() => 'closed' as const, () => 'failed' as const), late])) === 'closed') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    graceful.catch(() => {});
+    this.forceClose();
   }
 
   private rethrow(what: string): void {

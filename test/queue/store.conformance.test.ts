@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKENDS, sleep, type Backend } from './helpers.ts';
+import { BACKENDS, HAVE_REDIS, NO_REDIS_REASON, sleep, startRedis, type Backend } from './helpers.ts';
 import { openStore, SQLITE_FILE_NAME, StoreError, type Store } from '../../src/queue/store.ts';
 
 for (const { name, make, skip } of BACKENDS) {
@@ -148,6 +148,19 @@ describe('openStore', () => {
       assert.doesNotMatch(err.message, /secret/);
       return true;
     });
+  });
+
+  test('closing a Redis store whose server has gone returns, and drops what was pending', { skip: HAVE_REDIS ? false : NO_REDIS_REASON }, async () => {
+    const redis = await startRedis();
+    const s = await openStore({ dataDir: '/tmp', redisUrl: redis.url });
+    await s.set('k', 1);
+    await redis.stop();
+    const pending = s.get('k').then(() => 'answered', () => 'failed');
+    await sleep(100);
+    const started = Date.now();
+    await s.close();
+    assert.ok(Date.now() - started < 5000, `close took ${Date.now() - started} ms`);
+    assert.equal(await pending, 'failed');
   });
 
   test('a bad namespace is refused', async () => {
