@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { DiffusionPipeline } from '../src/engine/index.ts';
 import type { RawImage } from '../src/engine/types.ts';
-import { PROJECT_ROOT } from '../src/config.ts';
+import { PROJECT_ROOT } from '../src/app/config.ts';
 
 const { values } = parseArgs({
   options: {

@@ -5,9 +5,9 @@ import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction 
 import { NotAllowedError, UnknownJobError, UserFacingError } from '../discord/errors.ts';
 import { assertJobVisible, moderatesJob } from '../discord/job-access.ts';
 import type { JobRecord } from '../queue/index.ts';
-import type { ButtonRef } from './customId.ts';
+import type { ButtonRef } from '../discord/custom-id.ts';
 import { ownerOf, submitJob } from './submit.ts';
-import type { ButtonFamily, Services } from './types.ts';
+import type { ButtonFamily, Services } from '../discord/command-types.ts';
 import { STRONG_STRENGTH, SUBTLE_STRENGTH, rerollRequest, seedOf, variationRequest } from './variants.ts';
 import { pickPayload } from '../discord/render.ts';
 import { AttachmentTooLargeError, DEFAULT_ATTACHMENT_LIMIT, fitPng, formatBytes } from '../discord/fit.ts';

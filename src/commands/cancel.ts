@@ -3,7 +3,7 @@
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UnknownJobError } from '../discord/errors.ts';
 import { cancelJob, cancelOutcome } from './buttons.ts';
-import type { Services, SlashCommand } from './types.ts';
+import type { Services, SlashCommand } from '../discord/command-types.ts';
 
 export const data = new SlashCommandBuilder()
   .setName('cancel')

@@ -5,11 +5,11 @@ import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.j
 import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
 import { viewableChannel } from '../discord/job-access.ts';
 import type { GenerateRequest } from '../engine/types.ts';
-import { decodeCustomId } from './customId.ts';
+import { decodeCustomId } from '../discord/custom-id.ts';
 import { buildRequest, fitToServer, MAX_PROMPT } from './imagine.ts';
 import { submitJob } from './submit.ts';
 import { attachmentLimit, finishedJobFor, singleImageRequest } from './timelapse.ts';
-import type { Services, SlashCommand } from './types.ts';
+import type { Services, SlashCommand } from '../discord/command-types.ts';
 
 export const data = new SlashCommandBuilder()
   .setName('diffusion')

@@ -2,7 +2,7 @@
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { SAMPLERS } from '../engine/types.ts';
 import { ASPECT_CHOICES } from './aspect.ts';
-import type { Services, SlashCommand } from './types.ts';
+import type { Services, SlashCommand } from '../discord/command-types.ts';
 
 export const data = new SlashCommandBuilder().setName('help').setDescription('How to use the image bot');
 

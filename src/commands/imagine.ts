@@ -9,7 +9,7 @@ import { mergeOption, parsePromptFlags } from './flags.ts';
 import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
 import { attachmentLimit } from './timelapse.ts';
-import type { Services, SlashCommand } from './types.ts';
+import type { Services, SlashCommand } from '../discord/command-types.ts';
 import type { GuildSettings } from '../queue/index.ts';
 
 export const MAX_PROMPT = 1000;

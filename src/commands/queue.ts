@@ -1,7 +1,7 @@
 // /queue: your waiting and running jobs, and how long the line is.
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { formatEta } from '../discord/render.ts';
-import type { Services, SlashCommand } from './types.ts';
+import type { Services, SlashCommand } from '../discord/command-types.ts';
 
 export const data = new SlashCommandBuilder().setName('queue').setDescription('Your jobs and the length of the queue').setDMPermission(false);
 

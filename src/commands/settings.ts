@@ -7,7 +7,7 @@ import { INT_RANGES, SettingsError } from '../queue/index.ts';
 import { SAMPLERS, type SamplerName } from '../engine/types.ts';
 import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
 import { isModerator } from '../discord/permissions.ts';
-import type { Services, SlashCommand } from './types.ts';
+import type { Services, SlashCommand } from '../discord/command-types.ts';
 
 /** An integer option whose bounds and description come from the queue's own range for that setting. */
 function ranged(o: SlashCommandIntegerOption, name: string, what: string, [min, max]: readonly [number, number], note = ''): SlashCommandIntegerOption {

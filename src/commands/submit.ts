@@ -3,7 +3,7 @@
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { GenerateRequest } from '../engine/types.ts';
 import type { JobExtras, JobKind, JobOwner, JobRecord } from '../queue/index.ts';
-import type { Services } from './types.ts';
+import type { Services } from '../discord/command-types.ts';
 
 export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInteraction): NonNullable<JobRecord['delivery']> {
   return {

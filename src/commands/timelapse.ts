@@ -6,9 +6,9 @@ import { assertJobVisible } from '../discord/job-access.ts';
 import { UnknownJobError } from '../discord/errors.ts';
 import type { GenerateRequest } from '../engine/types.ts';
 import type { JobExtras, JobRecord } from '../queue/index.ts';
-import type { ButtonRef } from './customId.ts';
+import type { ButtonRef } from '../discord/custom-id.ts';
 import { submitJob } from './submit.ts';
-import type { ButtonFamily, Services } from './types.ts';
+import type { ButtonFamily, Services } from '../discord/command-types.ts';
 import { seedOf } from './variants.ts';
 
 /** A finished job of this server, visible to the caller, whose parameters can be run again; or a user-facing error. */

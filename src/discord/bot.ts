@@ -1,6 +1,6 @@
 // startBot: the front end's one entry point for wiring (src/index.ts) and tests.
 //
-//   const bot = await startBot({ token, apiUrl, queue, settings, logger, defaultSide: 64 });
+//   const bot = await startBot({ token, apiUrl, registry, queue, settings, logger, defaultSide: 64 });
 //   ...
 //   await worker.stop({ requeue: true });   // first: a job finishing now is still delivered
 //   await bot.stop();                       // waits (bounded) for finals under way
@@ -8,12 +8,12 @@
 //
 // It logs in, waits for READY, learns the application id, starts delivering queue events to
 // messages (including jobs queued before a restart: their records carry the interaction token),
-// and routes every interaction. It does not register commands (deploy/register-commands.ts does).
+// and routes every interaction. It does not register commands (register.ts does, from src/app).
 import { randomInt } from 'node:crypto';
 import { Events, type Client } from 'discord.js';
 import type { SamplerName } from '../engine/types.ts';
-import { buildRegistry, type Registry } from '../commands/registry.ts';
-import type { Services } from '../commands/types.ts';
+import type { Registry } from './registry.ts';
+import type { Services } from './command-types.ts';
 import { createClient } from './client.ts';
 import { Deliverer } from './delivery.ts';
 import { createRouter, type CommandRunEvent } from './router.ts';
@@ -25,6 +25,8 @@ export interface BotOptions {
   token: string;
   /** REST base such as "http://127.0.0.1:8080/api" (DISCORD_API_URL); Discord's when left out. */
   apiUrl?: string;
+  /** The commands and buttons to answer (src/commands' botRegistry()). */
+  registry: Registry;
   queue: QueuePort;
   settings: SettingsPort;
   logger: Logger;
@@ -68,7 +70,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   if (!Number.isInteger(options.defaultSide) || options.defaultSide < 8 || options.defaultSide % 8 !== 0) {
     throw new BotStartError(`expected defaultSide to be a positive multiple of 8, got ${options.defaultSide}`);
   }
-  const registry = buildRegistry();
+  const registry = options.registry;
   const client = createClient({ apiUrl: options.apiUrl });
   const logger = options.logger;
   client.on(Events.Error, (error) => logger.error({ err: error.message }, 'discord client error'));

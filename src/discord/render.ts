@@ -2,7 +2,7 @@
 // route, the channel-message fallback and the updater alike. Pure functions, no Discord I/O.
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent } from 'discord.js';
 import type { JobRecord } from '../queue/index.ts';
-import { encodeCustomId } from '../commands/customId.ts';
+import { encodeCustomId } from './custom-id.ts';
 
 export interface MessageFile {
   name: string;

@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
 import { JobNotFoundError, JobStateError, LimitError, PermissionError, SubmitError } from '../queue/index.ts';
-import { decodeCustomId } from '../commands/customId.ts';
-import type { Registry } from '../commands/registry.ts';
-import type { Services } from '../commands/types.ts';
+import { decodeCustomId } from './custom-id.ts';
+import type { Registry } from './registry.ts';
+import type { Services } from './command-types.ts';
 import { UserFacingError, relativeTime } from './errors.ts';
 import type { Logger } from './ports.ts';
 

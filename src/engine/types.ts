@@ -1,7 +1,8 @@
 // The engine's public contract. Plain data only: requests and results travel through the queue as JSON.
 
-export const SAMPLERS = ['euler_a', 'euler', 'ddim', 'dpmpp_2m_karras', 'lcm'] as const;
-export type SamplerName = (typeof SAMPLERS)[number];
+import type { SamplerName } from './schedulers/types.ts';
+
+export { SAMPLERS, type SamplerName } from './schedulers/types.ts';
 
 /** One text-to-image (or image-to-image) request. `count` images use seeds seed, seed+1, ... */
 export interface GenerateRequest {

@@ -45,7 +45,7 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
   static async load(modelDir: string, options: WorkerPipelineOptions = {}): Promise<WorkerPipeline> {
     const logger = options.logger ?? silentLogger;
     const init: WorkerInit = {
-      entry: new URL('./worker-main.ts', import.meta.url).href,
+      entry: new URL('./thread-main.ts', import.meta.url).href,
       modelDir: resolve(modelDir),
       executionProvider: options.executionProvider,
       intraOpNumThreads: options.intraOpNumThreads,

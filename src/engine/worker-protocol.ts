@@ -1,4 +1,4 @@
-// Messages between WorkerPipeline (main thread) and worker-main.ts (the engine's thread), and error transport.
+// Messages between WorkerPipeline (main thread) and thread-main.ts (the engine's thread), and error transport.
 import { GenerationCancelledError, InvalidRequestError, ModelLoadError } from './errors.ts';
 import type { RequestLimits } from './validate.ts';
 import type { GenerateRequest, GenerateResult, RawImage } from './types.ts';
@@ -8,7 +8,7 @@ import type { MediaFile } from './media.ts';
 export type MediaKind = 'timelapse' | 'diffusion' | 'video';
 
 export interface WorkerInit {
-  entry: string; // URL of worker-main.ts, imported by the bootstrap after tsx is registered
+  entry: string; // URL of thread-main.ts, imported by the bootstrap after tsx is registered
   modelDir: string;
   executionProvider?: 'cpu' | 'cuda';
   intraOpNumThreads?: number;

@@ -29,5 +29,3 @@ export {
 } from './queue.ts';
 export { Worker, JobTimeoutError, type WorkerOptions } from './worker.ts';
 export { writeResultFiles } from './result-files.ts';
-// The backend switch (local Worker or BullMQ); the BullMQ classes load only when chosen.
-export { openRunner, RunnerConfigError, type JobRunner, type RunnerBackend, type RunnerOptions } from './runner.ts';

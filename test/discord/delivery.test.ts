@@ -11,7 +11,7 @@ import { GuildSettingsStore, JobQueue, Worker, openStore, type JobRecord } from 
 import { Deliverer, TOKEN_LIFETIME_MS } from '../../src/discord/delivery.ts';
 import type { Transport } from '../../src/discord/transport.ts';
 import type { MessagePayload } from '../../src/discord/render.ts';
-import { decodeCustomId } from '../../src/commands/customId.ts';
+import { decodeCustomId } from '../../src/discord/custom-id.ts';
 import { paced } from '../e2e/harness.ts';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/models/tiny-fp32');

@@ -1,21 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PermissionFlagsBits } from 'discord.js';
-import { buildRegistry, commandDefinitions, RegistryError } from '../../src/commands/registry.ts';
+import { buildRegistry, RegistryError } from '../../src/discord/registry.ts';
+import { botCommandDefinitions, botRegistry } from '../../src/commands/index.ts';
 import { presentError } from '../../src/discord/router.ts';
 import { InvalidOptionError } from '../../src/discord/errors.ts';
 import { LimitError, PermissionError } from '../../src/queue/index.ts';
 import { startBot, BotStartError } from '../../src/discord/bot.ts';
-import { parseArgs, RegisterError } from '../../deploy/register-commands.ts';
+import { parseArgs, RegisterError } from '../../src/app/register-commands.ts';
 
 test('the registry holds the six commands and every button action', () => {
-  const registry = buildRegistry();
+  const registry = botRegistry();
   assert.deepEqual([...registry.commands.keys()].sort(), ['cancel', 'diffusion', 'help', 'imagine', 'queue', 'settings']);
   assert.deepEqual([...registry.buttons.keys()].sort(), ['cancel', 'pick', 'reroll', 'timelapse', 'variation', 'varyStrong', 'varySubtle']);
 });
 
 test('command definitions: fixed names, options and choices', () => {
-  const defs = commandDefinitions();
+  const defs = botCommandDefinitions();
   const imagine = defs.find((d) => d.name === 'imagine')!;
   assert.deepEqual(imagine.options!.map((o) => o.name), ['prompt', 'negative', 'seed', 'steps', 'guidance', 'count', 'aspect', 'sampler']);
   const byName = Object.fromEntries(imagine.options!.map((o) => [o.name, o as unknown as Record<string, unknown>]));
@@ -54,7 +55,7 @@ test('errors are presented with what to do; limits say when they reset', () => {
 
 test('a missing token is a clear start-up error', async () => {
   const fake = {} as never;
-  await assert.rejects(startBot({ token: '', queue: fake, settings: fake, logger: fake, defaultSide: 64 }), (e) => e instanceof BotStartError && /DISCORD_TOKEN is required/.test(e.message));
+  await assert.rejects(startBot({ token: '', registry: botRegistry(), queue: fake, settings: fake, logger: fake, defaultSide: 64 }), (e) => e instanceof BotStartError && /DISCORD_TOKEN is required/.test(e.message));
 });
 
 test('register-commands arguments', () => {

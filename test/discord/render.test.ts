@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { finalPayload, pickPayload, progressPayload, queuedPayload, escapeMarkdown } from '../../src/discord/render.ts';
-import { decodeCustomId } from '../../src/commands/customId.ts';
+import { decodeCustomId } from '../../src/discord/custom-id.ts';
 import type { JobRecord } from '../../src/queue/index.ts';
 
 function job(count: number, prompt = 'a cat'): JobRecord {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReplyUpdater, type EditFailure } from '../../src/discord/updater.ts';
-import { FakeClock, flush } from './fakeClock.ts';
+import { FakeClock, flush } from './fake-clock.ts';
 
 class RateLimited extends Error {
   constructor(readonly retryAfterMs: number) {

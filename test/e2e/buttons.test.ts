@@ -2,7 +2,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, buttonIdFor, buttonIds, buttonLabels, isFinal, paced } from './harness.ts';
-import { decodeCustomId } from '../../src/commands/customId.ts';
+import { decodeCustomId } from '../../src/discord/custom-id.ts';
 import { isEphemeral, type StoredMessage } from '../support/discord/index.ts';
 
 let h: Harness;

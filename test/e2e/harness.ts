@@ -1,15 +1,17 @@
 // One end-to-end world: the local Discord-compatible server, a real queue on a temp SQLite file, the
 // worker on the tiny fixture model, and the real discord.js client via startBot. restart() stops
 // bot + worker + queue and starts them again on the same DATA_DIR (as a process restart would).
+import { botRegistry } from '../../src/commands/index.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiffusionPipeline, silentLogger, type ImageGenerator, type StepProgress } from '../../src/engine/index.ts';
-import { GuildSettingsStore, JobQueue, Worker, openRunner, openStore, type JobQueueOptions, type JobRunner, type Store, type WorkerOptions } from '../../src/queue/index.ts';
+import { GuildSettingsStore, JobQueue, Worker, openStore, type JobQueueOptions, type Store, type WorkerOptions } from '../../src/queue/index.ts';
+import { openRunner, type JobRunner } from '../../src/app/runner.ts';
 import { startBot, type Bot, type BotOptions } from '../../src/discord/bot.ts';
 import { startRedis, type RedisServer } from '../queue/helpers.ts';
-import { registerCommands } from '../../deploy/register-commands.ts';
+import { registerBotCommands } from '../../src/app/register-commands.ts';
 import { startDiscordServer, type DiscordServer, type DiscordServerOptions, type FakeGuild, type StoredMessage } from '../support/discord/index.ts';
 import type { CommandRunEvent } from '../../src/discord/router.ts';
 
@@ -91,7 +93,7 @@ export class Harness {
     // The bot's preview cadence is 10x faster here than in production (150 ms, not 1.5 s), so the
     // per-token edit budget is scaled the same way (5 per second instead of 5 per 5 s).
     h.server = await startDiscordServer({ waitTimeoutMs: 15_000, editRateLimit: { limit: 5, windowMs: 1000 }, ...options.server });
-    await registerCommands({ token: h.server.token, apiUrl: h.server.apiUrl, guildId: h.server.guildId });
+    await registerBotCommands({ token: h.server.token, apiUrl: h.server.apiUrl, guildId: h.server.guildId });
     await h.up();
     if (options.settings) await h.settings.update(h.server.guildId, options.settings);
     return h;
@@ -117,6 +119,7 @@ export class Harness {
   async startBot(): Promise<void> {
     const logger = { ...quietLogger, error: (obj: object) => void this.errors.push(obj) };
     this.bot = await startBot({
+      registry: botRegistry(),
       token: this.server.token,
       apiUrl: this.server.apiUrl,
       queue: this.queue,
@@ -158,7 +161,7 @@ export class Harness {
   /** Another server with the bot in it and our commands registered there; resolves once the bot has cached it. */
   async addGuild(name?: string, settings?: Parameters<GuildSettingsStore['update']>[1]): Promise<FakeGuild> {
     const guild = this.server.addGuild(name);
-    await registerCommands({ token: this.server.token, apiUrl: this.server.apiUrl, guildId: guild.id });
+    await registerBotCommands({ token: this.server.token, apiUrl: this.server.apiUrl, guildId: guild.id });
     if (settings) await this.settings.update(guild.id, settings);
     await until(() => this.bot.client.guilds.cache.has(guild.id), `the bot to cache guild ${guild.name}`);
     return guild;

@@ -3,7 +3,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { Harness, buttonIds, buttonLabels, isFinal, paced } from './harness.ts';
-import { decodeCustomId } from '../../src/commands/customId.ts';
+import { decodeCustomId } from '../../src/discord/custom-id.ts';
 import { isEphemeral } from '../support/discord/index.ts';
 import type { ImageGenerator } from '../../src/engine/index.ts';
 

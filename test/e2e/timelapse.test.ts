@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { Harness, buttonIdFor, buttonIds, buttonLabels, engine, isFinal } from './harness.ts';
 import { mediaRendererFor } from '../../src/engine/media.ts';
-import { decodeCustomId } from '../../src/commands/customId.ts';
+import { decodeCustomId } from '../../src/discord/custom-id.ts';
 import { isEphemeral, type StoredAttachment, type StoredMessage } from '../support/discord/index.ts';
 
 const LIMIT = 30_000;

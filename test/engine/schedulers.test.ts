@@ -19,8 +19,8 @@ import {
   type SchedulerConfig,
 } from '../../src/engine/schedulers/index.ts';
 import { alphasCumprod, betas, trainingSigmas } from '../../src/engine/schedulers/common.ts';
-import { SigmaScheduler } from '../../src/engine/schedulers/sigma_base.ts';
-import { AlphaScheduler } from '../../src/engine/schedulers/alpha_base.ts';
+import { SigmaScheduler } from '../../src/engine/schedulers/sigma-base.ts';
+import { AlphaScheduler } from '../../src/engine/schedulers/alpha-base.ts';
 
 // Stable Diffusion 1.5's scheduler/scheduler_config.json, as shipped (a PNDM config).
 const SD15_JSON = `{

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerCommands } from '../../deploy/register-commands.ts';
+import { registerBotCommands } from '../../src/app/register-commands.ts';
 import { startDiscordServer, type DiscordServer, type InteractionHandle } from '../support/discord/index.ts';
 import { GuildSettingsStore, JobQueue, openStore } from '../../src/queue/index.ts';
 import { isFinal, sleep } from '../e2e/harness.ts';
@@ -39,7 +39,7 @@ const finals = (i: InteractionHandle) => i.edits.filter((w) => w.message.id === 
 
 test('kill -9 mid-job, restart on the same DATA_DIR: one final each, no job lost, none run twice', { timeout: 120_000 }, async () => {
   server = await startDiscordServer({ waitTimeoutMs: 60_000 });
-  await registerCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
+  await registerBotCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
 
   const first = start();
   const { url } = (await first.waitForLog((l) => l.msg === 'metrics listening: /healthz and /metrics')) as { url: string };

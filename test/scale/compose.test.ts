@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT, parseConfig } from '../../src/config.ts';
+import { PROJECT_ROOT, parseConfig } from '../../src/app/config.ts';
 
 const FILE = join(PROJECT_ROOT, 'deploy/docker-compose.scale.yml');
 const has = (cmd: string, args: string[]) => spawnSync(cmd, args).status === 0;

@@ -1,18 +1,19 @@
 // End to end with split roles: the bot is the assembled app with ROLE=bot (no engine; jobs go through
 // BullMQ on a real redis-server), and two GPU worker PROCESSES run the real tiny model (paced so a
 // job lasts long enough to show previews). The local Discord-compatible server checks every rule.
+import { botRegistry } from '../../src/commands/index.ts';
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { parseConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { startApp, type App } from '../../src/ops/app.ts';
+import { parseConfig } from '../../src/app/config.ts';
+import { createLogger } from '../../src/app/log.ts';
+import { startApp, type App } from '../../src/app/app.ts';
 import { startBot } from '../../src/discord/bot.ts';
 import { GuildSettingsStore, openStore } from '../../src/queue/index.ts';
-import { registerCommands } from '../../deploy/register-commands.ts';
+import { registerBotCommands } from '../../src/app/register-commands.ts';
 import { isEphemeral, startDiscordServer, type DiscordServer, type InteractionHandle } from '../support/discord/index.ts';
 import { FIXTURE, buttonIds, buttonLabels, isFinal } from '../e2e/harness.ts';
 import { HAVE_REDIS, NO_REDIS_REASON, startRedis, type RedisServer } from '../queue/helpers.ts';
@@ -29,7 +30,7 @@ before(async () => {
   if (skip) return;
   redis = await startRedis();
   server = await startDiscordServer({ waitTimeoutMs: 30_000, editRateLimit: { limit: 5, windowMs: 1000 } });
-  await registerCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
+  await registerBotCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
   dataDir = mkdtempSync(join(tmpdir(), 'e2e-split-'));
   const env = { ROLE: 'bot', REDIS_URL: redis.url, DISCORD_TOKEN: server.token, DISCORD_API_URL: server.apiUrl, DATA_DIR: dataDir, MODEL_DIR: FIXTURE, REGISTER_COMMANDS: 'off', LOG_LEVEL: 'silent' };
   const config = parseConfig(env);
@@ -42,6 +43,7 @@ before(async () => {
   // The production front end, with the e2e preview cadence (150 ms instead of 1.5 s).
   app = await startApp(config, logger, async (deps) => {
     const bot = await startBot({
+      registry: botRegistry(),
       token: server.token,
       apiUrl: server.apiUrl,
       queue: deps.queue,

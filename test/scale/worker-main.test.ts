@@ -11,7 +11,7 @@ import { Dispatcher } from '../../src/queue/bullmq/index.ts';
 import { FIXTURE } from '../e2e/harness.ts';
 import { HAVE_REDIS, NO_REDIS_REASON, owner, startRedis, tempDir, waitFor, type RedisServer } from '../queue/helpers.ts';
 
-const ENTRY = join(import.meta.dirname, '../../src/worker-main.ts');
+const ENTRY = join(import.meta.dirname, '../../src/index.ts');
 const skip = HAVE_REDIS ? false : NO_REDIS_REASON;
 let redis: RedisServer;
 const dir = tempDir('worker-main-');
@@ -19,7 +19,7 @@ const dir = tempDir('worker-main-');
 function run(env: Record<string, string>) {
   const clean = { ...process.env };
   for (const k of ['ROLE', 'DISCORD_TOKEN', 'REDIS_URL', 'QUEUE_BACKEND', 'MODEL_DIR', 'DATA_DIR']) delete clean[k];
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env: { ...clean, DATA_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env: { ...clean, ROLE: 'worker', DATA_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => void (out += d.toString()));

@@ -1,7 +1,7 @@
 // DDIM: Song, Meng & Ermon 2020, "Denoising Diffusion Implicit Models" (arXiv:2010.02502), eq. 12 with
 // eta = 0 (deterministic); diffusers' DDIMScheduler. Integer timesteps by the config's spacing.
 import { checkStepArgs, spacedTimesteps } from './common.ts';
-import { AlphaScheduler } from './alpha_base.ts';
+import { AlphaScheduler } from './alpha-base.ts';
 import type { NoiseSource, StepOutput } from './types.ts';
 
 export class DdimScheduler extends AlphaScheduler {

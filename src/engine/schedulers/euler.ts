@@ -2,7 +2,7 @@
 // Diffusion-Based Generative Models" (arXiv:2206.00364), Algorithm 2 without churn; diffusers'
 // EulerDiscreteScheduler. Deterministic: the noise source is never called.
 import { checkStepArgs } from './common.ts';
-import { SigmaScheduler } from './sigma_base.ts';
+import { SigmaScheduler } from './sigma-base.ts';
 import type { NoiseSource, StepOutput } from './types.ts';
 
 export class EulerScheduler extends SigmaScheduler {

@@ -1,9 +1,9 @@
 // The sampler registry: swapping a sampler is a name in the request, the config comes from the model folder.
-import { SAMPLERS, type SamplerName } from '../types.ts';
+import { SAMPLERS, type SamplerName } from './types.ts';
 import { DdimScheduler } from './ddim.ts';
-import { DpmPp2mKarrasScheduler } from './dpmpp_2m_karras.ts';
+import { DpmPp2mKarrasScheduler } from './dpmpp-2m-karras.ts';
 import { EulerScheduler } from './euler.ts';
-import { EulerAncestralScheduler } from './euler_a.ts';
+import { EulerAncestralScheduler } from './euler-a.ts';
 import { LcmScheduler } from './lcm.ts';
 import { SchedulerError } from './common.ts';
 import type { Scheduler, SchedulerConfig } from './types.ts';

@@ -4,7 +4,7 @@
 // then re-noised to the next timestep with fresh noise. A U-Net that wants `timestep_cond` (the guidance
 // embedding) gets it from the pipeline, not from here.
 import { checkStepArgs, checkStepCount, SchedulerRangeError } from './common.ts';
-import { AlphaScheduler } from './alpha_base.ts';
+import { AlphaScheduler } from './alpha-base.ts';
 import type { NoiseSource, StepOutput } from './types.ts';
 
 const SIGMA_DATA = 0.5;

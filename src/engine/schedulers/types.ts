@@ -1,5 +1,8 @@
 // The contract every sampler implements (one algorithm a file, as diffusers does).
-import type { SamplerName } from '../types.ts';
+
+/** The samplers a request can name, in the order the commands list them. */
+export const SAMPLERS = ['euler_a', 'euler', 'ddim', 'dpmpp_2m_karras', 'lcm'] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
 
 /** scheduler/scheduler_config.json, diffusers keys parsed into camelCase. */
 export interface SchedulerConfig {

@@ -3,7 +3,7 @@
 // timesteps; the model input is the sample itself and the starting noise has std 1.
 import { alphasCumprod, checkStepArgs, withDefaults } from './common.ts';
 import type { NoiseSource, Scheduler, SchedulerConfig, StepOutput } from './types.ts';
-import type { SamplerName } from '../types.ts';
+import type { SamplerName } from './types.ts';
 
 export abstract class AlphaScheduler implements Scheduler {
   abstract readonly name: SamplerName;

@@ -4,9 +4,9 @@
 //            and, when this process has an engine too (ROLE=all), one GpuWorker runs here as well.
 import type { ImageGenerator } from '../engine/types.ts';
 import type { MediaRenderer } from '../engine/media.ts';
-import type { JobQueue } from './queue.ts';
-import { Worker } from './worker.ts';
-import type { GpuWorker } from './bullmq/gpu-worker.ts';
+import type { JobQueue } from '../queue/queue.ts';
+import { Worker } from '../queue/worker.ts';
+import type { GpuWorker } from '../queue/bullmq/gpu-worker.ts';
 
 export type RunnerBackend = 'local' | 'bullmq';
 
@@ -73,7 +73,7 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
   }
   if (!options.redisUrl) throw new RunnerConfigError('expected a Redis URL for the bullmq backend, got none (set REDIS_URL)');
   // Loaded only when chosen: the default install path never touches BullMQ.
-  const { Dispatcher, GpuWorker: GpuWorkerClass } = await import('./bullmq/index.ts');
+  const { Dispatcher, GpuWorker: GpuWorkerClass } = await import('../queue/bullmq/index.ts');
   const dispatcher = await Dispatcher.open(options.queue, { redisUrl: options.redisUrl, resultsDir: options.resultsDir, prefetch: options.prefetch, warn: options.warn });
   let local: GpuWorker | undefined;
   if (options.engine) {

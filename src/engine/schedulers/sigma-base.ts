@@ -3,7 +3,7 @@
 // where x = x0 + sigma * eps and the model sees x / sqrt(sigma^2 + 1).
 import { alphasCumprod, checkStepArgs, interpIndex, spacedTimesteps, trainingSigmas, withDefaults } from './common.ts';
 import type { NoiseSource, Scheduler, SchedulerConfig, StepOutput } from './types.ts';
-import type { SamplerName } from '../types.ts';
+import type { SamplerName } from './types.ts';
 
 export abstract class SigmaScheduler implements Scheduler {
   abstract readonly name: SamplerName;

@@ -3,7 +3,7 @@
 // eq. 5, rho 7). Written in sigma space as k-diffusion's sample_dpmpp_2m; diffusers calls it
 // DPMSolverMultistepScheduler(use_karras_sigmas=True, final_sigmas_type="zero"). Deterministic.
 import { checkStepArgs, checkStepCount, karrasSigmas, sigmaToTimestep } from './common.ts';
-import { SigmaScheduler } from './sigma_base.ts';
+import { SigmaScheduler } from './sigma-base.ts';
 import type { NoiseSource, StepOutput } from './types.ts';
 
 export class DpmPp2mKarrasScheduler extends SigmaScheduler {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { PROJECT_ROOT } from '../../src/config.ts';
+import { PROJECT_ROOT } from '../../src/app/config.ts';
 import { startDiscordServer } from '../support/discord/index.ts';
 import { FIXTURE, isFinal } from '../e2e/harness.ts';
 

@@ -1,7 +1,7 @@
 // ROLE=bot runs no engine: GPU workers do. The front end still needs the model's native image side
 // (aspect ratios are sized around it), which the model folder's JSON gives without loading any ONNX.
 import { join, resolve } from 'node:path';
-import { parseVaeConfig, readOptionalJson } from './engine/model-config.ts';
+import { parseVaeConfig, readOptionalJson } from '../engine/model-config.ts';
 
 /** What the Discord front end reads from the engine; a bot without an engine gets it from the files. */
 export interface ModelFacts {

@@ -3,8 +3,8 @@
 import type { ButtonInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { JobRecord } from '../queue/index.ts';
 import type { SamplerName } from '../engine/types.ts';
-import type { Logger, QueuePort, SettingsPort } from '../discord/ports.ts';
-import type { ButtonAction, ButtonRef } from './customId.ts';
+import type { Logger, QueuePort, SettingsPort } from './ports.ts';
+import type { ButtonAction, ButtonRef } from './custom-id.ts';
 
 export interface Services {
   queue: QueuePort;

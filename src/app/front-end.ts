@@ -3,7 +3,9 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
 import { BotStartError, startBot, type Bot } from '../discord/bot.ts';
 import { createRestTransport, type Transport } from '../discord/transport.ts';
-import { registerCommands } from '../../deploy/register-commands.ts';
+import { botRegistry } from '../commands/index.ts';
+import { commandDefinitions } from '../discord/registry.ts';
+import { registerCommands } from '../discord/register.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { StartupError, type FrontEnd, type FrontEndDeps } from './app.ts';
 
@@ -26,12 +28,13 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
   const token = config.discordToken;
   if (token === undefined) throw new StartupError('DISCORD_TOKEN', 'expected the bot token, got nothing');
   const log = logger.child({ component: 'discord' });
+  const registry = botRegistry();
   const registration = config.registerCommands;
   if (registration.mode !== 'off') {
     // A failure here is not fatal: commands registered earlier keep working.
     try {
       const guildId = registration.mode === 'guild' ? registration.guildId : undefined;
-      const result = await registerCommands({ token, apiUrl: config.discordApiUrl, guildId });
+      const result = await registerCommands({ token, apiUrl: config.discordApiUrl, guildId, definitions: commandDefinitions(registry) });
       log.info({ scope: result.scope, commands: result.names }, 'slash commands registered');
     } catch (error) {
       log.warn({ err: error }, 'could not register slash commands (set REGISTER_COMMANDS=off to skip); continuing');
@@ -42,6 +45,7 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
     bot = await startBot({
       token,
       apiUrl: config.discordApiUrl,
+      registry,
       queue: deps.queue,
       settings: deps.settings,
       logger: log,

@@ -3,7 +3,7 @@
 // Karras et al. 2022 (arXiv:2206.00364) as k-diffusion's sample_euler_ancestral (eta 1) and diffusers'
 // EulerAncestralDiscreteScheduler. The default sampler: stochastic, so the noise source matters.
 import { checkStepArgs, SchedulerRangeError } from './common.ts';
-import { SigmaScheduler } from './sigma_base.ts';
+import { SigmaScheduler } from './sigma-base.ts';
 import type { NoiseSource, StepOutput } from './types.ts';
 
 export class EulerAncestralScheduler extends SigmaScheduler {

@@ -1,15 +1,8 @@
 // The typed command registry: slash commands keyed by name, button actions keyed by action. Filled
-// once at start with a shape check, so a broken module fails the start, not a user's click.
-import { imagine } from './imagine.ts';
-import { settings } from './settings.ts';
-import { queue } from './queue.ts';
-import { cancel } from './cancel.ts';
-import { help } from './help.ts';
-import { cancelButton, jobButtons } from './buttons.ts';
-import { diffusion } from './diffusion.ts';
-import { timelapseButton } from './timelapse.ts';
-import type { ButtonAction } from './customId.ts';
-import type { ButtonFamily, SlashCommand } from './types.ts';
+// once at start (src/app wires the modules of src/commands in) with a shape check, so a broken module
+// fails the start, not a user's click. The Discord layer knows commands only through it.
+import type { ButtonAction } from './custom-id.ts';
+import type { ButtonFamily, SlashCommand } from './command-types.ts';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -20,7 +13,7 @@ export interface Registry {
   buttons: ReadonlyMap<ButtonAction, ButtonFamily>;
 }
 
-export function buildRegistry(commandModules: unknown[] = [imagine, settings, queue, cancel, help, diffusion], buttonModules: unknown[] = [jobButtons, cancelButton, timelapseButton]): Registry {
+export function buildRegistry(commandModules: readonly unknown[], buttonModules: readonly unknown[]): Registry {
   const commands = new Map<string, SlashCommand>();
   for (const mod of commandModules) {
     const m = mod as Partial<SlashCommand>;
@@ -45,7 +38,7 @@ export function buildRegistry(commandModules: unknown[] = [imagine, settings, qu
 }
 
 /** The JSON Discord gets from register-commands (a bulk overwrite). */
-export function commandDefinitions(registry: Registry = buildRegistry()) {
+export function commandDefinitions(registry: Registry) {
   return [...registry.commands.values()].map((c) => c.data.toJSON());
 }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { ConfigError, PROJECT_ROOT, VARIABLES, describeConfig, parseConfig, prepareDataDir } from '../../src/config.ts';
+import { ConfigError, PROJECT_ROOT, VARIABLES, describeConfig, parseConfig, prepareDataDir } from '../../src/app/config.ts';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.fake-token-for-tests_0123456789';
 
@@ -173,7 +173,7 @@ test('the token stays out of JSON, inspect and the start-up description', () => 
 
 test('VARIABLES documents every variable the parser reads', async () => {
   const { readFile } = await import('node:fs/promises');
-  const source = await readFile(join(PROJECT_ROOT, 'src', 'config.ts'), 'utf8');
+  const source = await readFile(join(PROJECT_ROOT, 'src', 'app', 'config.ts'), 'utf8');
   const read = new Set([...source.matchAll(/\b(?:get|int|positive|oneOf|url|path)\('([A-Z_]+)'/g)].map((m) => m[1]));
   assert.deepEqual([...read].sort(), VARIABLES.map((v) => v.name).sort());
 });
@@ -212,7 +212,7 @@ test('prepareDataDir refuses a file and an unwritable directory, naming DATA_DIR
       // test's own world-readable folder and run that with plain node.
       const { buildSync } = await import('esbuild');
       const bundle = join(root, 'config.cjs');
-      const entry = join(PROJECT_ROOT, 'src', 'config.ts');
+      const entry = join(PROJECT_ROOT, 'src', 'app', 'config.ts');
       buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent', define: { 'import.meta.url': JSON.stringify(pathToFileURL(entry).href) } });
       chmodSync(bundle, 0o644);
       const script = `const m = require(${JSON.stringify(bundle)});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeCustomId, decodeCustomId, CustomIdError, BUTTON_ACTIONS } from '../../src/commands/customId.ts';
+import { encodeCustomId, decodeCustomId, CustomIdError, BUTTON_ACTIONS } from '../../src/discord/custom-id.ts';
 
 test('every action round-trips, with and without an index', () => {
   for (const action of Object.values(BUTTON_ACTIONS)) {

@@ -5,11 +5,10 @@
 // SIGTERM/SIGINT: take no new job, let the running one finish within SHUTDOWN_GRACE_SECONDS, else hand
 // it back to BullMQ (front of the wait list) for another worker; a second signal hands it back at once.
 import { hostname } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { ConfigError, describeConfig, loadConfig, type Config } from './config.ts';
-import { createLogger, type Logger } from './log.ts';
-import { ModelLoadError, WorkerPipeline } from './engine/index.ts';
-import { GpuWorker } from './queue/bullmq/index.ts';
+import { ConfigError, type Config } from './config.ts';
+import type { Logger } from './log.ts';
+import { WorkerPipeline } from '../engine/index.ts';
+import { GpuWorker } from '../queue/bullmq/index.ts';
 
 export interface WorkerProcess {
   worker: GpuWorker;
@@ -64,53 +63,4 @@ export async function startWorkerRole(config: Config, logger: Logger): Promise<W
       return stopping;
     },
   };
-}
-
-/** Process entry: config, logger, signals. */
-export async function runWorkerProcess(config: Config, logger: Logger): Promise<void> {
-  let proc: WorkerProcess;
-  try {
-    proc = await startWorkerRole(config, logger);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const variable = error instanceof ModelLoadError ? 'MODEL_DIR: ' : '';
-    logger.fatal({ err: error }, `worker start failed: ${variable}${message}`);
-    process.exit(1);
-  }
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    logger.info({ signal }, signals === 1 ? 'stopping (send the signal again to hand the running job back at once)' : 'handing the running job back now');
-    if (signals > 1) {
-      void proc.stop({ graceMs: 0 });
-      return;
-    }
-    const deadline = setTimeout(() => process.exit(1), config.shutdownGraceSeconds * 1000 + 30_000);
-    deadline.unref();
-    proc.stop().then(() => process.exit(0), (error: unknown) => {
-      logger.error({ err: error }, 'worker stop failed');
-      process.exit(1);
-    });
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-}
-
-// Run directly (npm run start:worker): the role is worker unless the environment says otherwise.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.env.ROLE ??= 'worker';
-  let config: Config;
-  try {
-    config = loadConfig({ requireToken: false });
-    if (config.role !== 'worker') throw new ConfigError([`ROLE: expected worker for src/worker-main.ts, got "${config.role}" (use npm start for the bot)`]);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`emojiforge worker: ${error.message}\nSee deploy/.env.example for every variable.\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-  const logger = createLogger({ level: config.logLevel, secrets: [config.redisUrl ? new URL(config.redisUrl).password || undefined : undefined], base: { role: 'worker' } });
-  logger.info({ config: describeConfig(config), node: process.version }, 'starting');
-  await runWorkerProcess(config, logger);
 }

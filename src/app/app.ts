@@ -2,12 +2,13 @@
 // orderly way down. The front end (Discord) is passed in, so the order and the shutdown rules live
 // here once and are tested with the real queue and engine.
 import { join } from 'node:path';
-import type { Config } from '../config.ts';
-import type { Logger } from '../log.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
 import { ModelLoadError, WorkerPipeline, type ImageGenerator } from '../engine/index.ts';
 import { mediaRendererFor } from '../engine/media.ts';
-import { GuildSettingsStore, JobQueue, openRunner, openStore, StoreError, type JobRunner, type Store } from '../queue/index.ts';
-import { readModelFacts, type ModelFacts } from '../bot-role.ts';
+import { GuildSettingsStore, JobQueue, openStore, StoreError, type Store } from '../queue/index.ts';
+import { openRunner, type JobRunner } from './runner.ts';
+import { readModelFacts, type ModelFacts } from './model-facts.ts';
 import { Metrics, type ObservableRest } from '../metrics/metrics.ts';
 import { startMetricsServer, type Health, type MetricsServer } from '../metrics/server.ts';
 
