@@ -11,7 +11,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Harness, isFinal } from '../test/e2e/harness.ts';
 import type { InteractionHandle } from '../test/support/discord/index.ts';
 
-const { values } = parseArgs({ options: { interactions: { type: 'string', default: '300' }, gap: { type: 'string', default: '15' }, users: { type: 'string', default: '40' } } });
+const { values } = parseArgs({
+  options: {
+    interactions: { type: 'string', default: '300' },
+    gap: { type: 'string', default: '15' },
+    users: { type: 'string', default: '40' },
+  },
+});
 const total = Number(values.interactions);
 const gapMs = Number(values.gap);
 const userCount = Number(values.users);
@@ -26,7 +32,14 @@ const users = Array.from({ length: userCount }, (_, n) => h.server.addUser(`user
 
 // Keep the engine busy before measuring: a backlog of 4-image jobs.
 const backlog: InteractionHandle[] = [];
-for (let n = 0; n < 12; n++) backlog.push(h.server.slash({ user: users[n % users.length], command: 'imagine', options: { prompt: `busy background ${n}`, count: 4, steps: 40 } }));
+for (let n = 0; n < 12; n++)
+  backlog.push(
+    h.server.slash({
+      user: users[n % users.length],
+      command: 'imagine',
+      options: { prompt: `busy background ${n}`, count: 4, steps: 40 },
+    }),
+  );
 await Promise.all(backlog.map((i) => i.acknowledged()));
 await h.server.waitFor(() => h.worker.busy || undefined, 'the engine to start');
 
@@ -46,7 +59,10 @@ for (let n = 0; n < total; n++) {
   const kind = n % 5;
   if (kind === 3) measured.push(h.server.slash({ user, command: 'queue' }));
   else if (kind === 4) measured.push(h.server.slash({ user, command: 'help' }));
-  else measured.push(h.server.slash({ user, command: 'imagine', options: { prompt: `a picture number ${n} --ar 3:2`, steps: 20 } }));
+  else
+    measured.push(
+      h.server.slash({ user, command: 'imagine', options: { prompt: `a picture number ${n} --ar 3:2`, steps: 20 } }),
+    );
   await new Promise((r) => setTimeout(r, gapMs));
 }
 const acks = await Promise.all(measured.map((i) => i.acknowledged()));

@@ -27,10 +27,25 @@ ModelSession.prototype.run = async function (this: ModelSession, ...args: Parame
   }
 };
 
-const settings = { intraOpNumThreads: threads, executionProvider: process.env.EXECUTION_PROVIDER === 'cuda' ? ('cuda' as const) : ('cpu' as const) };
-const engine = inThread ? await DiffusionPipeline.load(modelDir, settings) : await WorkerPipeline.load(modelDir, settings);
+const settings = {
+  intraOpNumThreads: threads,
+  executionProvider: process.env.EXECUTION_PROVIDER === 'cuda' ? ('cuda' as const) : ('cpu' as const),
+};
+const engine = inThread
+  ? await DiffusionPipeline.load(modelDir, settings)
+  : await WorkerPipeline.load(modelDir, settings);
 const size = engine.defaultSize;
-const request = (seed: number): GenerateRequest => ({ prompt: 'a smiling red apple', negativePrompt: '', seed, steps, guidance: 7, width: size, height: size, sampler, count });
+const request = (seed: number): GenerateRequest => ({
+  prompt: 'a smiling red apple',
+  negativePrompt: '',
+  seed,
+  steps,
+  guidance: 7,
+  width: size,
+  height: size,
+  sampler,
+  count,
+});
 
 async function once(seed: number, previews: boolean): Promise<{ totalMs: number; runMs: number }> {
   resumedAt = 0;
@@ -66,13 +81,26 @@ const maxBlockMs = loop.max / 1e6;
 const fmt = (x: number) => x.toFixed(1);
 const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 const provider = engine instanceof DiffusionPipeline ? engine.model.provider : engine.info.provider;
-console.log(`model ${engine.modelName} (${modelDir}), ${size}x${size}, ${steps} steps ${sampler}, count ${count}, ${runs} runs per mode`);
-console.log(`${inThread ? 'DiffusionPipeline on the main thread' : 'WorkerPipeline (engine in a worker thread)'}, provider ${provider}, intra-op threads ${threads ?? 'default'}`);
+console.log(
+  `model ${engine.modelName} (${modelDir}), ${size}x${size}, ${steps} steps ${sampler}, count ${count}, ${runs} runs per mode`,
+);
+console.log(
+  `${inThread ? 'DiffusionPipeline on the main thread' : 'WorkerPipeline (engine in a worker thread)'}, provider ${provider}, intra-op threads ${threads ?? 'default'}`,
+);
 console.log(`time per image (previews off)   ${fmt(perImageOff)} ms`);
 console.log(`session.run time per image      ${fmt(median(off.map((s) => s.runMs)) / count)} ms`);
-console.log(`pipeline / session.run          ${ratio.toFixed(3)}  (median of runs; target <= 1.05) ${verdict(ratio <= 1.05)}`);
+console.log(
+  `pipeline / session.run          ${ratio.toFixed(3)}  (median of runs; target <= 1.05) ${verdict(ratio <= 1.05)}`,
+);
 console.log(`time per image (previews on)    ${fmt(perImageOn)} ms`);
-console.log(`previews add                    ${(previewCost * 100).toFixed(1)} %  (median of paired runs; target <= 5 %) ${verdict(previewCost <= 0.05)}`);
-console.log(`main event-loop delay p99 / max ${fmt(loop.percentile(99) / 1e6)} / ${fmt(maxBlockMs)} ms  (target max <= 20 ms) ${verdict(maxBlockMs <= 20)}`);
-if (inThread) console.log(`longest engine JS between runs  ${fmt(longestJsMs)} ms  (session.run itself blocks this thread: use WorkerPipeline)`);
+console.log(
+  `previews add                    ${(previewCost * 100).toFixed(1)} %  (median of paired runs; target <= 5 %) ${verdict(previewCost <= 0.05)}`,
+);
+console.log(
+  `main event-loop delay p99 / max ${fmt(loop.percentile(99) / 1e6)} / ${fmt(maxBlockMs)} ms  (target max <= 20 ms) ${verdict(maxBlockMs <= 20)}`,
+);
+if (inThread)
+  console.log(
+    `longest engine JS between runs  ${fmt(longestJsMs)} ms  (session.run itself blocks this thread: use WorkerPipeline)`,
+  );
 await engine.close();

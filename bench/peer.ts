@@ -44,16 +44,42 @@ class TorchPeer {
 
   static async start(ckpt: string): Promise<TorchPeer | string> {
     const missing = ['ae.pt', 'text_encoder.pt', 'unet.pt', 'log.json'].filter((f) => !existsSync(join(ckpt, f)));
-    if (missing.length) return `checkpoint folder ${ckpt} lacks ${missing.join(', ')} (gitignored; made by training/train.py)`;
+    if (missing.length)
+      return `checkpoint folder ${ckpt} lacks ${missing.join(', ')} (gitignored; made by training/train.py)`;
     const jemalloc = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
     // design.md's setup: jemalloc with decay off, OpenBLAS, two threads. OMP_WAIT_POLICY=PASSIVE: with OpenMP's
     // default spin-waiting, two-thread PyTorch ran 1.5-2.7 s a request here against 0.8 s passive, which would flatter us.
-    const env = { ...process.env, MALLOC_CONF: 'dirty_decay_ms:-1,muzzy_decay_ms:-1', OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: String(THREADS), OPENBLAS_NUM_THREADS: String(THREADS), TORCH_THREADS: String(THREADS), ...(existsSync(jemalloc) ? { LD_PRELOAD: jemalloc } : {}) };
-    const args = [join(ROOT, 'training', 'peer_torch.py'), '--serve', '--ckpt', ckpt, '--steps', String(steps), '--batch', String(BATCH), '--guidance', String(guidance), '--prompt', PROMPT];
+    const env = {
+      ...process.env,
+      MALLOC_CONF: 'dirty_decay_ms:-1,muzzy_decay_ms:-1',
+      OMP_WAIT_POLICY: 'PASSIVE',
+      OMP_NUM_THREADS: String(THREADS),
+      OPENBLAS_NUM_THREADS: String(THREADS),
+      TORCH_THREADS: String(THREADS),
+      ...(existsSync(jemalloc) ? { LD_PRELOAD: jemalloc } : {}),
+    };
+    const args = [
+      join(ROOT, 'training', 'peer_torch.py'),
+      '--serve',
+      '--ckpt',
+      ckpt,
+      '--steps',
+      String(steps),
+      '--batch',
+      String(BATCH),
+      '--guidance',
+      String(guidance),
+      '--prompt',
+      PROMPT,
+    ];
     const child = spawn('/usr/bin/python3', args, { env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<string>((res) => child.on('close', (code) => res(`training/peer_torch.py exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)));
+    const exited = new Promise<string>((res) =>
+      child.on('close', (code) =>
+        res(`training/peer_torch.py exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`),
+      ),
+    );
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const first = await Promise.race([lines.next(), exited]);
     if (typeof first === 'string') return first;
@@ -73,13 +99,25 @@ class TorchPeer {
 }
 
 async function timeEngine(engine: ImageGenerator, size: number, seed: number): Promise<number> {
-  const request: GenerateRequest = { prompt: PROMPT, negativePrompt: '', seed, steps, guidance, width: size, height: size, sampler: 'euler_a', count: BATCH };
+  const request: GenerateRequest = {
+    prompt: PROMPT,
+    negativePrompt: '',
+    seed,
+    steps,
+    guidance,
+    width: size,
+    height: size,
+    sampler: 'euler_a',
+    count: BATCH,
+  };
   const start = performance.now();
   await engine.generate(request, { previews: false });
   return performance.now() - start;
 }
 
-console.log(`bench:peer: "${PROMPT}", batch ${BATCH}, ${steps} Euler-ancestral steps, guidance ${guidance}, ${THREADS} threads, ${runs} alternating rounds after a warm-up`);
+console.log(
+  `bench:peer: "${PROMPT}", batch ${BATCH}, ${steps} Euler-ancestral steps, guidance ${guidance}, ${THREADS} threads, ${runs} alternating rounds after a warm-up`,
+);
 const settings = { intraOpNumThreads: THREADS, executionProvider: 'cpu' as const };
 const inThread = await DiffusionPipeline.load(resolve(values.model), settings);
 const worker = await WorkerPipeline.load(resolve(values.model), settings);
@@ -101,7 +139,10 @@ if (typeof torch !== 'string') torch.stop();
 await inThread.close();
 await worker.close();
 
-const line = (name: string, ms: number[]) => console.log(`${name.padEnd(34)} ${(median(ms) / 1000).toFixed(3).padStart(7)} s median   (runs ${ms.map(Math.round).join('/')} ms)`);
+const line = (name: string, ms: number[]) =>
+  console.log(
+    `${name.padEnd(34)} ${(median(ms) / 1000).toFixed(3).padStart(7)} s median   (runs ${ms.map(Math.round).join('/')} ms)`,
+  );
 if (typeof torch === 'string') console.log(`PyTorch                            skipped: ${torch}`);
 else line(`PyTorch ${torch.ready.torch} eager`, t);
 line('engine, DiffusionPipeline', a);
@@ -109,12 +150,22 @@ line('engine, WorkerPipeline (the bot)', w);
 if (typeof torch !== 'string') {
   const ratio = (ours: number[]) => median(t.map((x, i) => x / ours[i]));
   const fastest = (ours: number[]) => Math.min(...t) / Math.min(...ours);
-  console.log(`ratio PyTorch / engine (median of per-round ratios): ${ratio(a).toFixed(1)}x in-thread, ${ratio(w).toFixed(1)}x worker thread (target >= 4x)`);
-  console.log(`ratio of the fastest runs: ${fastest(a).toFixed(1)}x in-thread, ${fastest(w).toFixed(1)}x worker thread`);
+  console.log(
+    `ratio PyTorch / engine (median of per-round ratios): ${ratio(a).toFixed(1)}x in-thread, ${ratio(w).toFixed(1)}x worker thread (target >= 4x)`,
+  );
+  console.log(
+    `ratio of the fastest runs: ${fastest(a).toFixed(1)}x in-thread, ${fastest(w).toFixed(1)}x worker thread`,
+  );
   const { gflop, sgemm_gflops: peak } = torch.ready;
   const rate = (ms: number) => gflop / (ms / 1000);
-  console.log(`work: ${gflop.toFixed(1)} GFLOP a request (convolutions, linear layers, attention products; counted in PyTorch, which encodes the prompt for all 8 rows: the engine does ~1 % less)`);
-  console.log(`float32 rates: engine ${rate(median(w)).toFixed(0)} GFLOP/s (worker thread), PyTorch ${rate(median(t)).toFixed(0)} GFLOP/s; a 2048x2048 matrix product ${peak.toFixed(0)} GFLOP/s (PyTorch, ${THREADS} threads)`);
-  console.log(`4x PyTorch would take ${rate(median(t) / 4).toFixed(0)} GFLOP/s, ${(rate(median(t) / 4) / peak).toFixed(1)}x what these cores sustain on a plain matrix product`);
+  console.log(
+    `work: ${gflop.toFixed(1)} GFLOP a request (convolutions, linear layers, attention products; counted in PyTorch, which encodes the prompt for all 8 rows: the engine does ~1 % less)`,
+  );
+  console.log(
+    `float32 rates: engine ${rate(median(w)).toFixed(0)} GFLOP/s (worker thread), PyTorch ${rate(median(t)).toFixed(0)} GFLOP/s; a 2048x2048 matrix product ${peak.toFixed(0)} GFLOP/s (PyTorch, ${THREADS} threads)`,
+  );
+  console.log(
+    `4x PyTorch would take ${rate(median(t) / 4).toFixed(0)} GFLOP/s, ${(rate(median(t) / 4) / peak).toFixed(1)}x what these cores sustain on a plain matrix product`,
+  );
 }
 console.log(`batch of ${BATCH} at ${steps} steps under 3 s (issue 3): ${median(w) < 3000 ? 'yes' : 'no'}`);

@@ -38,9 +38,18 @@ class SleepingEngine implements ImageGenerator {
       await new Promise((r) => setTimeout(r, ENGINE_MS / req.steps));
       options.onStep?.({ step, total: req.steps });
     }
-    const image = { width: req.width, height: req.height, data: new Uint8Array(req.width * req.height * 3).fill(req.seed % 256) };
+    const image = {
+      width: req.width,
+      height: req.height,
+      data: new Uint8Array(req.width * req.height * 3).fill(req.seed % 256),
+    };
     this.spans.push([start, performance.now()]);
-    return { images: [image], seeds: [req.seed], model: this.modelName, timings: { totalMs: performance.now() - start, sessionRunMs: 0 } };
+    return {
+      images: [image],
+      seeds: [req.seed],
+      model: this.modelName,
+      timings: { totalMs: performance.now() - start, sessionRunMs: 0 },
+    };
   }
 }
 
@@ -72,7 +81,9 @@ async function main(): Promise<void> {
   let redisUrl: string | undefined;
   if (args.redis) {
     const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     redisUrl = `redis://127.0.0.1:${port}`;
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -82,7 +93,9 @@ async function main(): Promise<void> {
   const queue = await JobQueue.open({ store, settings, maxQueued: JOBS, pruneIntervalMs: 0 });
   const engine = new SleepingEngine();
   const worker = new Worker(queue, engine, { resultsDir: join(dir, 'results'), displayMinSide: 64, previews: false });
-  console.log(`queue bench: ${JOBS} jobs, ${USERS} users, fake engine ${ENGINE_MS} ms/job, store ${store.backend} (${store.location})`);
+  console.log(
+    `queue bench: ${JOBS} jobs, ${USERS} users, fake engine ${ENGINE_MS} ms/job, store ${store.backend} (${store.location})`,
+  );
 
   // Worst case for fairness: each user submits a burst, one user after another.
   const perUser = Math.ceil(JOBS / USERS);
@@ -90,7 +103,16 @@ async function main(): Promise<void> {
   const jobs: JobRecord[] = [];
   for (let u = 0; u < USERS && jobs.length < JOBS; u++) {
     for (let k = 0; k < perUser && jobs.length < JOBS; k++) {
-      const request = { prompt: `user ${u} job ${k}`, seed: jobs.length, steps: STEPS, guidance: 7, width: 16, height: 16, sampler: 'euler' as const, count: 1 };
+      const request = {
+        prompt: `user ${u} job ${k}`,
+        seed: jobs.length,
+        steps: STEPS,
+        guidance: 7,
+        width: 16,
+        height: 16,
+        sampler: 'euler' as const,
+        count: 1,
+      };
       const t = performance.now();
       jobs.push(await queue.submit({ owner: { userId: `u${u}`, guildId: '1', channelId: '2' }, request }));
       submitMs.push(performance.now() - t);
@@ -111,7 +133,11 @@ async function main(): Promise<void> {
   const order: string[] = []; // start order: fairness is about who gets the engine next
   let done = 0;
   queue.on('started', (j) => order.push(j.id));
-  const allDone = new Promise<void>((resolve) => queue.on('done', () => { if (++done === JOBS) resolve(); }));
+  const allDone = new Promise<void>((resolve) =>
+    queue.on('done', () => {
+      if (++done === JOBS) resolve();
+    }),
+  );
   const t0 = performance.now();
   worker.start();
   await allDone;
@@ -141,8 +167,12 @@ async function main(): Promise<void> {
   const rrMeans = meanRank((n) => rank.get(jobs[n].id)!);
   const fifoMeans = meanRank((n) => n);
   console.log(`fairness: max deviation from ideal round-robin rank ${maxDev} (0 = exact)`);
-  console.log(`fairness: Jain's index of per-user mean start rank ${jain(rrMeans).toFixed(3)} (FIFO on the same bursts: ${jain(fifoMeans).toFixed(3)}; 1 = equal)`);
-  console.log(`first job of the last user to submit started at rank ${rank.get(jobs[(USERS - 1) * perUser].id)! + 1} (FIFO: ${(USERS - 1) * perUser + 1})`);
+  console.log(
+    `fairness: Jain's index of per-user mean start rank ${jain(rrMeans).toFixed(3)} (FIFO on the same bursts: ${jain(fifoMeans).toFixed(3)}; 1 = equal)`,
+  );
+  console.log(
+    `first job of the last user to submit started at rank ${rank.get(jobs[(USERS - 1) * perUser].id)! + 1} (FIFO: ${(USERS - 1) * perUser + 1})`,
+  );
 
   await queue.close();
   await store.close();

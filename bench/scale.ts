@@ -55,9 +55,21 @@ async function run(count: number, round: number): Promise<Run> {
   const jobs = PER_WORKER * count;
   await settings.update('100', { cooldownSeconds: 0, maxPending: 20, dailyQuota: 10_000 });
   const queue = await JobQueue.open({ store, settings, pruneIntervalMs: 0, maxQueued: jobs + 10 });
-  const dispatcher = await Dispatcher.open(queue, { redisUrl: redis.url, resultsDir: `${dataDir}/results-${name}`, queueName: `bench-${name}`, prefetch: Number(args.prefetch) });
+  const dispatcher = await Dispatcher.open(queue, {
+    redisUrl: redis.url,
+    resultsDir: `${dataDir}/results-${name}`,
+    queueName: `bench-${name}`,
+    prefetch: Number(args.prefetch),
+  });
   const procs: WorkerProcess[] = await Promise.all(
-    Array.from({ length: count }, (_, i) => startWorkerProcess({ redisUrl: redis.url, name: `${name}-w${i + 1}`, queueName: `bench-${name}`, stepMs: ENGINE_MS / STEPS })),
+    Array.from({ length: count }, (_, i) =>
+      startWorkerProcess({
+        redisUrl: redis.url,
+        name: `${name}-w${i + 1}`,
+        queueName: `bench-${name}`,
+        stepMs: ENGINE_MS / STEPS,
+      }),
+    ),
   );
   const finals: JobRecord[] = [];
   let allDone!: () => void;
@@ -69,7 +81,19 @@ async function run(count: number, round: number): Promise<Run> {
     });
   }
   for (let i = 0; i < jobs; i++) {
-    await queue.submit({ owner: { userId: `u${i % USERS}`, guildId: '100', channelId: '200' }, request: { prompt: `job ${i}`, seed: i, steps: STEPS, guidance: 5, width: 16, height: 16, sampler: 'euler', count: 1 } });
+    await queue.submit({
+      owner: { userId: `u${i % USERS}`, guildId: '100', channelId: '200' },
+      request: {
+        prompt: `job ${i}`,
+        seed: i,
+        steps: STEPS,
+        guidance: 5,
+        width: 16,
+        height: 16,
+        sampler: 'euler',
+        count: 1,
+      },
+    });
   }
   const t0 = performance.now();
   dispatcher.start();
@@ -89,7 +113,8 @@ async function run(count: number, round: number): Promise<Run> {
     const span = dones.at(-1)!.at! - starts[0].at!;
     perWorker.push((span - dones.reduce((a, e) => a + e.engineMs! + e.encodeMs!, 0)) / dones.length);
     const ev = p.events.filter((e) => e.type === 'start' || e.type === 'done');
-    for (let i = 1; i < ev.length; i++) if (ev[i].type === 'start' && ev[i - 1].type === 'done') gaps.push(ev[i].at! - ev[i - 1].at!);
+    for (let i = 1; i < ev.length; i++)
+      if (ev[i].type === 'start' && ev[i - 1].type === 'done') gaps.push(ev[i].at! - ev[i - 1].at!);
   }
   await Promise.all(procs.map((p) => p.kill('SIGTERM')));
   await dispatcher.stop();
@@ -115,10 +140,14 @@ try {
   const runs: Run[] = [];
   for (const [i, count] of COUNTS.entries()) runs.push(await run(count, i));
   const base = runs.find((r) => r.workers === 1);
-  console.log(`BullMQ backend, fake engine sleeping ${ENGINE_MS} ms a job (${STEPS} steps), ${PER_WORKER} jobs per worker, ${USERS} users, prefetch ${args.prefetch}`);
-  console.log('per job, ms: engine = the fake engine call; png = encoding the display PNG (the local backend pays it too);');
+  console.log(
+    `BullMQ backend, fake engine sleeping ${ENGINE_MS} ms a job (${STEPS} steps), ${PER_WORKER} jobs per worker, ${USERS} users, prefetch ${args.prefetch}`,
+  );
+  console.log(
+    'per job, ms: engine = the fake engine call; png = encoding the display PNG (the local backend pays it too);',
+  );
   console.log('  backend = worker busy span minus engine and png (Redis writes, completion, taking the next job);');
-  console.log('  redis = storing the PNGs in Redis; gap = a worker\'s idle time from one job\'s end to the next start;');
+  console.log("  redis = storing the PNGs in Redis; gap = a worker's idle time from one job's end to the next start;");
   console.log('  wall = wall x workers / jobs - engine (adds start-up and the uneven tail)');
   console.log('workers  jobs  wall s   jobs/s  vs 1 worker  vs ideal  engine    png  backend  redis    gap   wall');
   for (const r of runs) {
@@ -131,7 +160,9 @@ try {
   }
   const worst = Math.min(...runs.map((r) => (base ? r.jobsPerSec / (base.jobsPerSec * r.workers) : 1)));
   const maxOverhead = Math.max(...runs.map((r) => r.overheadMs));
-  console.log(`scaling ratio (worst, vs N x 1 worker): ${worst.toFixed(3)} (target >= 0.9); backend overhead per job (worst): ${maxOverhead.toFixed(2)} ms (target < 5 ms)`);
+  console.log(
+    `scaling ratio (worst, vs N x 1 worker): ${worst.toFixed(3)} (target >= 0.9); backend overhead per job (worst): ${maxOverhead.toFixed(2)} ms (target < 5 ms)`,
+  );
 } finally {
   await redis.stop();
   rmSync(dataDir, { recursive: true, force: true });

@@ -15,7 +15,16 @@ const { modelDir, runs, steps, count, sampler, threads } = engineBenchSettings(5
 
 const pipeline = await DiffusionPipeline.load(modelDir, { intraOpNumThreads: threads });
 const size = pipeline.defaultSize;
-const request = (seed: number): GenerateRequest => ({ prompt: 'a smiling red apple', seed, steps, guidance: 7, width: size, height: size, sampler, count });
+const request = (seed: number): GenerateRequest => ({
+  prompt: 'a smiling red apple',
+  seed,
+  steps,
+  guidance: 7,
+  width: size,
+  height: size,
+  sampler,
+  count,
+});
 const media = createMediaRenderer(pipeline);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -26,7 +35,14 @@ const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => {
 };
 
 await pipeline.generate(request(0)); // warm-up
-const rows: Record<string, number[]> = { generate: [], recorded: [], frames: [], encode: [], timelapseJob: [], strip: [] };
+const rows: Record<string, number[]> = {
+  generate: [],
+  recorded: [],
+  frames: [],
+  encode: [],
+  timelapseJob: [],
+  strip: [],
+};
 let filmBytes = 0;
 let filmFrames = 0;
 let stripBytes = 0;
@@ -47,7 +63,14 @@ for (let i = 1; i <= runs; i++) {
 }
 await pipeline.close();
 
-console.log(`model ${pipeline.modelName}, ${size}x${size}, ${steps} steps, count ${count}, ${sampler}, ${runs} runs (medians)`);
+console.log(
+  `model ${pipeline.modelName}, ${size}x${size}, ${steps} steps, count ${count}, ${sampler}, ${runs} runs (medians)`,
+);
 const g = median(rows.generate);
-for (const [name, xs] of Object.entries(rows)) console.log(`${name.padEnd(14)} ${median(xs).toFixed(1).padStart(8)} ms  (${(median(xs) / g).toFixed(2)} x generate)`);
-console.log(`film: ${filmFrames} frames, ${(filmBytes / 1024).toFixed(0)} KiB WebP; strip: ${(stripBytes / 1024).toFixed(0)} KiB PNG`);
+for (const [name, xs] of Object.entries(rows))
+  console.log(
+    `${name.padEnd(14)} ${median(xs).toFixed(1).padStart(8)} ms  (${(median(xs) / g).toFixed(2)} x generate)`,
+  );
+console.log(
+  `film: ${filmFrames} frames, ${(filmBytes / 1024).toFixed(0)} KiB WebP; strip: ${(stripBytes / 1024).toFixed(0)} KiB PNG`,
+);

@@ -47,15 +47,26 @@ async function main(): Promise<void> {
   const side = pipeline.defaultSize;
   const previews: Array<{ step: number; image: RawImage }> = [];
   const result = await pipeline.generate(
-    { prompt: values.prompt!, seed: Number(values.seed), steps, guidance: Number(values.guidance), width: side, height: side, sampler: values.sampler as 'euler', count: 1 },
+    {
+      prompt: values.prompt!,
+      seed: Number(values.seed),
+      steps,
+      guidance: Number(values.guidance),
+      width: side,
+      height: side,
+      sampler: values.sampler as 'euler',
+      count: 1,
+    },
     { onStep: ({ step, preview }) => preview && previews.push({ step, image: preview }) },
   );
   await pipeline.close();
-  if (previews.length === 0) throw new Error(`expected previews from ${values.model}, got none (the model gives no preview factors?)`);
+  if (previews.length === 0)
+    throw new Error(`expected previews from ${values.model}, got none (the model gives no preview factors?)`);
 
   // Evenly spaced previews, always including the first step; then the final decoded image.
-  const picks = Array.from({ length: Math.min(frames, previews.length) }, (_, i) =>
-    previews[Math.round((i * (previews.length - 1)) / Math.max(1, Math.min(frames, previews.length) - 1))],
+  const picks = Array.from(
+    { length: Math.min(frames, previews.length) },
+    (_, i) => previews[Math.round((i * (previews.length - 1)) / Math.max(1, Math.min(frames, previews.length) - 1))],
   );
   const cells = [
     ...picks.map((p) => ({ image: p.image, label: `step ${p.step}/${steps}` })),
@@ -64,7 +75,14 @@ async function main(): Promise<void> {
   const width = cells.length * TILE + (cells.length + 1) * GAP;
   const height = TILE + LABEL + 2 * GAP + LABEL;
   const composites: sharp.OverlayOptions[] = [
-    { input: svgLabel(`/imagine prompt:${values.prompt}  (seed ${values.seed}, ${values.sampler}, ${result.model})`, width), left: 0, top: 2 },
+    {
+      input: svgLabel(
+        `/imagine prompt:${values.prompt}  (seed ${values.seed}, ${values.sampler}, ${result.model})`,
+        width,
+      ),
+      left: 0,
+      top: 2,
+    },
   ];
   for (const [i, cell] of cells.entries()) {
     const left = GAP + i * (TILE + GAP);
@@ -72,8 +90,13 @@ async function main(): Promise<void> {
     composites.push({ input: svgLabel(cell.label, TILE), left, top: LABEL + GAP + TILE + 2 });
   }
   mkdirSync(dirname(values.out!), { recursive: true });
-  await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(composites).png().toFile(values.out!);
-  console.log(`wrote ${values.out} (${cells.length} frames, ${result.timings.totalMs.toFixed(0)} ms for ${steps} steps on ${result.model})`);
+  await sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+    .composite(composites)
+    .png()
+    .toFile(values.out!);
+  console.log(
+    `wrote ${values.out} (${cells.length} frames, ${result.timings.totalMs.toFixed(0)} ms for ${steps} steps on ${result.model})`,
+  );
 }
 
 main().catch((error: unknown) => {

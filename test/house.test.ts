@@ -14,7 +14,8 @@ const LAYERS = ['engine', 'media', 'queue', 'metrics', 'discord', 'commands', 'c
 function files(dir: string, pattern: RegExp): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name === 'fixtures' ? [] : files(path, pattern);
+    if (entry.isDirectory())
+      return entry.name === 'node_modules' || entry.name === 'fixtures' ? [] : files(path, pattern);
     return pattern.test(entry.name) ? [path] : [];
   });
 }
@@ -25,7 +26,10 @@ const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bnew URL\(\s*)['"](\.{1,2}\/[^
 /** Every relative import in src/ as [importing file, imported file]. */
 function imports(): Array<[string, string]> {
   return SOURCES.flatMap((file) =>
-    [...readFileSync(file, 'utf8').matchAll(SPECIFIER)].map((m): [string, string] => [file, resolve(dirname(file), m[1])]),
+    [...readFileSync(file, 'utf8').matchAll(SPECIFIER)].map((m): [string, string] => [
+      file,
+      resolve(dirname(file), m[1]),
+    ]),
   );
 }
 
@@ -66,13 +70,22 @@ test('no two folders import each other, directly or around a cycle', () => {
 });
 
 test('no source file is over 300 lines', () => {
-  const long = SOURCES.map((file) => [relative(ROOT, file), readFileSync(file, 'utf8').split('\n').length - 1] as const).filter(([, n]) => n > 300);
+  const long = SOURCES.map(
+    (file) => [relative(ROOT, file), readFileSync(file, 'utf8').split('\n').length - 1] as const,
+  ).filter(([, n]) => n > 300);
   assert.deepEqual(long, []);
 });
 
 test('one file-naming style: lower-case words joined by hyphens', () => {
-  const all = [...SOURCES, ...files(join(ROOT, 'test'), /\.(ts|mjs)$/), ...files(join(ROOT, 'bench'), /\.ts$/), ...files(join(ROOT, 'deploy'), /\.ts$/)];
-  const odd = all.map((file) => relative(ROOT, file)).filter((path) => !/^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+)*\.(ts|mjs)$/.test(path.split('/').pop()!));
+  const all = [
+    ...SOURCES,
+    ...files(join(ROOT, 'test'), /\.(ts|mjs)$/),
+    ...files(join(ROOT, 'bench'), /\.ts$/),
+    ...files(join(ROOT, 'deploy'), /\.ts$/),
+  ];
+  const odd = all
+    .map((file) => relative(ROOT, file))
+    .filter((path) => !/^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+)*\.(ts|mjs)$/.test(path.split('/').pop()!));
   assert.deepEqual(odd, []);
 });
 

@@ -12,7 +12,13 @@ function collect(dir) {
 }
 
 const filter = process.argv.slice(2);
-const files = collect('test').filter((f) => filter.length === 0 || filter.some((p) => f.includes(p))).sort();
+const files = collect('test')
+  .filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
+  .sort();
 // A per-test limit: a test that hangs fails by name instead of stalling the whole run.
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=180000', ...files], { stdio: 'inherit' });
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=180000', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(result.status ?? 1);

@@ -38,17 +38,21 @@ const { values } = parseArgs({
 });
 const num = (name: string, text: string, min: number): number => {
   const v = Number(text);
-  if (!Number.isFinite(v) || v < min) throw new UsageError(`expected --${name} to be a number >= ${min}, got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(v) || v < min)
+    throw new UsageError(`expected --${name} to be a number >= ${min}, got ${JSON.stringify(text)}`);
   return v;
 };
 const seeds = num('seeds', values.seeds, 1);
 const steps = num('steps', values.steps, 1);
 const guidance = num('guidance', values.guidance, 0);
 const limit = values.limit === undefined ? Infinity : num('limit', values.limit, 1);
-if (!(SAMPLERS as readonly string[]).includes(values.sampler)) throw new UsageError(`expected --sampler in ${SAMPLERS.join(', ')}, got ${values.sampler}`);
+if (!(SAMPLERS as readonly string[]).includes(values.sampler))
+  throw new UsageError(`expected --sampler in ${SAMPLERS.join(', ')}, got ${values.sampler}`);
 const sampler = values.sampler as SamplerName;
 
-const all = (JSON.parse(await readFile(join(ROOT, 'training', 'eval_prompts.json'), 'utf8')) as { prompts: EvalPrompt[] }).prompts;
+const all = (
+  JSON.parse(await readFile(join(ROOT, 'training', 'eval_prompts.json'), 'utf8')) as { prompts: EvalPrompt[] }
+).prompts;
 const kinds = [...new Set(all.map((p) => p.kind))];
 const prompts = kinds.flatMap((k) => all.filter((p) => p.kind === k).slice(0, limit));
 
@@ -56,7 +60,9 @@ let t = performance.now();
 const set = await loadTrainingSet(ROOT);
 const index = new Map(set.codes.map((c, i) => [c, i]));
 console.log(`training set: ${set.codes.length} emoji, features in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-const engine = await DiffusionPipeline.load(resolve(values.model), { intraOpNumThreads: num('threads', values.threads, 1) });
+const engine = await DiffusionPipeline.load(resolve(values.model), {
+  intraOpNumThreads: num('threads', values.threads, 1),
+});
 const size = engine.defaultSize;
 
 interface Row {
@@ -75,21 +81,44 @@ let runMs = 0;
 for (let p = 0; p < prompts.length; p++) {
   const { kind, prompt, unified } = prompts[p];
   const target = index.get(unified);
-  if (target === undefined) throw new UsageError(`eval prompt ${JSON.stringify(prompt)} names ${unified}, which is not in the training set`);
+  if (target === undefined)
+    throw new UsageError(`eval prompt ${JSON.stringify(prompt)} names ${unified}, which is not in the training set`);
   const images: RawImage[] = [];
   // image i uses seed base + i; at most 4 a request
   for (let done = 0; done < seeds; done += 4) {
-    const r = await engine.generate({ prompt, negativePrompt: '', seed: 1000 * p + done + 1, steps, guidance, width: size, height: size, sampler, count: Math.min(4, seeds - done) });
+    const r = await engine.generate({
+      prompt,
+      negativePrompt: '',
+      seed: 1000 * p + done + 1,
+      steps,
+      guidance,
+      width: size,
+      height: size,
+      sampler,
+      count: Math.min(4, seeds - done),
+    });
     images.push(...r.images);
     runMs += r.timings.sessionRunMs;
   }
   if (values.sheet && prompts.slice(0, p).filter((q) => q.kind === kind).length < SHEET_ROWS) sheet.push(images);
-  const near = Object.fromEntries(FEATURES.map((f) => [f, images.map((img) => nearest(set, featureOf[f](img), 5, f))])) as Record<FeatureName, number[][]>;
+  const near = Object.fromEntries(
+    FEATURES.map((f) => [f, images.map((img) => nearest(set, featureOf[f](img), 5, f))]),
+  ) as Record<FeatureName, number[][]>;
   const rms: number[] = [];
-  for (let a = 0; a < images.length; a++) for (let b = a + 1; b < images.length; b++) rms.push(rmsDifference(images[a], images[b]));
-  const each = <T,>(fn: (lists: number[][]) => T) => Object.fromEntries(FEATURES.map((f) => [f, fn(near[f])])) as Record<FeatureName, T>;
-  rows.push({ kind, prompt, target: unified, nearest: each((l) => l.map((n) => n.map((i) => set.codes[i]))), rank: each((l) => l.map((n) => n.indexOf(target) + 1)), rms });
-  if ((p + 1) % 50 === 0) console.log(`${p + 1}/${prompts.length} prompts, ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  for (let a = 0; a < images.length; a++)
+    for (let b = a + 1; b < images.length; b++) rms.push(rmsDifference(images[a], images[b]));
+  const each = <T>(fn: (lists: number[][]) => T) =>
+    Object.fromEntries(FEATURES.map((f) => [f, fn(near[f])])) as Record<FeatureName, T>;
+  rows.push({
+    kind,
+    prompt,
+    target: unified,
+    nearest: each((l) => l.map((n) => n.map((i) => set.codes[i]))),
+    rank: each((l) => l.map((n) => n.indexOf(target) + 1)),
+    rms,
+  });
+  if ((p + 1) % 50 === 0)
+    console.log(`${p + 1}/${prompts.length} prompts, ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
 const genSeconds = (performance.now() - t) / 1000;
 await engine.close();
@@ -98,7 +127,9 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 function summarise(rs: Row[]) {
   const ranks = (f: FeatureName) => rs.flatMap((r) => r.rank[f]);
-  const pairs = rs.flatMap((r) => r.nearest.pooled.flatMap((a, i) => r.nearest.pooled.slice(i + 1).map((b) => a[0] !== b[0])));
+  const pairs = rs.flatMap((r) =>
+    r.nearest.pooled.flatMap((a, i) => r.nearest.pooled.slice(i + 1).map((b) => a[0] !== b[0])),
+  );
   return {
     prompts: rs.length,
     images: ranks('pooled').length,
@@ -121,35 +152,51 @@ const result = {
   seeds,
   size,
   feature: '16x16 average-pooled RGB in [0,1] (768 values), L2, against the 64x64 training emoji composited on white',
-  framed_feature: 'the same after cropping each image to the square around its drawing (pixels with a channel below 240), 8x8 point samples a cell',
-  seed_diversity: 'rms: RMS pixel difference (0..1) between two seeds of one prompt, mean over pairs; nearest_differs: share of seed pairs whose nearest training emoji differ',
+  framed_feature:
+    'the same after cropping each image to the square around its drawing (pixels with a channel below 240), 8x8 point samples a cell',
+  seed_diversity:
+    'rms: RMS pixel difference (0..1) between two seeds of one prompt, mean over pairs; nearest_differs: share of seed pairs whose nearest training emoji differ',
   seconds: round(genSeconds, 1),
   session_run_seconds: round(runMs / 1000, 1),
   ...byKind,
   all: summarise(rows),
   rows,
 };
-await writeFile(values.out, JSON.stringify(result, null, 1) + '\n');
+await writeFile(values.out, `${JSON.stringify(result, null, 1)}\n`);
 if (values.sheet) await writeSheet(values.sheet, sheet);
 
 /** Rows of seed images, each drawn 2x (nearest neighbour) with a 4 px white gap. */
 async function writeSheet(file: string, imageRows: RawImage[][]): Promise<void> {
   const cell = 2 * size + 4;
-  const composites = await Promise.all(imageRows.flatMap((row, r) => row.map(async (img, c) => ({
-    input: await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(2 * img.width, 2 * img.height, { kernel: 'nearest' }).png().toBuffer(),
-    left: c * cell + 4,
-    top: r * cell + 4,
-  }))));
+  const composites = await Promise.all(
+    imageRows.flatMap((row, r) =>
+      row.map(async (img, c) => ({
+        input: await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+          .resize(2 * img.width, 2 * img.height, { kernel: 'nearest' })
+          .png()
+          .toBuffer(),
+        left: c * cell + 4,
+        top: r * cell + 4,
+      })),
+    ),
+  );
   const width = Math.max(...imageRows.map((r) => r.length)) * cell + 4;
-  await sharp({ create: { width, height: imageRows.length * cell + 4, channels: 3, background: '#ffffff' } }).composite(composites).png().toFile(file);
+  await sharp({ create: { width, height: imageRows.length * cell + 4, channels: 3, background: '#ffffff' } })
+    .composite(composites)
+    .png()
+    .toFile(file);
   console.log(`sheet: ${imageRows.length} prompts x ${seeds} seeds -> ${file}`);
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`.padStart(8);
-console.log(`\n${engine.modelName}: ${sampler}, ${steps} steps, guidance ${guidance}, ${seeds} seeds, ${size}x${size}; ${genSeconds.toFixed(0)} s`);
+console.log(
+  `\n${engine.modelName}: ${sampler}, ${steps} steps, guidance ${guidance}, ${seeds} seeds, ${size}x${size}; ${genSeconds.toFixed(0)} s`,
+);
 console.log('                   pooled            framed');
 console.log('prompts       n    top-1    top-5    top-1    top-5   seed RMS   nearest differs');
 for (const [k, s] of [...Object.entries(byKind), ['all', result.all] as const]) {
-  console.log(`${k.padEnd(11)} ${String(s.prompts).padStart(3)} ${pct(s.top1)} ${pct(s.top5)} ${pct(s.framed_top1)} ${pct(s.framed_top5)}   ${s.seed_rms_pixel_diff.toFixed(3).padStart(7)}   ${pct(s.seed_nearest_differs)}`);
+  console.log(
+    `${k.padEnd(11)} ${String(s.prompts).padStart(3)} ${pct(s.top1)} ${pct(s.top5)} ${pct(s.framed_top1)} ${pct(s.framed_top5)}   ${s.seed_rms_pixel_diff.toFixed(3).padStart(7)}   ${pct(s.seed_nearest_differs)}`,
+  );
 }
 console.log(`written ${values.out}`);

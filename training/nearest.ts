@@ -37,7 +37,8 @@ export class DatasetError extends Error {
 /** prepare_data.py's keep(): no components (skin-tone swatches), keycaps, country or subdivision flags. */
 export function keepEmoji(e: EmojiEntry): boolean {
   if (e.category === 'Component') return false;
-  if (e.subcategory === 'keycap' || e.subcategory === 'country-flag' || e.subcategory === 'subdivision-flag') return false;
+  if (e.subcategory === 'keycap' || e.subcategory === 'country-flag' || e.subcategory === 'subdivision-flag')
+    return false;
   return !!e.has_img_google;
 }
 
@@ -45,7 +46,9 @@ export function keepEmoji(e: EmojiEntry): boolean {
 export function imageFeature(img: RawImage): Float32Array {
   const { width, height, data } = img;
   if (width % FEATURE_SIDE !== 0 || height % FEATURE_SIDE !== 0 || data.length !== width * height * 3) {
-    throw new DatasetError(`expected an RGB image with sides a multiple of ${FEATURE_SIDE}, got ${width}x${height} with ${data.length} bytes`);
+    throw new DatasetError(
+      `expected an RGB image with sides a multiple of ${FEATURE_SIDE}, got ${width}x${height} with ${data.length} bytes`,
+    );
   }
   const bx = width / FEATURE_SIDE;
   const by = height / FEATURE_SIDE;
@@ -71,7 +74,10 @@ const INK = 240;
 /** The square (x0, y0, side) around the image's non-white pixels, centred on them; the whole image when blank. */
 export function drawingSquare(img: RawImage): { x0: number; y0: number; side: number } {
   const { width, height, data } = img;
-  let minX = width, minY = height, maxX = -1, maxY = -1;
+  let minX = width,
+    minY = height,
+    maxX = -1,
+    maxY = -1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = (y * width + x) * 3;
@@ -91,7 +97,8 @@ export function drawingSquare(img: RawImage): { x0: number; y0: number; side: nu
 /** The drawing's square resampled to 16x16 RGB in [0, 1] (8x8 point samples a cell; outside the image is white). */
 export function framedFeature(img: RawImage): Float32Array {
   const { width, height, data } = img;
-  if (data.length !== width * height * 3) throw new DatasetError(`expected an RGB image, got ${width}x${height} with ${data.length} bytes`);
+  if (data.length !== width * height * 3)
+    throw new DatasetError(`expected an RGB image, got ${width}x${height} with ${data.length} bytes`);
   const { x0, y0, side } = drawingSquare(img);
   const S = 8;
   const step = side / (FEATURE_SIDE * S);
@@ -122,7 +129,10 @@ export function framedFeature(img: RawImage): Float32Array {
   return out;
 }
 
-export const featureOf: Record<FeatureName, (img: RawImage) => Float32Array> = { pooled: imageFeature, framed: framedFeature };
+export const featureOf: Record<FeatureName, (img: RawImage) => Float32Array> = {
+  pooled: imageFeature,
+  framed: framedFeature,
+};
 
 /** Loads the kept emoji from node_modules/emoji-datasource-google (about 1,600 PNGs, a few seconds). */
 export async function loadTrainingSet(root: string): Promise<TrainingSet> {
@@ -131,10 +141,14 @@ export async function loadTrainingSet(root: string): Promise<TrainingSet> {
   try {
     list = JSON.parse(await readFile(join(ds, 'emoji.json'), 'utf8')) as EmojiEntry[];
   } catch (error) {
-    throw new DatasetError(`expected ${join(ds, 'emoji.json')} (npm ci installs emoji-datasource-google), got ${(error as Error).message}`);
+    throw new DatasetError(
+      `expected ${join(ds, 'emoji.json')} (npm ci installs emoji-datasource-google), got ${(error as Error).message}`,
+    );
   }
   const kept = list.filter(keepEmoji).sort((a, b) => a.sort_order - b.sort_order);
-  const features = Object.fromEntries(FEATURES.map((name) => [name, new Float32Array(kept.length * FEATURE_SIZE)])) as Record<FeatureName, Float32Array>;
+  const features = Object.fromEntries(
+    FEATURES.map((name) => [name, new Float32Array(kept.length * FEATURE_SIZE)]),
+  ) as Record<FeatureName, Float32Array>;
   for (let i = 0; i < kept.length; i++) {
     const { data, info } = await sharp(join(ds, 'img', 'google', '64', kept[i].image))
       .resize(64, 64, { fit: 'fill', kernel: 'lanczos3' })
@@ -169,7 +183,8 @@ export function nearest(set: TrainingSet, feature: Float32Array, k: number, spac
 
 /** RMS difference of two same-sized RGB images, on a 0..1 scale. */
 export function rmsDifference(a: RawImage, b: RawImage): number {
-  if (a.data.length !== b.data.length) throw new DatasetError(`expected images of one size, got ${a.width}x${a.height} and ${b.width}x${b.height}`);
+  if (a.data.length !== b.data.length)
+    throw new DatasetError(`expected images of one size, got ${a.width}x${a.height} and ${b.width}x${b.height}`);
   let s = 0;
   for (let i = 0; i < a.data.length; i++) {
     const d = (a.data[i] - b.data[i]) / 255;

@@ -31,7 +31,8 @@ for (const [name, c] of Object.entries(manifest)) {
     const want = load(s).data;
     const got = out[k];
     if (!got) throw new Error(`${name}: missing output ${k}`);
-    if (got.dims.join(',') !== s.dims.join(',')) throw new Error(`${name}.${k}: expected dims ${s.dims}, got ${got.dims}`);
+    if (got.dims.join(',') !== s.dims.join(','))
+      throw new Error(`${name}.${k}: expected dims ${s.dims}, got ${got.dims}`);
     let maxDiff = 0;
     let maxRef = 0;
     for (let i = 0; i < want.length; i++) {
@@ -39,7 +40,9 @@ for (const [name, c] of Object.entries(manifest)) {
       maxRef = Math.max(maxRef, Math.abs(want[i]));
     }
     worst = Math.max(worst, maxDiff / Math.max(maxRef, 1));
-    console.log(`  ${k} dims [${got.dims}] max |onnx - torch| ${maxDiff.toExponential(2)} (max |ref| ${maxRef.toFixed(3)}) ${ms.toFixed(1)} ms`);
+    console.log(
+      `  ${k} dims [${got.dims}] max |onnx - torch| ${maxDiff.toExponential(2)} (max |ref| ${maxRef.toFixed(3)}) ${ms.toFixed(1)} ms`,
+    );
   }
 }
 if (worst > 2e-3) {

@@ -6,13 +6,11 @@ import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { ModelLoadError, WorkerPipeline, type ImageGenerator } from '../engine/index.ts';
 import { mediaRendererFor } from '../engine/media.ts';
-import { GuildSettingsStore, JobQueue, openStore, StoreError, type Store } from '../queue/index.ts';
+import { DAY_MS, GuildSettingsStore, JobQueue, openStore, StoreError, type Store } from '../queue/index.ts';
 import { openRunner, type JobRunner } from './runner.ts';
 import { readModelFacts, type ModelFacts } from './model-facts.ts';
 import { Metrics, type ObservableRest } from '../metrics/metrics.ts';
 import { startMetricsServer, type Health, type MetricsServer } from '../metrics/server.ts';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** What the app needs from the Discord side (or any other front end). */
 export interface FrontEnd {
@@ -40,7 +38,11 @@ export type StartFrontEnd = (deps: FrontEndDeps) => Promise<FrontEnd>;
 /** Start-up refused for a reason the operator must fix; `variable` names the setting to look at. */
 export class StartupError extends Error {
   override name = 'StartupError';
-  constructor(readonly variable: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly variable: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${variable}: ${message}`, options);
   }
 }
@@ -70,18 +72,32 @@ export interface AppOptions {
 /** A read of the store within two seconds. */
 async function storeAnswers(store: Store): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), 2000); });
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 2000);
+  });
   try {
-    return await Promise.race([store.get('health:ping').then(() => true, () => false), timeout]);
+    return await Promise.race([
+      store.get('health:ping').then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-export async function startApp(config: Config, logger: Logger, startFrontEnd: StartFrontEnd, options: AppOptions = {}): Promise<App> {
+export async function startApp(
+  config: Config,
+  logger: Logger,
+  startFrontEnd: StartFrontEnd,
+  options: AppOptions = {},
+): Promise<App> {
   const closers: Array<() => Promise<unknown>> = [];
   const unwind = async () => {
-    for (const close of closers.reverse()) await close().catch((error) => logger.warn({ err: error }, 'cleanup after a failed start'));
+    for (const close of closers.reverse())
+      await close().catch((error) => logger.warn({ err: error }, 'cleanup after a failed start'));
   };
   try {
     let store: Store;
@@ -102,12 +118,13 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
     let facts: ModelFacts;
     try {
       if (config.role === 'bot') facts = readModelFacts(config.modelDir);
-      else facts = engine = await WorkerPipeline.load(config.modelDir, {
-        executionProvider: config.executionProvider,
-        intraOpNumThreads: config.intraOpThreads,
-        interOpNumThreads: config.interOpThreads,
-        logger: logger.child({ component: 'engine' }),
-      });
+      else
+        facts = engine = await WorkerPipeline.load(config.modelDir, {
+          executionProvider: config.executionProvider,
+          intraOpNumThreads: config.intraOpThreads,
+          interOpNumThreads: config.interOpThreads,
+          logger: logger.child({ component: 'engine' }),
+        });
     } catch (error) {
       if (!(error instanceof ModelLoadError)) throw error;
       throw new StartupError('MODEL_DIR', error.message, { cause: error });
@@ -143,7 +160,9 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
     });
     closers.push(() => worker.close());
     queue.on('failed', (job) => logger.warn({ jobId: job.id, error: job.error }, 'job failed'));
-    queue.on('done', (job) => logger.info({ jobId: job.id, ms: job.result?.elapsedMs, model: job.result?.model }, 'job done'));
+    queue.on('done', (job) =>
+      logger.info({ jobId: job.id, ms: job.result?.elapsedMs, model: job.result?.model }, 'job done'),
+    );
     queue.on('requeued', (job) => logger.info({ jobId: job.id }, 'job re-queued'));
 
     let frontEnd: FrontEnd | undefined;
@@ -166,10 +185,19 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
     let metricsServer: MetricsServer | undefined;
     if (config.metricsPort !== undefined) {
       try {
-        metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, metrics, health });
+        metricsServer = await startMetricsServer({
+          host: config.metricsHost,
+          port: config.metricsPort,
+          metrics,
+          health,
+        });
       } catch (error) {
         const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-        throw new StartupError('METRICS_PORT', `expected to listen on ${config.metricsHost}:${config.metricsPort} (METRICS_HOST:METRICS_PORT), got ${reason}`, { cause: error });
+        throw new StartupError(
+          'METRICS_PORT',
+          `expected to listen on ${config.metricsHost}:${config.metricsPort} (METRICS_HOST:METRICS_PORT), got ${reason}`,
+          { cause: error },
+        );
       }
       const server = metricsServer;
       closers.push(() => server.close());
@@ -198,7 +226,14 @@ export async function startApp(config: Config, logger: Logger, startFrontEnd: St
       await Promise.race([drained, requeueNow.then(() => worker.stop({ requeue: true }))]);
       await drained;
       clearTimeout(timer);
-      for (const close of [() => front.stop(), () => worker.close(), () => queue.close(), () => facts.close(), () => store.close(), () => metricsServer?.close() ?? Promise.resolve()]) {
+      for (const close of [
+        () => front.stop(),
+        () => worker.close(),
+        () => queue.close(),
+        () => facts.close(),
+        () => store.close(),
+        () => metricsServer?.close() ?? Promise.resolve(),
+      ]) {
         await close().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
       }
       metrics.close();

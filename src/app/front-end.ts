@@ -11,15 +11,16 @@ import { StartupError, type FrontEnd, type FrontEndDeps } from './app.ts';
 
 /** Counts each failed call by status (or as a rate limit) and rethrows it unchanged. */
 export function countingTransport(inner: Transport, metrics: Metrics): Transport {
-  const count = (method: string) => (error: unknown): never => {
+  const count = (error: unknown): never => {
     if (error instanceof RateLimitError) metrics.rateLimited(error.global ? 'global' : error.scope);
-    else if (error instanceof DiscordAPIError || error instanceof HTTPError) metrics.discordError(error.status, error.method);
+    else if (error instanceof DiscordAPIError || error instanceof HTTPError)
+      metrics.discordError(error.status, error.method);
     throw error;
   };
   return {
-    editOriginal: (...args) => inner.editOriginal(...args).catch(count('PATCH')),
-    postToChannel: (...args) => inner.postToChannel(...args).catch(count('POST')),
-    ephemeralFollowUp: (...args) => inner.ephemeralFollowUp(...args).catch(count('POST')),
+    editOriginal: (...args) => inner.editOriginal(...args).catch(count),
+    postToChannel: (...args) => inner.postToChannel(...args).catch(count),
+    ephemeralFollowUp: (...args) => inner.ephemeralFollowUp(...args).catch(count),
   };
 }
 
@@ -34,7 +35,12 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
     // A failure here is not fatal: commands registered earlier keep working.
     try {
       const guildId = registration.mode === 'guild' ? registration.guildId : undefined;
-      const result = await registerCommands({ token, apiUrl: config.discordApiUrl, guildId, definitions: commandDefinitions(registry) });
+      const result = await registerCommands({
+        token,
+        apiUrl: config.discordApiUrl,
+        guildId,
+        definitions: commandDefinitions(registry),
+      });
       log.info({ scope: result.scope, commands: result.names }, 'slash commands registered');
     } catch (error) {
       log.warn({ err: error }, 'could not register slash commands (set REGISTER_COMMANDS=off to skip); continuing');
@@ -54,7 +60,11 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
     });
   } catch (error) {
     if (!(error instanceof BotStartError)) throw error;
-    throw new StartupError('DISCORD_TOKEN', `${error.message} (check the token, and DISCORD_API_URL ${config.discordApiUrl})`, { cause: error });
+    throw new StartupError(
+      'DISCORD_TOKEN',
+      `${error.message} (check the token, and DISCORD_API_URL ${config.discordApiUrl})`,
+      { cause: error },
+    );
   }
   return {
     rest: bot.client.rest,

@@ -63,10 +63,13 @@ function stopOnSignals(running: Running, config: Config, logger: Logger): void {
     }
     logger.info({ signal }, 'shutting down (send the signal again to re-queue the running job at once)');
     // A stuck close must not keep the process alive forever.
-    const deadline = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, config.shutdownGraceSeconds * 1000 + 30_000);
+    const deadline = setTimeout(
+      () => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      },
+      config.shutdownGraceSeconds * 1000 + 30_000,
+    );
     deadline.unref();
     running.stop().then(
       () => process.exit(0),
@@ -83,7 +86,11 @@ function stopOnSignals(running: Running, config: Config, logger: Logger): void {
 export async function main(): Promise<void> {
   const config = readConfig();
   const base = config.role === 'worker' ? { role: 'worker' } : undefined;
-  const logger = createLogger({ level: config.logLevel, secrets: [config.discordToken, redisPassword(config.redisUrl)], base });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [config.discordToken, redisPassword(config.redisUrl)],
+    base,
+  });
   logger.info({ config: describeConfig(config), node: process.version }, 'starting');
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   const running = await startRole(config, logger);

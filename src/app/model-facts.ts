@@ -19,6 +19,7 @@ export function readModelFacts(modelDir: string): ModelFacts {
   const vaeFile = join(root, 'vae_decoder', 'config.json');
   const vae = parseVaeConfig(readOptionalJson(vaeFile), vaeFile);
   const sample = unet.sample_size;
-  const defaultSize = typeof sample === 'number' && Number.isInteger(sample) && sample > 0 ? sample * vae.vaeScaleFactor : 512;
+  const defaultSize =
+    typeof sample === 'number' && Number.isInteger(sample) && sample > 0 ? sample * vae.vaeScaleFactor : 512;
   return { defaultSize, close: async () => {} };
 }

@@ -26,9 +26,15 @@ export function parseArgs(argv: string[]): { guildId?: string } {
 export async function runRegisterCommands(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     const { guildId } = parseArgs(argv);
-    const result = await registerBotCommands({ token: env.DISCORD_TOKEN ?? '', apiUrl: env.DISCORD_API_URL || undefined, guildId });
+    const result = await registerBotCommands({
+      token: env.DISCORD_TOKEN ?? '',
+      apiUrl: env.DISCORD_API_URL || undefined,
+      guildId,
+    });
     const names = result.names.map((n) => `/${n}`).join(', ');
-    console.log(`registered ${result.names.length} commands (${names}) ${result.scope} for application ${result.applicationId}`);
+    console.log(
+      `registered ${result.names.length} commands (${names}) ${result.scope} for application ${result.applicationId}`,
+    );
   } catch (error) {
     console.error(`register-commands: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

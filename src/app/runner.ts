@@ -55,7 +55,10 @@ export class RunnerConfigError extends Error {
 
 export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
   if (options.backend === 'local') {
-    if (!options.engine) throw new RunnerConfigError('expected an engine for the local backend, got none (ROLE=bot needs QUEUE_BACKEND=bullmq)');
+    if (!options.engine)
+      throw new RunnerConfigError(
+        'expected an engine for the local backend, got none (ROLE=bot needs QUEUE_BACKEND=bullmq)',
+      );
     const worker = new Worker(options.queue, options.engine, {
       resultsDir: options.resultsDir,
       jobTimeoutMs: options.jobTimeoutMs,
@@ -67,14 +70,22 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
       backend: 'local',
       start: () => worker.start(),
       stop: (o) => worker.stop(o),
-      get busy() { return worker.busy; },
+      get busy() {
+        return worker.busy;
+      },
       close: async () => {},
     };
   }
-  if (!options.redisUrl) throw new RunnerConfigError('expected a Redis URL for the bullmq backend, got none (set REDIS_URL)');
+  if (!options.redisUrl)
+    throw new RunnerConfigError('expected a Redis URL for the bullmq backend, got none (set REDIS_URL)');
   // Loaded only when chosen: the default install path never touches BullMQ.
   const { Dispatcher, GpuWorker: GpuWorkerClass } = await import('../queue/bullmq/index.ts');
-  const dispatcher = await Dispatcher.open(options.queue, { redisUrl: options.redisUrl, resultsDir: options.resultsDir, prefetch: options.prefetch, warn: options.warn });
+  const dispatcher = await Dispatcher.open(options.queue, {
+    redisUrl: options.redisUrl,
+    resultsDir: options.resultsDir,
+    prefetch: options.prefetch,
+    warn: options.warn,
+  });
   let local: GpuWorker | undefined;
   if (options.engine) {
     local = await GpuWorkerClass.start(options.engine, {
@@ -94,7 +105,9 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
     async stop(o = {}) {
       await Promise.all([local?.stop(o), dispatcher.stop(o)]);
     },
-    get busy() { return dispatcher.busy; },
+    get busy() {
+      return dispatcher.busy;
+    },
     close: () => dispatcher.close(),
   };
 }

@@ -36,7 +36,8 @@ export async function startWorkerRole(config: Config, logger: Logger): Promise<W
       lockDurationMs: lockMs,
       stalledIntervalMs: lockMs,
       media: engine, // WorkerPipeline makes timelapses and diffusion strips in its own thread
-      onJob: (e) => (e.type === 'failed' ? log.warn(e, 'job failed') : log.info(e, e.type === 'start' ? 'job started' : 'job done')),
+      onJob: (e) =>
+        e.type === 'failed' ? log.warn(e, 'job failed') : log.info(e, e.type === 'start' ? 'job started' : 'job done'),
     });
   } catch (error) {
     await engine.close();

@@ -30,11 +30,13 @@ export interface CliArgs {
 
 function int(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`expected --${name} to be a whole number, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw.trim()))
+    throw new UsageError(`expected --${name} to be a whole number, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
 
 export function parseCliArgs(argv: string[]): CliArgs {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: its type is inferred from the parseArgs call below
   let parsed;
   try {
     parsed = parseArgs({
@@ -61,11 +63,13 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const prompt = parsed.positionals.join(' ').trim();
   if (!prompt) throw new UsageError('expected a prompt, got none');
   const sampler = v.sampler ?? 'euler_a';
-  if (!(SAMPLERS as readonly string[]).includes(sampler)) throw new UsageError(`expected --sampler to be one of ${SAMPLERS.join(', ')}, got ${JSON.stringify(sampler)}`);
+  if (!(SAMPLERS as readonly string[]).includes(sampler))
+    throw new UsageError(`expected --sampler to be one of ${SAMPLERS.join(', ')}, got ${JSON.stringify(sampler)}`);
   let guidance = 7;
   if (v.guidance !== undefined) {
     guidance = Number(v.guidance);
-    if (v.guidance.trim() === '' || !Number.isFinite(guidance)) throw new UsageError(`expected --guidance to be a number, got ${JSON.stringify(v.guidance)}`);
+    if (v.guidance.trim() === '' || !Number.isFinite(guidance))
+      throw new UsageError(`expected --guidance to be a number, got ${JSON.stringify(v.guidance)}`);
   }
   const width = int('width', v.width);
   const height = int('height', v.height);

@@ -6,7 +6,7 @@ import { WorkerPipeline } from '../engine/worker-pipeline.ts';
 import { GenerationCancelledError, InvalidRequestError, ModelLoadError } from '../engine/errors.ts';
 import { encodePng, imageParameters, makeGrid } from '../engine/images.ts';
 import { stderrLogger } from '../engine/logger.ts';
-import type { GenerateRequest } from '../engine/types.ts';
+import type { GenerateRequest, GenerateResult } from '../engine/types.ts';
 import { parseCliArgs, UsageError, USAGE } from './args.ts';
 import { progressReporter } from './progress.ts';
 
@@ -15,7 +15,8 @@ const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 function envInt(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`expected ${name} to be a positive whole number, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1)
+    throw new UsageError(`expected ${name} to be a positive whole number, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
 
@@ -31,7 +32,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const provider = process.env.EXECUTION_PROVIDER || 'cpu';
-  if (provider !== 'cpu' && provider !== 'cuda') throw new UsageError(`expected EXECUTION_PROVIDER to be cpu or cuda, got ${JSON.stringify(provider)}`);
+  if (provider !== 'cpu' && provider !== 'cuda')
+    throw new UsageError(`expected EXECUTION_PROVIDER to be cpu or cuda, got ${JSON.stringify(provider)}`);
   const modelDir = process.env.MODEL_DIR ? resolve(process.env.MODEL_DIR) : join(PROJECT_ROOT, 'models', 'emoji-tiny');
   const pipeline = await WorkerPipeline.load(modelDir, {
     executionProvider: provider,
@@ -56,9 +58,13 @@ async function main(): Promise<number> {
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
-    let result;
+    let result: GenerateResult;
     try {
-      result = await pipeline.generate(request, { onStep: progress.onStep, signal: controller.signal, previews: false });
+      result = await pipeline.generate(request, {
+        onStep: progress.onStep,
+        signal: controller.signal,
+        previews: false,
+      });
     } finally {
       process.off('SIGINT', onSigint);
       progress.done();
@@ -82,7 +88,9 @@ async function main(): Promise<number> {
     }
     process.stdout.write(`seed ${seed}${result.seeds.length > 1 ? ` (images: ${result.seeds.join(', ')})` : ''}\n`);
     for (const path of written) process.stdout.write(`wrote ${path}\n`);
-    process.stderr.write(`${result.images.length} image(s) in ${(result.timings.totalMs / 1000).toFixed(2)} s (${result.timings.sessionRunMs.toFixed(0)} ms in ONNX)\n`);
+    process.stderr.write(
+      `${result.images.length} image(s) in ${(result.timings.totalMs / 1000).toFixed(2)} s (${result.timings.sessionRunMs.toFixed(0)} ms in ONNX)\n`,
+    );
     return 0;
   } finally {
     await pipeline.close();
@@ -97,7 +105,9 @@ main().then(
       process.exit(2);
     }
     if (error instanceof ModelLoadError) {
-      process.stderr.write(`imagine: cannot load the model: ${error.message}\n(set MODEL_DIR to a model folder in the diffusers ONNX layout)\n`);
+      process.stderr.write(
+        `imagine: cannot load the model: ${error.message}\n(set MODEL_DIR to a model folder in the diffusers ONNX layout)\n`,
+      );
       process.exit(1);
     }
     if (error instanceof GenerationCancelledError) {

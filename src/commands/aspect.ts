@@ -13,7 +13,9 @@ export interface Size {
 export function aspectToSize(aspect: string, side: number): Size {
   const match = /^(\d{1,3}):(\d{1,3})$/.exec(aspect.trim());
   if (!match || Number(match[1]) === 0 || Number(match[2]) === 0) {
-    throw new InvalidOptionError(`aspect must look like 16:9, got \`${aspect}\`; choices: ${ASPECT_CHOICES.join(', ')}.`);
+    throw new InvalidOptionError(
+      `aspect must look like 16:9, got \`${aspect}\`; choices: ${ASPECT_CHOICES.join(', ')}.`,
+    );
   }
   const ratio = Number(match[1]) / Number(match[2]);
   if (ratio > 4 || ratio < 0.25) throw new InvalidOptionError(`aspect must be between 1:4 and 4:1, got \`${aspect}\`.`);

@@ -15,8 +15,10 @@ import { readFile } from 'node:fs/promises';
 
 async function finishedJob(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<JobRecord> {
   const job = await services.queue.get(ref.jobId);
-  if (!job || job.state !== 'done' || !job.result) {
-    throw new UnknownJobError('That result is no longer available (it may have expired). Start again with /imagine.', { jobId: ref.jobId });
+  if (job?.state !== 'done' || !job.result) {
+    throw new UnknownJobError('That result is no longer available (it may have expired). Start again with /imagine.', {
+      jobId: ref.jobId,
+    });
   }
   await assertJobVisible(interaction, job);
   return job;
@@ -29,16 +31,34 @@ export const jobButtons: ButtonFamily = {
     const parent = await finishedJob(interaction, ref, services);
     switch (ref.action) {
       case 'reroll':
-        await submitJob(interaction, services, rerollRequest(parent, services.randomSeed(), ref.index), 'reroll', parent.id);
+        await submitJob(
+          interaction,
+          services,
+          rerollRequest(parent, services.randomSeed(), ref.index),
+          'reroll',
+          parent.id,
+        );
         return;
       case 'varySubtle':
       case 'varyStrong': {
         const strength = ref.action === 'varySubtle' ? SUBTLE_STRENGTH : STRONG_STRENGTH;
-        await submitJob(interaction, services, variationRequest(parent, ref.index ?? 1, services.randomSeed(), strength), 'variation', parent.id);
+        await submitJob(
+          interaction,
+          services,
+          variationRequest(parent, ref.index ?? 1, services.randomSeed(), strength),
+          'variation',
+          parent.id,
+        );
         return;
       }
       case 'variation':
-        await submitJob(interaction, services, variationRequest(parent, ref.index ?? 1, services.randomSeed(), STRONG_STRENGTH), 'variation', parent.id);
+        await submitJob(
+          interaction,
+          services,
+          variationRequest(parent, ref.index ?? 1, services.randomSeed(), STRONG_STRENGTH),
+          'variation',
+          parent.id,
+        );
         return;
       case 'pick': {
         // No engine work: the image already exists on disk at display size.
@@ -51,9 +71,17 @@ export const jobButtons: ButtonFamily = {
         const limit = interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_ATTACHMENT_LIMIT;
         const fitted = await fitPng(await readFile(path), limit, parent.request.width).catch((error: unknown) => {
           if (!(error instanceof AttachmentTooLargeError)) throw error;
-          throw new UserFacingError('attachmentTooLarge', `That image is ${formatBytes(error.smallestBytes)} even at its native size, over this server's ${formatBytes(limit)} upload limit, so it cannot be posted.`);
+          throw new UserFacingError(
+            'attachmentTooLarge',
+            `That image is ${formatBytes(error.smallestBytes)} even at its native size, over this server's ${formatBytes(limit)} upload limit, so it cannot be posted.`,
+          );
         });
-        const payload = pickPayload(parent, index, { name: `image-${index}.png`, data: fitted.data }, interaction.user.id);
+        const payload = pickPayload(
+          parent,
+          index,
+          { name: `image-${index}.png`, data: fitted.data },
+          interaction.user.id,
+        );
         await interaction.editReply({
           content: payload.content,
           components: payload.components,
@@ -81,16 +109,26 @@ export const cancelButton: ButtonFamily = {
  * Shared by the Cancel button and /cancel. The owner may cancel from anywhere; a moderator only jobs of
  * the server they moderate. Returns the job as it ended: a running job may finish before it stops.
  */
-export async function cancelJob(interaction: ButtonInteraction | ChatInputCommandInteraction, jobId: string, services: Services): Promise<JobRecord> {
+export async function cancelJob(
+  interaction: ButtonInteraction | ChatInputCommandInteraction,
+  jobId: string,
+  services: Services,
+): Promise<JobRecord> {
   const job = await services.queue.get(jobId);
   if (!job) throw new UnknownJobError(`There is no job \`${jobId}\`. /queue lists yours.`, { jobId });
   const own = job.owner.userId === interaction.user.id;
   const moderator = !own && moderatesJob(interaction, job, await services.settings.get(job.owner.guildId));
   if (!own && !moderator) {
-    throw new NotAllowedError('Only the person who asked for this image, or a moderator of its server, can cancel it.', { jobId });
+    throw new NotAllowedError(
+      'Only the person who asked for this image, or a moderator of its server, can cancel it.',
+      { jobId },
+    );
   }
   if (job.state !== 'queued' && job.state !== 'running') {
-    throw new UnknownJobError(`That job has already ${job.state === 'done' ? 'finished' : job.state === 'failed' ? 'failed' : 'been cancelled'}; nothing to cancel.`, { jobId });
+    throw new UnknownJobError(
+      `That job has already ${job.state === 'done' ? 'finished' : job.state === 'failed' ? 'failed' : 'been cancelled'}; nothing to cancel.`,
+      { jobId },
+    );
   }
   return services.queue.cancel(jobId, { userId: interaction.user.id, isModerator: moderator });
 }

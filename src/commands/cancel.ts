@@ -9,7 +9,12 @@ export const data = new SlashCommandBuilder()
   .setName('cancel')
   .setDescription('Cancel your waiting or running job')
   .setDMPermission(false)
-  .addStringOption((o) => o.setName('job').setDescription('Job id from /queue (default: your running job, else your oldest waiting one)').setMaxLength(80));
+  .addStringOption((o) =>
+    o
+      .setName('job')
+      .setDescription('Job id from /queue (default: your running job, else your oldest waiting one)')
+      .setMaxLength(80),
+  );
 
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });

@@ -46,7 +46,10 @@ const INTEGER: ReadonlySet<FlagKey> = new Set(['seed', 'steps', 'count']);
 /** Splits flags out of the prompt. Values of `--no` run until the next flag; others are one word. */
 export function parsePromptFlags(text: string): ParsedPrompt {
   // "—" (an em dash) is what phones make of "--"; accept it too.
-  const tokens = text.replace(/\u2014/g, '--').split(/\s+/).filter(Boolean);
+  const tokens = text
+    .replace(/\u2014/g, '--')
+    .split(/\s+/)
+    .filter(Boolean);
   const kept: string[] = [];
   const flags: PromptFlags = {};
   for (let i = 0; i < tokens.length; i++) {
@@ -60,7 +63,9 @@ export function parsePromptFlags(text: string): ParsedPrompt {
     const key = ALIASES[name];
     if (!key) {
       throw new InvalidOptionError(
-        `unknown prompt flag \`--${name}\`; supported: ${Object.keys(ALIASES).map((a) => `--${a}`).join(', ')}. Remove it and try again.`,
+        `unknown prompt flag \`--${name}\`; supported: ${Object.keys(ALIASES)
+          .map((a) => `--${a}`)
+          .join(', ')}. Remove it and try again.`,
       );
     }
     if (key === 'video') {
@@ -72,14 +77,17 @@ export function parsePromptFlags(text: string): ParsedPrompt {
       values.push(tokens[++i]);
       if (key !== 'negative') break;
     }
-    if (values.length === 0) throw new InvalidOptionError(`prompt flag \`--${name}\` needs a value, e.g. \`${example(key)}\`.`);
+    if (values.length === 0)
+      throw new InvalidOptionError(`prompt flag \`--${name}\` needs a value, e.g. \`${example(key)}\`.`);
     const raw = values.join(' ');
     if (key === 'negative') {
       flags.negative = flags.negative ? `${flags.negative}, ${raw}` : raw;
     } else if (NUMERIC.has(key)) {
       const value = Number(raw);
       if (!Number.isFinite(value) || (INTEGER.has(key) && !Number.isInteger(value))) {
-        throw new InvalidOptionError(`prompt flag \`--${name}\` expects ${INTEGER.has(key) ? 'a whole number' : 'a number'}, got \`${raw}\`.`);
+        throw new InvalidOptionError(
+          `prompt flag \`--${name}\` expects ${INTEGER.has(key) ? 'a whole number' : 'a number'}, got \`${raw}\`.`,
+        );
       }
       setOnce(flags, key, value, name);
     } else {
@@ -99,11 +107,16 @@ function setOnce(flags: PromptFlags, key: FlagKey, value: string | number, name:
 
 function example(key: FlagKey): string {
   switch (key) {
-    case 'aspect': return '--ar 16:9';
-    case 'negative': return '--no text';
-    case 'sampler': return '--sampler euler_a';
-    case 'guidance': return '--guidance 7.5';
-    default: return `--${key} 5`;
+    case 'aspect':
+      return '--ar 16:9';
+    case 'negative':
+      return '--no text';
+    case 'sampler':
+      return '--sampler euler_a';
+    case 'guidance':
+      return '--guidance 7.5';
+    default:
+      return `--${key} 5`;
   }
 }
 
@@ -111,8 +124,14 @@ function example(key: FlagKey): string {
  * An explicit option wins when the flag is absent or equal; a different flag value is an error.
  * Returns the merged value (or undefined when neither was given).
  */
-export function mergeOption<T extends string | number>(name: string, option: T | null | undefined, flag: T | undefined): T | undefined {
+export function mergeOption<T extends string | number>(
+  name: string,
+  option: T | null | undefined,
+  flag: T | undefined,
+): T | undefined {
   if (option === null || option === undefined) return flag;
   if (flag === undefined || flag === option) return option;
-  throw new InvalidOptionError(`\`${name}\` was given twice: option ${option} and prompt flag ${flag}. Remove one of them.`);
+  throw new InvalidOptionError(
+    `\`${name}\` was given twice: option ${option} and prompt flag ${flag}. Remove one of them.`,
+  );
 }

@@ -19,14 +19,56 @@ export const data = new SlashCommandBuilder()
   .setName('imagine')
   .setDescription('Create an image from a text prompt')
   .setDMPermission(false)
-  .addStringOption((o) => o.setName('prompt').setDescription('What to draw (flags like --ar 16:9 --seed 5 --no text work too)').setRequired(true).setMaxLength(MAX_PROMPT))
-  .addStringOption((o) => o.setName('negative').setDescription('What to keep out of the image').setMaxLength(MAX_NEGATIVE))
-  .addIntegerOption((o) => o.setName('seed').setDescription('Seed for repeatable results (random when left out)').setMinValue(0).setMaxValue(4294967295))
-  .addIntegerOption((o) => o.setName('steps').setDescription('Sampling steps (more is slower, often cleaner)').setMinValue(1).setMaxValue(DEFAULT_LIMITS.maxSteps))
-  .addNumberOption((o) => o.setName('guidance').setDescription(`How closely to follow the prompt (0-${DEFAULT_LIMITS.maxGuidance})`).setMinValue(0).setMaxValue(DEFAULT_LIMITS.maxGuidance))
-  .addIntegerOption((o) => o.setName('count').setDescription(`Number of images (1-${DEFAULT_LIMITS.maxCount}; more than one makes a grid)`).setMinValue(1).setMaxValue(DEFAULT_LIMITS.maxCount))
-  .addStringOption((o) => o.setName('aspect').setDescription('Aspect ratio').addChoices(...ASPECT_CHOICES.map((a) => ({ name: a, value: a }))))
-  .addStringOption((o) => o.setName('sampler').setDescription('Sampling algorithm').addChoices(...SAMPLERS.map((s) => ({ name: s, value: s }))));
+  .addStringOption((o) =>
+    o
+      .setName('prompt')
+      .setDescription('What to draw (flags like --ar 16:9 --seed 5 --no text work too)')
+      .setRequired(true)
+      .setMaxLength(MAX_PROMPT),
+  )
+  .addStringOption((o) =>
+    o.setName('negative').setDescription('What to keep out of the image').setMaxLength(MAX_NEGATIVE),
+  )
+  .addIntegerOption((o) =>
+    o
+      .setName('seed')
+      .setDescription('Seed for repeatable results (random when left out)')
+      .setMinValue(0)
+      .setMaxValue(4294967295),
+  )
+  .addIntegerOption((o) =>
+    o
+      .setName('steps')
+      .setDescription('Sampling steps (more is slower, often cleaner)')
+      .setMinValue(1)
+      .setMaxValue(DEFAULT_LIMITS.maxSteps),
+  )
+  .addNumberOption((o) =>
+    o
+      .setName('guidance')
+      .setDescription(`How closely to follow the prompt (0-${DEFAULT_LIMITS.maxGuidance})`)
+      .setMinValue(0)
+      .setMaxValue(DEFAULT_LIMITS.maxGuidance),
+  )
+  .addIntegerOption((o) =>
+    o
+      .setName('count')
+      .setDescription(`Number of images (1-${DEFAULT_LIMITS.maxCount}; more than one makes a grid)`)
+      .setMinValue(1)
+      .setMaxValue(DEFAULT_LIMITS.maxCount),
+  )
+  .addStringOption((o) =>
+    o
+      .setName('aspect')
+      .setDescription('Aspect ratio')
+      .addChoices(...ASPECT_CHOICES.map((a) => ({ name: a, value: a }))),
+  )
+  .addStringOption((o) =>
+    o
+      .setName('sampler')
+      .setDescription('Sampling algorithm')
+      .addChoices(...SAMPLERS.map((s) => ({ name: s, value: s }))),
+  );
 
 export interface BuiltRequest {
   request: GenerateRequest;
@@ -44,7 +86,8 @@ export function buildRequest(
   const raw = o.getString('prompt', true);
   checkPromptText('prompt', raw, MAX_PROMPT, true);
   const { prompt, flags } = parsePromptFlags(raw);
-  if (prompt === '') throw new InvalidOptionError('The prompt is empty once the flags are taken out; describe what to draw.');
+  if (prompt === '')
+    throw new InvalidOptionError('The prompt is empty once the flags are taken out; describe what to draw.');
   checkPromptText('prompt', prompt, MAX_PROMPT, true);
   const negative = o.getString('negative');
   if (negative !== null) checkPromptText('negative', negative, MAX_NEGATIVE, false);
@@ -55,14 +98,18 @@ export function buildRequest(
     throw new InvalidOptionError(`unknown sampler \`${sampler}\`; choose one of ${SAMPLERS.join(', ')}.`);
   }
   const count = mergeOption('count', o.getInteger('count'), flags.count) ?? 1;
-  if (count < 1 || count > DEFAULT_LIMITS.maxCount) throw new InvalidOptionError(`count must be between 1 and ${DEFAULT_LIMITS.maxCount}, got ${count}.`);
+  if (count < 1 || count > DEFAULT_LIMITS.maxCount)
+    throw new InvalidOptionError(`count must be between 1 and ${DEFAULT_LIMITS.maxCount}, got ${count}.`);
   const givenSteps = mergeOption('steps', o.getInteger('steps'), flags.steps);
   const steps = givenSteps ?? services.defaults.steps;
-  if (steps < 1 || steps > DEFAULT_LIMITS.maxSteps) throw new InvalidOptionError(`steps must be between 1 and ${DEFAULT_LIMITS.maxSteps}, got ${steps}.`);
+  if (steps < 1 || steps > DEFAULT_LIMITS.maxSteps)
+    throw new InvalidOptionError(`steps must be between 1 and ${DEFAULT_LIMITS.maxSteps}, got ${steps}.`);
   const guidance = mergeOption('guidance', o.getNumber('guidance'), flags.guidance) ?? services.defaults.guidance;
-  if (guidance < 0 || guidance > DEFAULT_LIMITS.maxGuidance) throw new InvalidOptionError(`guidance must be between 0 and ${DEFAULT_LIMITS.maxGuidance}, got ${guidance}.`);
+  if (guidance < 0 || guidance > DEFAULT_LIMITS.maxGuidance)
+    throw new InvalidOptionError(`guidance must be between 0 and ${DEFAULT_LIMITS.maxGuidance}, got ${guidance}.`);
   const seed = mergeOption('seed', o.getInteger('seed'), flags.seed) ?? services.randomSeed();
-  if (seed < 0 || seed > 0xffffffff) throw new InvalidOptionError(`seed must be between 0 and 4294967295, got ${seed}.`);
+  if (seed < 0 || seed > 0xffffffff)
+    throw new InvalidOptionError(`seed must be between 0 and 4294967295, got ${seed}.`);
   const aspect = mergeOption('aspect', o.getString('aspect'), flags.aspect) ?? '1:1';
   const { width, height } = aspectToSize(aspect, services.defaultSide);
   const request: GenerateRequest = {
@@ -76,7 +123,12 @@ export function buildRequest(
     sampler: sampler as SamplerName,
     count,
   };
-  return { request, stepsGiven: givenSteps !== undefined, samplerGiven: givenSampler !== undefined, video: flags.video === true };
+  return {
+    request,
+    stepsGiven: givenSteps !== undefined,
+    samplerGiven: givenSampler !== undefined,
+    video: flags.video === true,
+  };
 }
 
 /**
@@ -84,10 +136,14 @@ export function buildRequest(
  * refused: the default steps under max_steps, the default sampler to one the server allows, and the size
  * of an aspect ratio under max_side (the long side at the limit, multiples of 8, the ratio kept).
  */
-export function fitToServer(built: BuiltRequest, settings: Pick<GuildSettings, 'maxSteps' | 'maxSide' | 'allowedSamplers'>): GenerateRequest {
+export function fitToServer(
+  built: BuiltRequest,
+  settings: Pick<GuildSettings, 'maxSteps' | 'maxSide' | 'allowedSamplers'>,
+): GenerateRequest {
   const request = { ...built.request };
   if (!built.stepsGiven) request.steps = Math.min(request.steps, settings.maxSteps);
-  if (!built.samplerGiven && !settings.allowedSamplers.includes(request.sampler)) request.sampler = settings.allowedSamplers[0];
+  if (!built.samplerGiven && !settings.allowedSamplers.includes(request.sampler))
+    request.sampler = settings.allowedSamplers[0];
   const long = Math.max(request.width, request.height);
   if (long > settings.maxSide) {
     const floor8 = (v: number) => Math.max(8, Math.floor(v / 8) * 8);
@@ -101,8 +157,17 @@ export function fitToServer(built: BuiltRequest, settings: Pick<GuildSettings, '
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
   const built = buildRequest(interaction, services);
   await interaction.deferReply();
-  const request = interaction.guildId ? fitToServer(built, await services.settings.get(interaction.guildId)) : built.request;
-  await submitJob(interaction, services, request, 'new', undefined, built.video ? { video: true, ...attachmentLimit(interaction) } : undefined);
+  const request = interaction.guildId
+    ? fitToServer(built, await services.settings.get(interaction.guildId))
+    : built.request;
+  await submitJob(
+    interaction,
+    services,
+    request,
+    'new',
+    undefined,
+    built.video ? { video: true, ...attachmentLimit(interaction) } : undefined,
+  );
 }
 
 export const imagine: SlashCommand = { data, execute };

@@ -13,12 +13,18 @@ const INVISIBLE = /[\s\p{Cf}\p{Zs}\u115F\u1160\u3164\uFFA0]/gu;
 export function checkPromptText(field: 'prompt' | 'negative', text: string, maxChars: number, required: boolean): void {
   const chars = [...text].length;
   if (chars > maxChars) {
-    throw new InvalidOptionError(`the ${field} is ${chars} characters long; at most ${maxChars} are allowed. Shorten it and try again.`, { field, chars });
+    throw new InvalidOptionError(
+      `the ${field} is ${chars} characters long; at most ${maxChars} are allowed. Shorten it and try again.`,
+      { field, chars },
+    );
   }
   const control = CONTROL.exec(text);
   if (control) {
     const code = control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-    throw new InvalidOptionError(`the ${field} contains a control character (U+${code}); remove it and type the text again.`, { field });
+    throw new InvalidOptionError(
+      `the ${field} contains a control character (U+${code}); remove it and type the text again.`,
+      { field },
+    );
   }
   if (required && text.replace(INVISIBLE, '') === '') {
     throw new InvalidOptionError(`the ${field} is empty; describe what to draw.`, { field });

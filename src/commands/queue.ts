@@ -3,7 +3,10 @@ import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } f
 import { formatEta } from '../discord/render.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
 
-export const data = new SlashCommandBuilder().setName('queue').setDescription('Your jobs and the length of the queue').setDMPermission(false);
+export const data = new SlashCommandBuilder()
+  .setName('queue')
+  .setDescription('Your jobs and the length of the queue')
+  .setDMPermission(false);
 
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
@@ -22,7 +25,10 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     return `\`${job.id}\` ${state} — ${prompt}`;
   });
   const header = `Queue: ${queued} waiting, ${running} running.`;
-  const body = lines.length === 0 ? 'You have no jobs waiting or running here.' : `Your jobs:\n${lines.join('\n')}\nCancel one with /cancel job:<id>.`;
+  const body =
+    lines.length === 0
+      ? 'You have no jobs waiting or running here.'
+      : `Your jobs:\n${lines.join('\n')}\nCancel one with /cancel job:<id>.`;
   const note = elsewhere > 0 ? `\n(You also have ${elsewhere} in other servers; /queue there lists them.)` : '';
   await interaction.editReply({ content: `${header}\n${body}${note}`.slice(0, 2000), allowedMentions: { parse: [] } });
 }

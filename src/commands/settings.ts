@@ -1,7 +1,14 @@
 // /settings: per-server limits, banned words, channels and moderator roles. Hidden from members
 // without Manage Server by default_member_permissions, and checked again here (a server admin can
 // change who sees the command; Manage Server or a configured moderator role is what we trust).
-import { ChannelType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction, type SlashCommandIntegerOption } from 'discord.js';
+import {
+  ChannelType,
+  MessageFlags,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+  type SlashCommandIntegerOption,
+} from 'discord.js';
 import type { GuildSettings, SettingsChange } from '../queue/index.ts';
 import { INT_RANGES, SettingsError } from '../queue/index.ts';
 import { SAMPLERS, type SamplerName } from '../engine/types.ts';
@@ -10,7 +17,13 @@ import { isModerator } from '../discord/permissions.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
 
 /** An integer option whose bounds and description come from the queue's own range for that setting. */
-function ranged(o: SlashCommandIntegerOption, name: string, what: string, [min, max]: readonly [number, number], note = ''): SlashCommandIntegerOption {
+function ranged(
+  o: SlashCommandIntegerOption,
+  name: string,
+  what: string,
+  [min, max]: readonly [number, number],
+  note = '',
+): SlashCommandIntegerOption {
   return o.setName(name).setDescription(`${what} (${min}-${max}${note})`).setMinValue(min).setMaxValue(max);
 }
 
@@ -27,20 +40,26 @@ export const data = new SlashCommandBuilder()
       .addIntegerOption((o) => ranged(o, 'max_steps', 'Most sampling steps per image', INT_RANGES.maxSteps))
       .addIntegerOption((o) => ranged(o, 'max_count', 'Most images per request', INT_RANGES.maxCount))
       .addIntegerOption((o) => ranged(o, 'max_pending', 'Most waiting or running jobs per user', INT_RANGES.maxPending))
-      .addIntegerOption((o) => ranged(o, 'cooldown', 'Seconds between a user\'s requests', INT_RANGES.cooldownSeconds))
+      .addIntegerOption((o) => ranged(o, 'cooldown', "Seconds between a user's requests", INT_RANGES.cooldownSeconds))
       .addIntegerOption((o) => ranged(o, 'daily_quota', 'Requests per user per UTC day', INT_RANGES.dailyQuota))
-      .addIntegerOption((o) => ranged(o, 'max_side', 'Largest width or height in pixels', INT_RANGES.maxSide, ', multiple of 8')),
+      .addIntegerOption((o) =>
+        ranged(o, 'max_side', 'Largest width or height in pixels', INT_RANGES.maxSide, ', multiple of 8'),
+      ),
   )
   .addSubcommand((s) =>
     s
       .setName('banned-words')
       .setDescription('Words refused in prompts')
       .addStringOption((o) =>
-        o.setName('action').setDescription('What to do').setRequired(true).addChoices(
-          { name: 'add', value: 'add' },
-          { name: 'remove', value: 'remove' },
-          { name: 'list', value: 'list' },
-        ),
+        o
+          .setName('action')
+          .setDescription('What to do')
+          .setRequired(true)
+          .addChoices(
+            { name: 'add', value: 'add' },
+            { name: 'remove', value: 'remove' },
+            { name: 'list', value: 'list' },
+          ),
       )
       .addStringOption((o) => o.setName('words').setDescription('Words, separated by commas').setMaxLength(1000)),
   )
@@ -49,22 +68,32 @@ export const data = new SlashCommandBuilder()
       .setName('channels')
       .setDescription('Where image requests are accepted')
       .addStringOption((o) =>
-        o.setName('action').setDescription('allow: only allowed channels take requests; deny: never here').setRequired(true).addChoices(
-          { name: 'allow', value: 'allow' },
-          { name: 'deny', value: 'deny' },
-          { name: 'clear (forget this channel)', value: 'clear' },
-          { name: 'list', value: 'list' },
-          { name: 'reset (all channels)', value: 'reset' },
-        ),
+        o
+          .setName('action')
+          .setDescription('allow: only allowed channels take requests; deny: never here')
+          .setRequired(true)
+          .addChoices(
+            { name: 'allow', value: 'allow' },
+            { name: 'deny', value: 'deny' },
+            { name: 'clear (forget this channel)', value: 'clear' },
+            { name: 'list', value: 'list' },
+            { name: 'reset (all channels)', value: 'reset' },
+          ),
       )
-      .addChannelOption((o) => o.setName('channel').setDescription('The channel (default: this one)').addChannelTypes(ChannelType.GuildText)),
+      .addChannelOption((o) =>
+        o.setName('channel').setDescription('The channel (default: this one)').addChannelTypes(ChannelType.GuildText),
+      ),
   )
   .addSubcommand((s) =>
     s
       .setName('moderator-role')
       .setDescription('Roles whose members may change settings and cancel any job')
       .addStringOption((o) =>
-        o.setName('action').setDescription('What to do').setRequired(true).addChoices({ name: 'add', value: 'add' }, { name: 'remove', value: 'remove' }),
+        o
+          .setName('action')
+          .setDescription('What to do')
+          .setRequired(true)
+          .addChoices({ name: 'add', value: 'add' }, { name: 'remove', value: 'remove' }),
       )
       .addRoleOption((o) => o.setName('role').setDescription('The role').setRequired(true)),
   )
@@ -73,14 +102,23 @@ export const data = new SlashCommandBuilder()
       .setName('samplers')
       .setDescription('Which sampling algorithms members may use')
       .addStringOption((o) =>
-        o.setName('action').setDescription('What to do').setRequired(true).addChoices(
-          { name: 'allow', value: 'allow' },
-          { name: 'disallow', value: 'disallow' },
-          { name: 'only (allow just this one)', value: 'only' },
-          { name: 'all (allow every sampler)', value: 'all' },
-        ),
+        o
+          .setName('action')
+          .setDescription('What to do')
+          .setRequired(true)
+          .addChoices(
+            { name: 'allow', value: 'allow' },
+            { name: 'disallow', value: 'disallow' },
+            { name: 'only (allow just this one)', value: 'only' },
+            { name: 'all (allow every sampler)', value: 'all' },
+          ),
       )
-      .addStringOption((o) => o.setName('sampler').setDescription('The sampler (not needed for all)').addChoices(...SAMPLERS.map((v) => ({ name: v, value: v })))),
+      .addStringOption((o) =>
+        o
+          .setName('sampler')
+          .setDescription('The sampler (not needed for all)')
+          .addChoices(...SAMPLERS.map((v) => ({ name: v, value: v }))),
+      ),
   )
   .addSubcommand((s) => s.setName('reset').setDescription('Put every setting back to its default'));
 
@@ -99,7 +137,14 @@ export function describeSettings(s: GuildSettings): string {
     '**Limits**',
     `max_steps ${s.maxSteps} · max_count ${s.maxCount} · max_pending ${s.maxPending} · cooldown ${s.cooldownSeconds} s · daily_quota ${s.dailyQuota} · max_side ${s.maxSide}`,
     `**Samplers** ${s.allowedSamplers.join(', ')}`,
-    `**Banned words** ${s.bannedWords.length === 0 ? 'none' : s.bannedWords.map((w) => `\`${w}\``).join(', ').slice(0, 1200)}`,
+    `**Banned words** ${
+      s.bannedWords.length === 0
+        ? 'none'
+        : s.bannedWords
+            .map((w) => `\`${w}\``)
+            .join(', ')
+            .slice(0, 1200)
+    }`,
     `**Allowed channels** ${s.allowedChannels.length === 0 ? 'all' : channels(s.allowedChannels)}`,
     `**Denied channels** ${channels(s.deniedChannels)}`,
     `**Moderator roles** ${s.moderatorRoleIds.length === 0 ? 'none (Manage Server only)' : s.moderatorRoleIds.map((id) => `<@&${id}>`).join(' ')}`,
@@ -107,7 +152,10 @@ export function describeSettings(s: GuildSettings): string {
 }
 
 function splitWords(raw: string | null): string[] {
-  const words = (raw ?? '').split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+  const words = (raw ?? '')
+    .split(',')
+    .map((w) => w.trim().toLowerCase())
+    .filter(Boolean);
   if (words.length === 0) throw new InvalidOptionError('Give the words in the `words` option, separated by commas.');
   return words;
 }
@@ -127,7 +175,9 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   if (!guildId) throw new InvalidOptionError('/settings only works inside a server.');
   const current = await services.settings.get(guildId);
   if (!isModerator(interaction, current)) {
-    throw new NotAllowedError('Only moderators (Manage Server, or a moderator role set with /settings moderator-role) can use /settings.');
+    throw new NotAllowedError(
+      'Only moderators (Manage Server, or a moderator role set with /settings moderator-role) can use /settings.',
+    );
   }
   const o = interaction.options;
   const sub = o.getSubcommand(true);
@@ -142,20 +192,27 @@ export async function execute(interaction: ChatInputCommandInteraction, services
         const value = o.getInteger(option);
         if (value !== null) (patch as Record<string, number>)[field] = value;
       }
-      if (Object.keys(patch).length === 0) throw new InvalidOptionError(`Give at least one of ${Object.keys(LIMIT_OPTIONS).join(', ')}.`);
+      if (Object.keys(patch).length === 0)
+        throw new InvalidOptionError(`Give at least one of ${Object.keys(LIMIT_OPTIONS).join(', ')}.`);
       reply = `Limits updated.\n${describeSettings(await change(services, guildId, patch))}`;
       break;
     }
     case 'banned-words': {
       const action = o.getString('action', true);
       if (action === 'list') {
-        reply = current.bannedWords.length === 0 ? 'No banned words.' : `Banned words: ${current.bannedWords.map((w) => `\`${w}\``).join(', ')}`;
+        reply =
+          current.bannedWords.length === 0
+            ? 'No banned words.'
+            : `Banned words: ${current.bannedWords.map((w) => `\`${w}\``).join(', ')}`;
         break;
       }
       const words = splitWords(o.getString('words'));
       // Computed from the settings as they are when this change runs: two changes at once both stay.
       const saved = await change(services, guildId, (now) => ({
-        bannedWords: action === 'add' ? [...now.bannedWords, ...words] : now.bannedWords.filter((w) => !words.includes(w.toLowerCase())),
+        bannedWords:
+          action === 'add'
+            ? [...now.bannedWords, ...words]
+            : now.bannedWords.filter((w) => !words.includes(w.toLowerCase())),
       }));
       reply = `${action === 'add' ? 'Added' : 'Removed'} ${words.length} word${words.length === 1 ? '' : 's'}; ${saved.bannedWords.length} banned now.`;
       break;
@@ -165,9 +222,18 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       const channelId = o.getChannel('channel')?.id ?? interaction.channelId;
       const others = (list: string[]) => list.filter((id) => id !== channelId);
       let patch: SettingsChange | undefined;
-      if (action === 'allow') patch = (now) => ({ allowedChannels: [...others(now.allowedChannels), channelId], deniedChannels: others(now.deniedChannels) });
-      else if (action === 'deny') patch = (now) => ({ deniedChannels: [...others(now.deniedChannels), channelId], allowedChannels: others(now.allowedChannels) });
-      else if (action === 'clear') patch = (now) => ({ allowedChannels: others(now.allowedChannels), deniedChannels: others(now.deniedChannels) });
+      if (action === 'allow')
+        patch = (now) => ({
+          allowedChannels: [...others(now.allowedChannels), channelId],
+          deniedChannels: others(now.deniedChannels),
+        });
+      else if (action === 'deny')
+        patch = (now) => ({
+          deniedChannels: [...others(now.deniedChannels), channelId],
+          allowedChannels: others(now.allowedChannels),
+        });
+      else if (action === 'clear')
+        patch = (now) => ({ allowedChannels: others(now.allowedChannels), deniedChannels: others(now.deniedChannels) });
       else if (action === 'reset') patch = { allowedChannels: [], deniedChannels: [] };
       const saved = patch ? await change(services, guildId, patch) : current;
       reply = `${patch ? 'Channels updated.\n' : ''}${describeSettings(saved).split('\n').slice(4, 6).join('\n')}`;
@@ -192,7 +258,10 @@ export async function execute(interaction: ChatInputCommandInteraction, services
         if (action === 'only') return { allowedSamplers: [sampler!] };
         if (action === 'allow') return { allowedSamplers: [...now.allowedSamplers, sampler!] };
         const left = now.allowedSamplers.filter((v) => v !== sampler);
-        if (left.length === 0) throw new InvalidOptionError(`${sampler} is the only sampler allowed; allow another first (at least one must stay).`);
+        if (left.length === 0)
+          throw new InvalidOptionError(
+            `${sampler} is the only sampler allowed; allow another first (at least one must stay).`,
+          );
         return { allowedSamplers: left };
       });
       reply = `**Samplers** ${saved.allowedSamplers.join(', ')}`;

@@ -5,7 +5,9 @@ import type { GenerateRequest } from '../engine/types.ts';
 import type { JobExtras, JobKind, JobOwner, JobRecord } from '../queue/index.ts';
 import type { Services } from '../discord/command-types.ts';
 
-export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInteraction): NonNullable<JobRecord['delivery']> {
+export function deliveryOf(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+): NonNullable<JobRecord['delivery']> {
   return {
     applicationId: interaction.applicationId,
     token: interaction.token,
@@ -15,7 +17,9 @@ export function deliveryOf(interaction: ChatInputCommandInteraction | ButtonInte
     // Cleared by delivery once the final message landed; a restarted bot delivers what is still false.
     delivered: false,
     // The server's upload limit for this interaction (Discord sends attachment_size_limit).
-    ...(typeof interaction.attachmentSizeLimit === 'number' && interaction.attachmentSizeLimit > 0 ? { attachmentLimit: interaction.attachmentSizeLimit } : {}),
+    ...(typeof interaction.attachmentSizeLimit === 'number' && interaction.attachmentSizeLimit > 0
+      ? { attachmentLimit: interaction.attachmentSizeLimit }
+      : {}),
   };
 }
 

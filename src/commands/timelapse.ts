@@ -12,14 +12,22 @@ import type { ButtonFamily, Services } from '../discord/command-types.ts';
 import { seedOf } from './variants.ts';
 
 /** A finished job of this server, visible to the caller, whose parameters can be run again; or a user-facing error. */
-export async function finishedJobFor(interaction: BaseInteraction, jobId: string, services: Services): Promise<JobRecord> {
+export async function finishedJobFor(
+  interaction: BaseInteraction,
+  jobId: string,
+  services: Services,
+): Promise<JobRecord> {
   const job = await services.queue.get(jobId);
-  if (!job || job.state !== 'done' || !job.result) {
-    throw new UnknownJobError('That result is no longer available (it may have expired). Start again with /imagine.', { jobId });
+  if (job?.state !== 'done' || !job.result) {
+    throw new UnknownJobError('That result is no longer available (it may have expired). Start again with /imagine.', {
+      jobId,
+    });
   }
   await assertJobVisible(interaction, job);
   if (job.kind === 'timelapse' || job.kind === 'diffusion') {
-    throw new UnknownJobError('That is already a timelapse or a diffusion picture; use the image it was made from.', { jobId });
+    throw new UnknownJobError('That is already a timelapse or a diffusion picture; use the image it was made from.', {
+      jobId,
+    });
   }
   return job;
 }
@@ -34,7 +42,12 @@ export function singleImageRequest(parent: JobRecord, index?: number): GenerateR
   if (index === undefined) return structuredClone(r);
   const seed = seedOf(parent, index);
   const i = index - 1;
-  return { ...structuredClone(r), seed, count: 1, ...(r.variation ? { variation: { ...r.variation, seed: (r.variation.seed + i) >>> 0 } } : {}) };
+  return {
+    ...structuredClone(r),
+    seed,
+    count: 1,
+    ...(r.variation ? { variation: { ...r.variation, seed: (r.variation.seed + i) >>> 0 } } : {}),
+  };
 }
 
 /** The attachment limit Discord stated for this interaction (attachment_size_limit), if any. */
@@ -48,6 +61,13 @@ export const timelapseButton: ButtonFamily = {
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply();
     const parent = await finishedJobFor(interaction, ref.jobId, services);
-    await submitJob(interaction, services, singleImageRequest(parent, ref.index), 'timelapse', parent.id, attachmentLimit(interaction));
+    await submitJob(
+      interaction,
+      services,
+      singleImageRequest(parent, ref.index),
+      'timelapse',
+      parent.id,
+      attachmentLimit(interaction),
+    );
   },
 };

@@ -24,7 +24,9 @@ export function imageCount(job: JobRecord): number {
 export function seedOf(job: JobRecord, index: number): number {
   const count = imageCount(job);
   if (!Number.isInteger(index) || index < 1 || index > count) {
-    throw new InvalidOptionError(`This result has ${count} image${count === 1 ? '' : 's'}; there is no image ${index}.`);
+    throw new InvalidOptionError(
+      `This result has ${count} image${count === 1 ? '' : 's'}; there is no image ${index}.`,
+    );
   }
   return job.result?.seeds[index - 1] ?? (job.request.seed + index - 1) >>> 0;
 }

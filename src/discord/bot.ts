@@ -65,7 +65,9 @@ export class BotStartError extends Error {
 
 export async function startBot(options: BotOptions): Promise<Bot> {
   if (typeof options.token !== 'string' || options.token.trim() === '') {
-    throw new BotStartError('DISCORD_TOKEN is required: set it to your bot token (Discord Developer Portal > Bot > Reset Token).');
+    throw new BotStartError(
+      'DISCORD_TOKEN is required: set it to your bot token (Discord Developer Portal > Bot > Reset Token).',
+    );
   }
   if (!Number.isInteger(options.defaultSide) || options.defaultSide < 8 || options.defaultSide % 8 !== 0) {
     throw new BotStartError(`expected defaultSide to be a positive multiple of 8, got ${options.defaultSide}`);
@@ -77,7 +79,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   client.on(Events.Warn, (message) => logger.warn({ message }, 'discord client warning'));
 
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new BotStartError(`no READY from the gateway within ${options.readyTimeoutMs ?? 30_000} ms`)), options.readyTimeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new BotStartError(`no READY from the gateway within ${options.readyTimeoutMs ?? 30_000} ms`)),
+      options.readyTimeoutMs ?? 30_000,
+    );
     client.once(Events.ClientReady, () => {
       clearTimeout(timer);
       resolve();
@@ -88,7 +93,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     await ready;
   } catch (error) {
     await client.destroy();
-    throw error instanceof BotStartError ? error : new BotStartError(`could not log in to Discord: ${error instanceof Error ? error.message : String(error)}`);
+    throw error instanceof BotStartError
+      ? error
+      : new BotStartError(`could not log in to Discord: ${error instanceof Error ? error.message : String(error)}`);
   }
   const applicationId = client.application?.id ?? client.user!.id;
 
@@ -104,7 +111,14 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   });
   deliverer.start();
   // Jobs from before a restart: finals owed are sent (once), waiting jobs' messages refreshed.
-  await deliverer.resume().catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not resume deliveries from before the restart'));
+  await deliverer
+    .resume()
+    .catch((error: unknown) =>
+      logger.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not resume deliveries from before the restart',
+      ),
+    );
 
   const services: Services = {
     queue: options.queue,

@@ -1,6 +1,10 @@
 // The command contract (discord.js guide style): each module exports `data` (the definition Discord
 // sees) and `execute`. Button families declare the actions they handle instead of `data`.
-import type { ButtonInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import type {
+  ButtonInteraction,
+  ChatInputCommandInteraction,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
 import type { JobRecord } from '../queue/index.ts';
 import type { SamplerName } from '../engine/types.ts';
 import type { Logger, QueuePort, SettingsPort } from './ports.ts';

@@ -24,7 +24,10 @@ export interface ButtonRef {
 }
 
 const PREFIX = 'ef';
-const CODES = Object.fromEntries(Object.entries(BUTTON_ACTIONS).map(([code, action]) => [action, code])) as Record<ButtonAction, ButtonCode>;
+const CODES = Object.fromEntries(Object.entries(BUTTON_ACTIONS).map(([code, action]) => [action, code])) as Record<
+  ButtonAction,
+  ButtonCode
+>;
 
 export class CustomIdError extends Error {
   constructor(message: string) {
@@ -34,7 +37,10 @@ export class CustomIdError extends Error {
 }
 
 export function encodeCustomId(ref: ButtonRef): string {
-  if (!isJobId(ref.jobId)) throw new CustomIdError(`expected a job id of 1–${MAX_JOB_ID_LENGTH} letters, digits, _ or -, got ${JSON.stringify(ref.jobId)}`);
+  if (!isJobId(ref.jobId))
+    throw new CustomIdError(
+      `expected a job id of 1–${MAX_JOB_ID_LENGTH} letters, digits, _ or -, got ${JSON.stringify(ref.jobId)}`,
+    );
   if (ref.index !== undefined && !(Number.isInteger(ref.index) && ref.index >= 1 && ref.index <= 9)) {
     throw new CustomIdError(`expected an image index between 1 and 9, got ${ref.index}`);
   }

@@ -9,7 +9,14 @@ import sharp from 'sharp';
 import { encodePreview } from '../engine/images.ts';
 import type { RawImage } from '../engine/types.ts';
 import type { JobProgressEvent, JobRecord } from '../queue/index.ts';
-import { endedPayload, finalPayload, mediaPayload, progressPayload, queuedPayload, type MessagePayload } from './render.ts';
+import {
+  endedPayload,
+  finalPayload,
+  mediaPayload,
+  progressPayload,
+  queuedPayload,
+  type MessagePayload,
+} from './render.ts';
 import { ReplyUpdater, systemClock, type Clock } from './updater.ts';
 import { classifyRestError, TokenExpiredError, type Transport } from './transport.ts';
 import type { Logger, QueuePort } from './ports.ts';
@@ -29,7 +36,14 @@ export interface DeliveryInfo {
 
 export function deliveryInfo(job: JobRecord): DeliveryInfo | undefined {
   const d = job.delivery;
-  if (!d || typeof d.applicationId !== 'string' || typeof d.token !== 'string' || typeof d.createdAt !== 'number' || typeof d.channelId !== 'string') return undefined;
+  if (
+    !d ||
+    typeof d.applicationId !== 'string' ||
+    typeof d.token !== 'string' ||
+    typeof d.createdAt !== 'number' ||
+    typeof d.channelId !== 'string'
+  )
+    return undefined;
   return { applicationId: d.applicationId, token: d.token, createdAt: d.createdAt, channelId: d.channelId };
 }
 
@@ -151,7 +165,8 @@ export class Deliverer {
     if (!info || info.applicationId !== this.options.applicationId) return undefined;
     const updater = new ReplyUpdater<Render>({
       edit: async (render) => {
-        if (this.tokenExpired(info)) throw new TokenExpiredError(`interaction token for job ${job.id} is older than 15 minutes`);
+        if (this.tokenExpired(info))
+          throw new TokenExpiredError(`interaction token for job ${job.id} is older than 15 minutes`);
         const payload = await render();
         const before = updater.inFlight;
         this.maxInFlightPerMessage = Math.max(this.maxInFlightPerMessage, before);
@@ -161,7 +176,8 @@ export class Deliverer {
       intervalMs: this.options.previewIntervalMs ?? 1500,
       ...(this.options.finalAttempts ? { finalAttempts: this.options.finalAttempts } : {}),
       clock: this.clock,
-      onPreviewError: (error) => this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'preview edit failed (dropped)'),
+      onPreviewError: (error) =>
+        this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'preview edit failed (dropped)'),
     });
     const tracked = { updater, info };
     this.tracked.set(job.id, tracked);
@@ -196,7 +212,10 @@ export class Deliverer {
     let failed = false;
     const final = this.deliverFinal(job, tracked).catch((error) => {
       failed = true;
-      this.options.logger.error({ jobId: job.id, err: describe(error) }, 'could not deliver the result; the sweep will try again');
+      this.options.logger.error(
+        { jobId: job.id, err: describe(error) },
+        'could not deliver the result; the sweep will try again',
+      );
     });
     this.finals.add(final);
     void final.finally(() => {
@@ -219,7 +238,8 @@ export class Deliverer {
     let channelMessageId: string | undefined;
     try {
       // Known dead token: do not wait out a rate limit only to be refused.
-      if (this.tokenExpired(info)) throw new TokenExpiredError(`interaction token for job ${job.id} is older than its lifetime`);
+      if (this.tokenExpired(info))
+        throw new TokenExpiredError(`interaction token for job ${job.id} is older than its lifetime`);
       await updater.finish(async () => payload);
       this.maxInFlightPerMessage = Math.max(this.maxInFlightPerMessage, updater.maxInFlight);
     } catch (error) {
@@ -227,8 +247,13 @@ export class Deliverer {
       if (classifyRestError(error).kind !== 'fatal') throw error;
       // Token expired (or refused): a bot message in the channel, mentioning the owner.
       this.channelFallbacks++;
-      const mention = { ...payload, content: `<@${job.owner.userId}> your image is ready.\n${payload.content}`.slice(0, 2000) };
-      const messageId = await this.retrying(() => this.options.transport.postToChannel(info.channelId, mention, job.owner.userId));
+      const mention = {
+        ...payload,
+        content: `<@${job.owner.userId}> your image is ready.\n${payload.content}`.slice(0, 2000),
+      };
+      const messageId = await this.retrying(() =>
+        this.options.transport.postToChannel(info.channelId, mention, job.owner.userId),
+      );
       channelMessageId = messageId;
     }
     // Recorded once the message landed, so a restart neither loses nor repeats it.
@@ -239,32 +264,55 @@ export class Deliverer {
       if (channelMessageId !== undefined) record.channelMessageId = channelMessageId;
       await this.options.queue
         .setDelivery(job.id, record)
-        .catch((error) => this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'could not record the delivery'));
+        .catch((error) =>
+          this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'could not record the delivery'),
+        );
     }
     if (job.state === 'failed' && !this.tokenExpired(info)) {
       await this.options.transport
-        .ephemeralFollowUp(info.applicationId, info.token, `Your image could not be made: ${failureText(job)}. Try again, perhaps with fewer steps or a smaller size; if it keeps failing, tell a moderator.`)
-        .catch((error) => this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'failure follow-up not sent'));
+        .ephemeralFollowUp(
+          info.applicationId,
+          info.token,
+          `Your image could not be made: ${failureText(job)}. Try again, perhaps with fewer steps or a smaller size; if it keeps failing, tell a moderator.`,
+        )
+        .catch((error) =>
+          this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'failure follow-up not sent'),
+        );
     }
-    this.options.logger.info({ jobId: job.id, state: job.state, deliveryMs: this.clock.now() - started }, 'result delivered');
+    this.options.logger.info(
+      { jobId: job.id, state: job.state, deliveryMs: this.clock.now() - started },
+      'result delivered',
+    );
   }
 
   private async finalFor(job: JobRecord): Promise<MessagePayload> {
     if (job.state === 'cancelled') return endedPayload(job, 'Cancelled.');
-    if (job.state === 'failed') return endedPayload(job, `Failed: ${failureText(job)}. Try again, perhaps with fewer steps or a smaller size.`);
+    if (job.state === 'failed')
+      return endedPayload(job, `Failed: ${failureText(job)}. Try again, perhaps with fewer steps or a smaller size.`);
     const result = job.result;
-    if (result?.media && result.images.length === 0) return mediaPayload(job, { name: result.media.name, data: await readFile(result.media.path) }, result.media.caption);
+    if (result?.media && result.images.length === 0)
+      return mediaPayload(
+        job,
+        { name: result.media.name, data: await readFile(result.media.path) },
+        result.media.caption,
+      );
     if (!result || result.images.length === 0) return endedPayload(job, 'Finished, but the images are missing.');
     const path = result.grid ?? result.images[0];
     const stored = await readFile(path);
     const limit = attachmentLimitOf(job);
-    if (stored.length <= limit) return finalPayload(job, { name: result.grid ? 'grid.png' : 'image.png', data: stored }, result.images.length);
+    if (stored.length <= limit)
+      return finalPayload(job, { name: result.grid ? 'grid.png' : 'image.png', data: stored }, result.images.length);
     // Over the server's upload limit: a lower display upscale, down to the model's native size.
     try {
       const columns = result.grid ? (result.images.length > 1 ? 2 : 1) : 1;
       const fitted = await fitPng(stored, limit, job.request.width * columns);
       const note = `Shown at ${fitted.factor}× (the full size, ${formatBytes(stored.length)}, is over this server's ${formatBytes(limit)} upload limit).`;
-      return finalPayload(job, { name: result.grid ? 'grid.png' : 'image.png', data: fitted.data }, result.images.length, note);
+      return finalPayload(
+        job,
+        { name: result.grid ? 'grid.png' : 'image.png', data: fitted.data },
+        result.images.length,
+        note,
+      );
     } catch (error) {
       if (!(error instanceof AttachmentTooLargeError)) throw error;
       const { width, height } = await sharp(stored).metadata();

@@ -11,8 +11,13 @@ export const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 /** Even at the model's native size the file is over the limit. */
 export class AttachmentTooLargeError extends Error {
   override name = 'AttachmentTooLargeError';
-  constructor(readonly smallestBytes: number, readonly limitBytes: number) {
-    super(`expected an attachment of at most ${formatBytes(limitBytes)}, got ${formatBytes(smallestBytes)} even at the model's native size`);
+  constructor(
+    readonly smallestBytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(
+      `expected an attachment of at most ${formatBytes(limitBytes)}, got ${formatBytes(smallestBytes)} even at the model's native size`,
+    );
   }
 }
 
@@ -45,7 +50,10 @@ export async function fitPng(png: Buffer, limit: number, nativeWidth: number): P
   for (const f of tries) {
     const w = Math.max(1, Math.round(((width ?? nativeWidth) * f) / factor));
     const h = Math.max(1, Math.round(((height ?? nativeWidth) * f) / factor));
-    let data = await sharp(png).resize(w, h, { kernel: 'nearest' }).png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer();
+    let data = await sharp(png)
+      .resize(w, h, { kernel: 'nearest' })
+      .png({ compressionLevel: 9, adaptiveFiltering: true })
+      .toBuffer();
     if (Object.keys(text).length > 0) data = insertPngText(data, text);
     smallest = Math.min(smallest, data.length);
     if (data.length <= limit) return { data, factor: f, reduced: true };

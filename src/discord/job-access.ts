@@ -10,26 +10,42 @@ import { isModerator } from './permissions.ts';
 /** Throws unless the caller may see `job` here: same server, and they can view the job's channel. */
 export async function assertJobVisible(interaction: BaseInteraction, job: JobRecord): Promise<void> {
   if (!interaction.guildId || job.owner.guildId !== interaction.guildId) {
-    throw new UnknownJobError('That result was made in another server; I can only use results made in this one.', { jobId: job.id });
+    throw new UnknownJobError('That result was made in another server; I can only use results made in this one.', {
+      jobId: job.id,
+    });
   }
   if (job.owner.channelId === interaction.channelId) return;
   if (!(await viewableChannel(interaction, job.owner.channelId))) {
-    throw new NotAllowedError('That result was made in a channel you cannot see, so I cannot use it for you.', { jobId: job.id });
+    throw new NotAllowedError('That result was made in a channel you cannot see, so I cannot use it for you.', {
+      jobId: job.id,
+    });
   }
 }
 
 /** Channel `channelId` of the interaction's server when the caller can view it; undefined otherwise (any other server's channel too). */
-export async function viewableChannel(interaction: BaseInteraction, channelId: string): Promise<GuildBasedChannel | undefined> {
+export async function viewableChannel(
+  interaction: BaseInteraction,
+  channelId: string,
+): Promise<GuildBasedChannel | undefined> {
   const channel = await fetchGuildChannel(interaction, channelId);
   return channel !== undefined && (await canView(interaction, channel)) ? channel : undefined;
 }
 
 /** A moderator of the job's own server (Manage Server there, or one of its moderator roles). */
-export function moderatesJob(interaction: BaseInteraction, job: JobRecord, settings: Pick<GuildSettings, 'moderatorRoleIds'>): boolean {
-  return interaction.guildId !== null && interaction.guildId === job.owner.guildId && isModerator(interaction, settings);
+export function moderatesJob(
+  interaction: BaseInteraction,
+  job: JobRecord,
+  settings: Pick<GuildSettings, 'moderatorRoleIds'>,
+): boolean {
+  return (
+    interaction.guildId !== null && interaction.guildId === job.owner.guildId && isModerator(interaction, settings)
+  );
 }
 
-async function fetchGuildChannel(interaction: BaseInteraction, channelId: string): Promise<GuildBasedChannel | undefined> {
+async function fetchGuildChannel(
+  interaction: BaseInteraction,
+  channelId: string,
+): Promise<GuildBasedChannel | undefined> {
   if (!/^\d{1,25}$/.test(channelId)) return undefined;
   const channel = await interaction.client.channels.fetch(channelId).catch(() => null);
   if (!channel || !('guildId' in channel) || channel.guildId !== interaction.guildId) return undefined;

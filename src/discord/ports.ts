@@ -12,7 +12,20 @@ export interface Logger {
 }
 
 /** The part of the queue's producer/observer API the front end uses (src/queue/queue.ts). */
-export type QueuePort = Pick<JobQueue, 'submit' | 'admitPost' | 'get' | 'cancel' | 'position' | 'listForUser' | 'stats' | 'on' | 'off' | 'setDelivery' | 'pendingDeliveries'>;
+export type QueuePort = Pick<
+  JobQueue,
+  | 'submit'
+  | 'admitPost'
+  | 'get'
+  | 'cancel'
+  | 'position'
+  | 'listForUser'
+  | 'stats'
+  | 'on'
+  | 'off'
+  | 'setDelivery'
+  | 'pendingDeliveries'
+>;
 
 export interface SettingsPort {
   get(guildId: string): Promise<GuildSettings>;

@@ -17,7 +17,13 @@ export function buildRegistry(commandModules: readonly unknown[], buttonModules:
   const commands = new Map<string, SlashCommand>();
   for (const mod of commandModules) {
     const m = mod as Partial<SlashCommand>;
-    if (!m || typeof m.execute !== 'function' || !m.data || typeof m.data.name !== 'string' || typeof m.data.toJSON !== 'function') {
+    if (
+      !m ||
+      typeof m.execute !== 'function' ||
+      !m.data ||
+      typeof m.data.name !== 'string' ||
+      typeof m.data.toJSON !== 'function'
+    ) {
       throw new RegistryError(`expected a command module with data (name, toJSON) and execute, got ${describe(mod)}`);
     }
     if (commands.has(m.data.name)) throw new RegistryError(`expected unique command names, got /${m.data.name} twice`);

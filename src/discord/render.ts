@@ -46,7 +46,7 @@ function kindLabel(job: JobRecord): string {
 }
 
 export function escapeMarkdown(text: string): string {
-  return text.replace(/([\\*_~`|>#\[\]()-])/g, '\\$1').replace(/@/g, '@\u200b');
+  return text.replace(/([\\*_~`|>#[\]()-])/g, '\\$1').replace(/@/g, '@\u200b');
 }
 
 export function formatEta(ms: number): string {
@@ -64,7 +64,13 @@ export function queuedPayload(job: JobRecord, position: number, etaMs: number | 
   };
 }
 
-export function progressPayload(job: JobRecord, step: number, total: number, etaMs: number | undefined, preview?: Buffer): MessagePayload {
+export function progressPayload(
+  job: JobRecord,
+  step: number,
+  total: number,
+  etaMs: number | undefined,
+  preview?: Buffer,
+): MessagePayload {
   const eta = etaMs === undefined ? '' : ` · ETA ${formatEta(etaMs)}`;
   return {
     content: clamp(`${headline(job)}\nStep ${step}/${total}${eta}`),
@@ -121,7 +127,9 @@ export function pickPayload(parent: JobRecord, index: number, image: MessageFile
   const seed = parent.result?.seeds[index - 1] ?? parent.request.seed + index - 1;
   const r = parent.request;
   return {
-    content: clamp(`**${escapeMarkdown(r.prompt.slice(0, 300))}** — image ${index} for <@${pickedBy}>\nseed ${seed} · ${r.steps} steps · guidance ${r.guidance} · ${r.sampler} · ${r.width}×${r.height}`),
+    content: clamp(
+      `**${escapeMarkdown(r.prompt.slice(0, 300))}** — image ${index} for <@${pickedBy}>\nseed ${seed} · ${r.steps} steps · guidance ${r.guidance} · ${r.sampler} · ${r.width}×${r.height}`,
+    ),
     components: resultComponents(parent, 1, index),
     files: [image],
   };

@@ -31,17 +31,43 @@ export interface RouterOptions {
 
 /** What the user reads for an error, and whether it was their doing ('refused') or ours ('error'). */
 export function presentError(error: unknown): { message: string; identifier: string; outcome: 'refused' | 'error' } {
-  if (error instanceof UserFacingError) return { message: error.message, identifier: error.identifier, outcome: 'refused' };
+  if (error instanceof UserFacingError)
+    return { message: error.message, identifier: error.identifier, outcome: 'refused' };
   if (error instanceof LimitError) {
-    const when = error.resetsAt !== undefined && error.code !== 'daily_quota' ? ` You can try again ${relativeTime(error.resetsAt)}.` : error.resetsAt !== undefined ? ` (${relativeTime(error.resetsAt)})` : '';
+    const when =
+      error.resetsAt !== undefined && error.code !== 'daily_quota'
+        ? ` You can try again ${relativeTime(error.resetsAt)}.`
+        : error.resetsAt !== undefined
+          ? ` (${relativeTime(error.resetsAt)})`
+          : '';
     return { message: `${error.message}${when}`, identifier: `limit:${error.code}`, outcome: 'refused' };
   }
-  if (error instanceof PermissionError) return { message: 'Only the person who asked for this image, or a moderator, can cancel it.', identifier: 'notAllowed', outcome: 'refused' };
-  if (error instanceof JobNotFoundError) return { message: 'That job no longer exists (it may have expired). /queue lists yours.', identifier: 'unknownJob', outcome: 'refused' };
-  if (error instanceof JobStateError) return { message: 'That job has already finished; nothing to cancel.', identifier: 'jobState', outcome: 'refused' };
-  if (error instanceof SubmitError) return { message: `That request was not valid: ${error.message}.`, identifier: 'invalidRequest', outcome: 'refused' };
+  if (error instanceof PermissionError)
+    return {
+      message: 'Only the person who asked for this image, or a moderator, can cancel it.',
+      identifier: 'notAllowed',
+      outcome: 'refused',
+    };
+  if (error instanceof JobNotFoundError)
+    return {
+      message: 'That job no longer exists (it may have expired). /queue lists yours.',
+      identifier: 'unknownJob',
+      outcome: 'refused',
+    };
+  if (error instanceof JobStateError)
+    return { message: 'That job has already finished; nothing to cancel.', identifier: 'jobState', outcome: 'refused' };
+  if (error instanceof SubmitError)
+    return {
+      message: `That request was not valid: ${error.message}.`,
+      identifier: 'invalidRequest',
+      outcome: 'refused',
+    };
   const ref = randomBytes(3).toString('hex');
-  return { message: `Something went wrong on our side (ref \`${ref}\`). Please try again; if it keeps happening, tell a moderator.`, identifier: `internal:${ref}`, outcome: 'error' };
+  return {
+    message: `Something went wrong on our side (ref \`${ref}\`). Please try again; if it keeps happening, tell a moderator.`,
+    identifier: `internal:${ref}`,
+    outcome: 'error',
+  };
 }
 
 export function createRouter(options: RouterOptions): (interaction: Interaction) => Promise<void> {
@@ -49,29 +75,52 @@ export function createRouter(options: RouterOptions): (interaction: Interaction)
   return async (interaction) => {
     if (!interaction.isChatInputCommand() && !interaction.isButton()) return;
     const started = performance.now();
-    const name = interaction.isChatInputCommand() ? `/${interaction.commandName}` : `button:${interaction.customId.slice(0, 40)}`;
+    const name = interaction.isChatInputCommand()
+      ? `/${interaction.commandName}`
+      : `button:${interaction.customId.slice(0, 40)}`;
     let outcome: CommandRunEvent['outcome'] = 'ok';
     let errorId: string | undefined;
     try {
       if (interaction.isChatInputCommand()) {
         const command = registry.commands.get(interaction.commandName);
-        if (!command) throw new UserFacingError('unknownCommand', `I do not know /${interaction.commandName} (yet). /help lists what I can do.`);
+        if (!command)
+          throw new UserFacingError(
+            'unknownCommand',
+            `I do not know /${interaction.commandName} (yet). /help lists what I can do.`,
+          );
         await command.execute(interaction, services);
       } else {
         const ref = decodeCustomId(interaction.customId);
         const family = ref && registry.buttons.get(ref.action);
-        if (!ref || !family) throw new UserFacingError('unknownButton', 'That button is not one I recognise (it may be from an old version). Start again with /imagine.');
+        if (!ref || !family)
+          throw new UserFacingError(
+            'unknownButton',
+            'That button is not one I recognise (it may be from an old version). Start again with /imagine.',
+          );
         await family.execute(interaction, ref, services);
       }
     } catch (error) {
       const shown = presentError(error);
       outcome = shown.outcome;
       errorId = shown.identifier;
-      if (shown.outcome === 'error') logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), name, ref: shown.identifier }, 'command failed');
-      await tellUser(interaction, shown.message).catch((e) => logger.warn({ name, err: e instanceof Error ? e.message : String(e) }, 'could not send the error reply'));
+      if (shown.outcome === 'error')
+        logger.error(
+          {
+            err:
+              error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+            name,
+            ref: shown.identifier,
+          },
+          'command failed',
+        );
+      await tellUser(interaction, shown.message).catch((e) =>
+        logger.warn({ name, err: e instanceof Error ? e.message : String(e) }, 'could not send the error reply'),
+      );
     } finally {
       const event: CommandRunEvent = {
-        name: interaction.isChatInputCommand() ? name : `button:${decodeCustomId(interaction.customId)?.action ?? 'unknown'}`,
+        name: interaction.isChatInputCommand()
+          ? name
+          : `button:${decodeCustomId(interaction.customId)?.action ?? 'unknown'}`,
         userId: interaction.user.id,
         guildId: interaction.guildId,
         durationMs: Math.round((performance.now() - started) * 10) / 10,

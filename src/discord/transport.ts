@@ -41,7 +41,10 @@ export function createRestTransport(options: { token: string; apiUrl?: string; t
   }).setToken(options.token);
   return {
     async editOriginal(applicationId, token, payload) {
-      await rest.patch(Routes.webhookMessage(applicationId, token, '@original'), { auth: false, ...body(payload).request });
+      await rest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
+        auth: false,
+        ...body(payload).request,
+      });
     },
     async postToChannel(channelId, payload, mentionUserId) {
       const { request } = body(payload, { allowed_mentions: { users: [mentionUserId] } });
@@ -59,13 +62,15 @@ export function createRestTransport(options: { token: string; apiUrl?: string; t
 
 /** Sorts a REST failure for the updater: back off, retry, or give up (then deliver another way). */
 export function classifyRestError(error: unknown): EditFailure {
-  if (error instanceof RateLimitError) return { kind: 'rateLimit', retryAfterMs: Math.max(error.retryAfter, error.timeToReset, 0) };
+  if (error instanceof RateLimitError)
+    return { kind: 'rateLimit', retryAfterMs: Math.max(error.retryAfter, error.timeToReset, 0) };
   if (error instanceof TokenExpiredError) return { kind: 'fatal' };
   if (error instanceof DiscordAPIError) {
     if (error.status === 429) return { kind: 'rateLimit', retryAfterMs: 1000 };
     return error.status >= 500 ? { kind: 'retry' } : { kind: 'fatal' };
   }
-  if (error instanceof HTTPError) return error.status >= 500 || error.status === 429 ? { kind: 'retry' } : { kind: 'fatal' };
+  if (error instanceof HTTPError)
+    return error.status >= 500 || error.status === 429 ? { kind: 'retry' } : { kind: 'fatal' };
   // Timeouts, resets, refused connections: worth another try.
   return { kind: 'retry' };
 }

@@ -41,7 +41,8 @@ export interface UpdaterOptions<P> {
 }
 
 export class ReplyUpdater<P> {
-  private readonly opts: Required<Omit<UpdaterOptions<P>, 'onPreviewError'>> & Pick<UpdaterOptions<P>, 'onPreviewError'>;
+  private readonly opts: Required<Omit<UpdaterOptions<P>, 'onPreviewError'>> &
+    Pick<UpdaterOptions<P>, 'onPreviewError'>;
   private pending: P | undefined;
   private hasPending = false;
   private timer: unknown;
@@ -136,19 +137,21 @@ export class ReplyUpdater<P> {
     const payload = this.pending as P;
     this.pending = undefined;
     this.hasPending = false;
-    this.inFlightPromise = this.send(payload).then(
-      () => {
-        this.currentInterval = Math.max(this.opts.intervalMs, this.currentInterval / 2);
-      },
-      (error: unknown) => {
-        const failure = this.opts.classify(error);
-        if (failure.kind === 'rateLimit') this.noteRateLimit(failure.retryAfterMs);
-        else this.opts.onPreviewError?.(error);
-      },
-    ).finally(() => {
-      this.inFlightPromise = undefined;
-      this.schedule();
-    });
+    this.inFlightPromise = this.send(payload)
+      .then(
+        () => {
+          this.currentInterval = Math.max(this.opts.intervalMs, this.currentInterval / 2);
+        },
+        (error: unknown) => {
+          const failure = this.opts.classify(error);
+          if (failure.kind === 'rateLimit') this.noteRateLimit(failure.retryAfterMs);
+          else this.opts.onPreviewError?.(error);
+        },
+      )
+      .finally(() => {
+        this.inFlightPromise = undefined;
+        this.schedule();
+      });
   }
 
   private async send(payload: P): Promise<void> {

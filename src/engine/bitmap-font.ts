@@ -68,7 +68,14 @@ export function measureText(text: string, scale: number): { width: number; heigh
 }
 
 /** Draws `text` into `image` in place with its top-left corner at (x, y); pixels outside are clipped. */
-export function drawText(image: RawImage, text: string, x: number, y: number, scale: number, rgb: readonly [number, number, number]): void {
+export function drawText(
+  image: RawImage,
+  text: string,
+  x: number,
+  y: number,
+  scale: number,
+  rgb: readonly [number, number, number],
+): void {
   if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`expected an integer text scale >= 1, got ${scale}`);
   let cx = x;
   for (const raw of text) {
@@ -84,7 +91,14 @@ export function drawText(image: RawImage, text: string, x: number, y: number, sc
 }
 
 /** Fills a rectangle in place, clipped to the image. */
-export function fillRect(image: RawImage, x: number, y: number, w: number, h: number, rgb: readonly [number, number, number]): void {
+export function fillRect(
+  image: RawImage,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  rgb: readonly [number, number, number],
+): void {
   const x0 = Math.max(0, x);
   const y0 = Math.max(0, y);
   const x1 = Math.min(image.width, x + w);

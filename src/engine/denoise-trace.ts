@@ -59,7 +59,11 @@ export function samplerTimesteps(model: DiffusionModel, request: GenerateRequest
 }
 
 /** Runs `request` on `pipeline`'s model and records its latents. Throws what generate() throws. */
-export async function traceGeneration(pipeline: DiffusionPipeline, request: GenerateRequest, options: TraceOptions = {}): Promise<DenoiseTrace> {
+export async function traceGeneration(
+  pipeline: DiffusionPipeline,
+  request: GenerateRequest,
+  options: TraceOptions = {},
+): Promise<DenoiseTrace> {
   const m = pipeline.model;
   const timesteps = samplerTimesteps(m, request);
   const steps: TraceStep[] = [];
@@ -87,15 +91,26 @@ export async function traceGeneration(pipeline: DiffusionPipeline, request: Gene
     previews: true,
     onStep: (progress) => {
       const { step } = progress;
-      if (pending && (!options.keepSteps || options.keepSteps.has(step))) steps.push({ step, timestep: timesteps[step - 1], x0: pending });
+      if (pending && (!options.keepSteps || options.keepSteps.has(step)))
+        steps.push({ step, timestep: timesteps[step - 1], x0: pending });
       pending = undefined;
       options.onStep?.(wantPreviews ? progress : { step, total: progress.total });
     },
   });
-  if (!start || !final) throw new Error('expected the pipeline to run the U-Net and the VAE decoder, but one was never called');
+  if (!start || !final)
+    throw new Error('expected the pipeline to run the U-Net and the VAE decoder, but one was never called');
   const lh = request.height / m.vaeScaleFactor;
   const lw = request.width / m.vaeScaleFactor;
-  return { request, result, latent: { channels: m.latentChannels, height: lh, width: lw }, start, startTimestep: timesteps[0], steps, total: timesteps.length, final };
+  return {
+    request,
+    result,
+    latent: { channels: m.latentChannels, height: lh, width: lw },
+    start,
+    startTimestep: timesteps[0],
+    steps,
+    total: timesteps.length,
+    final,
+  };
 }
 
 function perImage(m: DiffusionModel, request: GenerateRequest): number {
@@ -103,12 +118,29 @@ function perImage(m: DiffusionModel, request: GenerateRequest): number {
 }
 
 /** The real VAE decoder on latents as the U-Net sees them: [count, channels, h, w] -> count RGB images. */
-export async function decodeLatents(model: DiffusionModel, latents: Float32Array, count: number, lh: number, lw: number): Promise<RawImage[]> {
+export async function decodeLatents(
+  model: DiffusionModel,
+  latents: Float32Array,
+  count: number,
+  lh: number,
+  lw: number,
+): Promise<RawImage[]> {
   const dec = model.vaeDecoder;
   const inv = 1 / model.scalingFactor;
   const scaled = Float32Array.from(latents, (v) => v * inv);
   const clock: RunClock = { sessionRunMs: 0 };
-  const out = (await dec.run({ latent_sample: floatTensor(scaled, [count, model.latentChannels, lh, lw], dec.requireInput('latent_sample').type) }, clock))[dec.pickOutput('sample').name];
+  const out = (
+    await dec.run(
+      {
+        latent_sample: floatTensor(
+          scaled,
+          [count, model.latentChannels, lh, lw],
+          dec.requireInput('latent_sample').type,
+        ),
+      },
+      clock,
+    )
+  )[dec.pickOutput('sample').name];
   const [, , h, w] = out.dims as number[];
   return planarToImages(toFloat32(out), count, h, w);
 }
@@ -147,12 +179,18 @@ function observerDecoder(model: DiffusionModel, previews: boolean, keep: (x0: Fl
     if (model.taesd) {
       const t = model.taesd;
       const inName = t.inputs.keys().next().value!;
-      const out = (await t.run({ [inName]: floatTensor(x0, [n, c, h, w], t.inputs.get(inName)!.type) }, clock))[t.pickOutput('sample').name];
+      const out = (await t.run({ [inName]: floatTensor(x0, [n, c, h, w], t.inputs.get(inName)!.type) }, clock))[
+        t.pickOutput('sample').name
+      ];
       return { sample: new ort.Tensor('float32', toFloat32(out), out.dims) };
     }
     // The linear map, handed back as decoder output in [-1, 1] (exact: bytes survive the round trip).
     const planar = new Float32Array(n * 3 * h * w);
-    for (let i = 0; i < n; i++) planar.set(imageToPlanar(latentToRgb(x0, i * c * h * w, c, h, w, model.latentRgbFactors, model.latentRgbBias)), i * 3 * h * w);
+    for (let i = 0; i < n; i++)
+      planar.set(
+        imageToPlanar(latentToRgb(x0, i * c * h * w, c, h, w, model.latentRgbFactors, model.latentRgbBias)),
+        i * 3 * h * w,
+      );
     return { sample: new ort.Tensor('float32', planar, [n, 3, h, w]) };
   };
   return observer;

@@ -58,11 +58,17 @@ export const FORWARD_LABEL = 'forward: adding noise ->';
 export const REVERSE_LABEL = '<- reverse: model removes noise';
 
 /** Runs `request` (deterministic in seed and parameters) and draws its forward/reverse strip. */
-export async function makeDiffusionStrip(pipeline: DiffusionPipeline, request: GenerateRequest, options: DiffusionStripOptions = {}): Promise<DiffusionStrip> {
+export async function makeDiffusionStrip(
+  pipeline: DiffusionPipeline,
+  request: GenerateRequest,
+  options: DiffusionStripOptions = {},
+): Promise<DiffusionStrip> {
   const index = options.index ?? 0;
-  if (!Number.isInteger(index) || index < 0 || index >= request.count) throw new DiffusionStripError(`expected an image index between 0 and ${request.count - 1}, got ${index}`);
+  if (!Number.isInteger(index) || index < 0 || index >= request.count)
+    throw new DiffusionStripError(`expected an image index between 0 and ${request.count - 1}, got ${index}`);
   const columns = options.columns ?? 6;
-  if (!Number.isInteger(columns) || columns < 2 || columns > 12) throw new DiffusionStripError(`expected between 2 and 12 columns, got ${columns}`);
+  if (!Number.isInteger(columns) || columns < 2 || columns > 12)
+    throw new DiffusionStripError(`expected between 2 and 12 columns, got ${columns}`);
   const trace = await traceGeneration(pipeline, request, { signal: options.signal });
   return stripFromTrace(pipeline, trace, { ...options, index, columns });
 }
@@ -78,7 +84,11 @@ export function columnStepIndices(total: number, noisyColumns: number): number[]
   return [...out].map((k) => Math.min(k, total - 1)).sort((a, b) => b - a);
 }
 
-export async function stripFromTrace(pipeline: DiffusionPipeline, trace: DenoiseTrace, options: Required<Pick<DiffusionStripOptions, 'index' | 'columns'>> & DiffusionStripOptions): Promise<DiffusionStrip> {
+export async function stripFromTrace(
+  pipeline: DiffusionPipeline,
+  trace: DenoiseTrace,
+  options: Required<Pick<DiffusionStripOptions, 'index' | 'columns'>> & DiffusionStripOptions,
+): Promise<DiffusionStrip> {
   const m = pipeline.model;
   const { request } = trace;
   const { channels, height: lh, width: lw } = trace.latent;
@@ -94,7 +104,9 @@ export async function stripFromTrace(pipeline: DiffusionPipeline, trace: Denoise
   const eps = randn(((request.seed + i) ^ 0x9e3779b9) >>> 0, per);
   const decodeOne = async (latent: Float32Array): Promise<RawImage> => (await decodeLatents(m, latent, 1, lh, lw))[0];
 
-  const cols: StripColumn[] = [{ timestep: 0, stepIndex: -1, forward: finalImage, reverse: finalImage, forwardLatent: clean }];
+  const cols: StripColumn[] = [
+    { timestep: 0, stepIndex: -1, forward: finalImage, reverse: finalImage, forwardLatent: clean },
+  ];
   for (const k of columnStepIndices(trace.total, options.columns - 1)) {
     options.signal?.throwIfAborted();
     const k0 = skipped + k;
@@ -112,8 +124,17 @@ export async function stripFromTrace(pipeline: DiffusionPipeline, trace: Denoise
   const tileSide = options.tileSide ?? 128;
   const tile = displaySize(finalImage, tileSide);
   const { image, tileRects } = await compose(cols, tile);
-  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
-  return { png, image, caption: stripCaption(request.sampler, trace.total, cols[cols.length - 1].timestep), columns: cols, tile, tileRects };
+  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toBuffer();
+  return {
+    png,
+    image,
+    caption: stripCaption(request.sampler, trace.total, cols[cols.length - 1].timestep),
+    columns: cols,
+    tile,
+    tileRects,
+  };
 }
 
 export function stripCaption(sampler: string, steps: number, maxTimestep: number): string {
@@ -123,7 +144,10 @@ export function stripCaption(sampler: string, steps: number, maxTimestep: number
   );
 }
 
-async function compose(cols: StripColumn[], tile: { width: number; height: number }): Promise<{ image: RawImage; tileRects: { x: number; y: number }[][] }> {
+async function compose(
+  cols: StripColumn[],
+  tile: { width: number; height: number },
+): Promise<{ image: RawImage; tileRects: { x: number; y: number }[][] }> {
   const scale = tile.width >= 96 ? 2 : 1;
   const lineH = measureText('x', scale).height;
   const n = cols.length;
@@ -142,7 +166,10 @@ async function compose(cols: StripColumn[], tile: { width: number; height: numbe
   const rects: { x: number; y: number }[][] = [[], []];
   for (let c = 0; c < n; c++) {
     const x = GAP + c * (tile.width + GAP);
-    const [fwd, rev] = await Promise.all([resizeTo(cols[c].forward, tile.width, tile.height), resizeTo(cols[c].reverse, tile.width, tile.height)]);
+    const [fwd, rev] = await Promise.all([
+      resizeTo(cols[c].forward, tile.width, tile.height),
+      resizeTo(cols[c].reverse, tile.width, tile.height),
+    ]);
     blit(image, fwd, x, yForward);
     blit(image, rev, x, yReverse);
     rects[0].push({ x, y: yForward });

@@ -2,7 +2,11 @@
 
 /** A model folder that cannot be used; `file` names the missing or malformed file. */
 export class ModelLoadError extends Error {
-  constructor(readonly file: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${message}`, options);
     this.name = 'ModelLoadError';
   }
@@ -10,7 +14,10 @@ export class ModelLoadError extends Error {
 
 /** A request the engine refuses; `field` names the offending request field. */
 export class InvalidRequestError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'InvalidRequestError';
   }
@@ -18,7 +25,11 @@ export class InvalidRequestError extends Error {
 
 /** A timelapse or diffusion strip that is over the attachment limit even at its smallest. */
 export class MediaTooLargeError extends Error {
-  constructor(readonly what: string, readonly byteLimit: number, readonly smallestBytes: number) {
+  constructor(
+    readonly what: string,
+    readonly byteLimit: number,
+    readonly smallestBytes: number,
+  ) {
     super(`expected ${what} of at most ${byteLimit} bytes, but the smallest one takes ${smallestBytes}`);
     this.name = 'MediaTooLargeError';
   }
@@ -27,7 +38,10 @@ export class MediaTooLargeError extends Error {
 /** Thrown by generate() when its AbortSignal fires; checked between steps. */
 export class GenerationCancelledError extends Error {
   readonly code = 'ABORT_ERR';
-  constructor(readonly step: number, readonly total: number) {
+  constructor(
+    readonly step: number,
+    readonly total: number,
+  ) {
     super(`generation cancelled after step ${step} of ${total}`);
     this.name = 'GenerationCancelledError';
   }

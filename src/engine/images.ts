@@ -39,7 +39,11 @@ function isLatin1(text: string): boolean {
 
 /** tEXt when the text is Latin-1 (as A1111/PIL do), else an uncompressed iTXt with UTF-8 text. */
 function textChunk(keyword: string, text: string): Buffer {
-  if (isLatin1(text)) return chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]));
+  if (isLatin1(text))
+    return chunk(
+      'tEXt',
+      Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]),
+    );
   // keyword \0 compression-flag(0) method(0) language-tag \0 translated-keyword \0 text
   const head = Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0])]);
   return chunk('iTXt', Buffer.concat([head, Buffer.from(text, 'utf8')]));
@@ -63,7 +67,8 @@ export function readPngText(buf: Buffer): Record<string, string> {
     const type = buf.toString('latin1', pos + 4, pos + 8);
     const data = buf.subarray(pos + 8, pos + 8 + len);
     const crc = buf.readUInt32BE(pos + 8 + len);
-    if (crc !== crc32(buf.subarray(pos + 4, pos + 8 + len))) throw new Error(`bad CRC in PNG chunk ${type} at byte ${pos}`);
+    if (crc !== crc32(buf.subarray(pos + 4, pos + 8 + len)))
+      throw new Error(`bad CRC in PNG chunk ${type} at byte ${pos}`);
     if (type === 'tEXt') {
       const nul = data.indexOf(0);
       out[data.toString('latin1', 0, nul)] = data.toString('latin1', nul + 1);
@@ -127,7 +132,9 @@ function toSharp(image: RawImage): sharp.Sharp {
 
 function checkImage(image: RawImage): void {
   if (image.data.length !== image.width * image.height * 3) {
-    throw new Error(`expected ${image.width}x${image.height}x3 = ${image.width * image.height * 3} bytes of RGB, got ${image.data.length}`);
+    throw new Error(
+      `expected ${image.width}x${image.height}x3 = ${image.width * image.height * 3} bytes of RGB, got ${image.data.length}`,
+    );
   }
 }
 
@@ -148,7 +155,11 @@ export async function encodePreview(image: RawImage, format: 'webp' | 'jpeg' = '
 
 /** Decodes any image sharp reads into 8-bit RGB (alpha flattened onto white). */
 export async function decodeImage(input: Buffer | string): Promise<RawImage> {
-  const { data, info } = await sharp(input).flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(input)
+    .flatten({ background: '#ffffff' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
@@ -156,11 +167,13 @@ export async function decodeImage(input: Buffer | string): Promise<RawImage> {
 
 /** 1 -> the image, 2 -> 1 row x 2, 3 or 4 -> 2x2 (a blank black cell for 3). All images must share one size. */
 export function makeGrid(images: RawImage[]): RawImage {
-  if (images.length === 0 || images.length > 4) throw new Error(`expected 1 to 4 images for a grid, got ${images.length}`);
+  if (images.length === 0 || images.length > 4)
+    throw new Error(`expected 1 to 4 images for a grid, got ${images.length}`);
   const { width: w, height: h } = images[0];
   for (const img of images) {
     checkImage(img);
-    if (img.width !== w || img.height !== h) throw new Error(`expected every grid image to be ${w}x${h}, got ${img.width}x${img.height}`);
+    if (img.width !== w || img.height !== h)
+      throw new Error(`expected every grid image to be ${w}x${h}, got ${img.width}x${img.height}`);
   }
   if (images.length === 1) return images[0];
   const cols = 2;
@@ -189,10 +202,14 @@ export function upscaleForDisplay(image: RawImage, minSide = 512): RawImage {
   const row = new Uint8Array(ow * 3);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const r = data[(y * w + x) * 3], g = data[(y * w + x) * 3 + 1], b = data[(y * w + x) * 3 + 2];
+      const r = data[(y * w + x) * 3],
+        g = data[(y * w + x) * 3 + 1],
+        b = data[(y * w + x) * 3 + 2];
       for (let k = 0; k < factor; k++) {
         const o = (x * factor + k) * 3;
-        row[o] = r; row[o + 1] = g; row[o + 2] = b;
+        row[o] = r;
+        row[o + 1] = g;
+        row[o + 2] = b;
       }
     }
     for (let k = 0; k < factor; k++) out.set(row, (y * factor + k) * ow * 3);

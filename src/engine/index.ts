@@ -5,7 +5,25 @@ export { WorkerPipeline, type WorkerPipelineOptions } from './worker-pipeline.ts
 export type { ModelInfo } from './worker-protocol.ts';
 export { loadModel, TAESD_FOLDERS, type DiffusionModel, type ModelLoadOptions } from './model.ts';
 export { EngineCrashedError, GenerationCancelledError, InvalidRequestError, ModelLoadError } from './errors.ts';
-export { decodeImage, encodePng, encodePreview, formatParameters, imageParameters, makeGrid, readPngText, upscaleForDisplay } from './images.ts';
+export {
+  decodeImage,
+  encodePng,
+  encodePreview,
+  formatParameters,
+  imageParameters,
+  makeGrid,
+  readPngText,
+  upscaleForDisplay,
+} from './images.ts';
 export { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
 export { silentLogger, type EngineLogger } from './logger.ts';
-export { SAMPLERS, type GenerateOptions, type GenerateRequest, type GenerateResult, type ImageGenerator, type RawImage, type SamplerName, type StepProgress } from './types.ts';
+export {
+  SAMPLERS,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+  type ImageGenerator,
+  type RawImage,
+  type SamplerName,
+  type StepProgress,
+} from './types.ts';

@@ -48,14 +48,29 @@ export interface MediaRendererOptions {
 export function mediaRendererFor(engine: ImageGenerator | undefined): MediaRenderer | undefined {
   if (!engine) return undefined;
   const m = engine as Partial<MediaRenderer>;
-  if (typeof m.timelapse === 'function' && typeof m.diffusion === 'function' && typeof m.generateWithTimelapse === 'function') return m as MediaRenderer;
+  if (
+    typeof m.timelapse === 'function' &&
+    typeof m.diffusion === 'function' &&
+    typeof m.generateWithTimelapse === 'function'
+  )
+    return m as MediaRenderer;
   return engine instanceof DiffusionPipeline ? createMediaRenderer(engine) : undefined;
 }
 
 export function createMediaRenderer(pipeline: DiffusionPipeline, settings: MediaRendererOptions = {}): MediaRenderer {
-  const film = async (request: GenerateRequest, options: MediaOptions & { index?: number; onStep?: (p: StepProgress) => void; previews?: boolean }) => {
-    const made = await makeTimelapse(pipeline, request, { ...options, maxFrames: settings.maxFrames, displaySide: settings.displaySide });
-    return { result: made.result, timelapse: { data: made.webp, name: 'timelapse.webp', caption: timelapseCaption(request, made) } };
+  const film = async (
+    request: GenerateRequest,
+    options: MediaOptions & { index?: number; onStep?: (p: StepProgress) => void; previews?: boolean },
+  ) => {
+    const made = await makeTimelapse(pipeline, request, {
+      ...options,
+      maxFrames: settings.maxFrames,
+      displaySide: settings.displaySide,
+    });
+    return {
+      result: made.result,
+      timelapse: { data: made.webp, name: 'timelapse.webp', caption: timelapseCaption(request, made) },
+    };
   };
   return {
     async timelapse(request, options = {}) {
@@ -65,7 +80,11 @@ export function createMediaRenderer(pipeline: DiffusionPipeline, settings: Media
       const limit = options.byteLimit ?? Infinity;
       // Smaller tiles until the PNG fits (a strip of a 64-pixel model is about 0.2 MB at 128).
       for (let tileSide = settings.tileSide ?? 128; ; tileSide = Math.floor(tileSide / 2)) {
-        const strip = await makeDiffusionStrip(pipeline, request, { signal: options.signal, index: options.index, tileSide });
+        const strip = await makeDiffusionStrip(pipeline, request, {
+          signal: options.signal,
+          index: options.index,
+          tileSide,
+        });
         if (strip.png.length <= limit) return { data: strip.png, name: 'diffusion.png', caption: strip.caption };
         if (tileSide <= 32) throw new MediaTooLargeError('a diffusion strip', limit, strip.png.length);
       }

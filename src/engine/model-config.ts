@@ -18,7 +18,8 @@ export function readJsonFile(path: string): Record<string, unknown> {
   } catch (error) {
     throw new ModelLoadError(path, `expected valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ModelLoadError(path, 'expected a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ModelLoadError(path, 'expected a JSON object');
   return value as Record<string, unknown>;
 }
 
@@ -29,10 +30,10 @@ export function readOptionalJson(path: string): Record<string, unknown> {
 function num(json: Record<string, unknown>, key: string, fallback: number, file: string): number {
   const v = json[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelLoadError(file, `expected "${key}" to be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ModelLoadError(file, `expected "${key}" to be a number, got ${JSON.stringify(v)}`);
   return v;
 }
-
 
 export interface VaeConfig {
   scalingFactor: number;
@@ -50,12 +51,19 @@ export function parseVaeConfig(json: Record<string, unknown>, file: string): Vae
     const blocks = json.block_out_channels;
     vaeScaleFactor = Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : 8;
   }
-  if (!Number.isInteger(vaeScaleFactor) || vaeScaleFactor < 1) throw new ModelLoadError(file, `expected a positive integer VAE scale factor, got ${vaeScaleFactor}`);
+  if (!Number.isInteger(vaeScaleFactor) || vaeScaleFactor < 1)
+    throw new ModelLoadError(file, `expected a positive integer VAE scale factor, got ${vaeScaleFactor}`);
   // Without factors, a non-4-channel latent gets a crude channel -> colour spread (previews only).
-  const fallback = latentChannels === 4 ? SD15_LATENT_RGB_FACTORS : Array.from({ length: latentChannels }, (_, c) => [0, 1, 2].map((k) => (k === c % 3 ? 0.5 : 0)));
+  const fallback =
+    latentChannels === 4
+      ? SD15_LATENT_RGB_FACTORS
+      : Array.from({ length: latentChannels }, (_, c) => [0, 1, 2].map((k) => (k === c % 3 ? 0.5 : 0)));
   const factors = json.latent_rgb_factors ?? fallback;
   if (!isMatrix(factors, latentChannels, 3)) {
-    throw new ModelLoadError(file, `expected "latent_rgb_factors" to be ${latentChannels} rows of 3 numbers, got ${JSON.stringify(factors)}`);
+    throw new ModelLoadError(
+      file,
+      `expected "latent_rgb_factors" to be ${latentChannels} rows of 3 numbers, got ${JSON.stringify(factors)}`,
+    );
   }
   const bias = json.latent_rgb_bias ?? [0, 0, 0];
   if (!Array.isArray(bias) || bias.length !== 3 || !bias.every((v) => typeof v === 'number')) {
@@ -63,9 +71,19 @@ export function parseVaeConfig(json: Record<string, unknown>, file: string): Vae
   }
   const scalingFactor = num(json, 'scaling_factor', 0.18215, file);
   if (!(scalingFactor > 0)) throw new ModelLoadError(file, `expected "scaling_factor" > 0, got ${scalingFactor}`);
-  return { scalingFactor, vaeScaleFactor, latentChannels, latentRgbFactors: (factors as number[][]).map((r) => [...r]), latentRgbBias: [...(bias as number[])] };
+  return {
+    scalingFactor,
+    vaeScaleFactor,
+    latentChannels,
+    latentRgbFactors: (factors as number[][]).map((r) => [...r]),
+    latentRgbBias: [...(bias as number[])],
+  };
 }
 
 function isMatrix(value: unknown, rows: number, cols: number): boolean {
-  return Array.isArray(value) && value.length === rows && value.every((r) => Array.isArray(r) && r.length === cols && r.every((v) => typeof v === 'number'));
+  return (
+    Array.isArray(value) &&
+    value.length === rows &&
+    value.every((r) => Array.isArray(r) && r.length === cols && r.every((v) => typeof v === 'number'))
+  );
 }

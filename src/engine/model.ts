@@ -37,7 +37,8 @@ export interface DiffusionModel extends VaeConfig {
 export async function loadModel(dir: string, options: ModelLoadOptions = {}): Promise<DiffusionModel> {
   const logger = options.logger ?? silentLogger;
   const root = resolve(dir);
-  if (!existsSync(root)) throw new ModelLoadError(root, 'expected a model folder (set MODEL_DIR), but it does not exist');
+  if (!existsSync(root))
+    throw new ModelLoadError(root, 'expected a model folder (set MODEL_DIR), but it does not exist');
   const index = readJsonFile(join(root, 'model_index.json'));
   const schedulerFile = join(root, 'scheduler', 'scheduler_config.json');
   let schedulerConfig: SchedulerConfig;
@@ -53,14 +54,18 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   const unetConfig = readOptionalJson(unetFile);
   const sampleSize = unetConfig.sample_size;
   if (sampleSize !== undefined && !(typeof sampleSize === 'number' && Number.isInteger(sampleSize) && sampleSize > 0)) {
-    throw new ModelLoadError(unetFile, `expected "sample_size" to be a positive integer, got ${JSON.stringify(sampleSize)}`);
+    throw new ModelLoadError(
+      unetFile,
+      `expected "sample_size" to be a positive integer, got ${JSON.stringify(sampleSize)}`,
+    );
   }
 
   let tokenizer: ClipTokenizer;
   try {
     tokenizer = ClipTokenizer.fromFolder(join(root, 'tokenizer'));
   } catch (error) {
-    if (error instanceof TokenizerError) throw new ModelLoadError(join(root, 'tokenizer'), error.message, { cause: error });
+    if (error instanceof TokenizerError)
+      throw new ModelLoadError(join(root, 'tokenizer'), error.message, { cause: error });
     throw error;
   }
 
@@ -90,7 +95,10 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     textEncoder.requireInput('input_ids');
     for (const n of ['sample', 'timestep', 'encoder_hidden_states']) unet.requireInput(n);
     if (unet.inputs.has('text_embeds') || unet.inputs.has('time_ids')) {
-      throw new ModelLoadError(files.unet, 'expected an SD 1.x/2.x U-Net, got an SDXL one (text_embeds/time_ids are not supported)');
+      throw new ModelLoadError(
+        files.unet,
+        'expected an SD 1.x/2.x U-Net, got an SDXL one (text_embeds/time_ids are not supported)',
+      );
     }
     vaeDecoder.requireInput('latent_sample');
     vaeEncoder?.requireInput('sample');
@@ -98,9 +106,26 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     const condDim = cond ? cond.shape[1] : 0;
     const timestepCondDim = typeof condDim === 'number' ? condDim : Number(unetConfig.time_cond_proj_dim ?? 256);
 
-    const name = typeof index.name === 'string' ? index.name : typeof index._name_or_path === 'string' ? basename(index._name_or_path) : basename(root);
+    const name =
+      typeof index.name === 'string'
+        ? index.name
+        : typeof index._name_or_path === 'string'
+          ? basename(index._name_or_path)
+          : basename(root);
     const provider = unet.provider;
-    logger.info({ model: name, dir: root, provider, vaeEncoder: !!vaeEncoder, taesd: !!taesd, inputIds: textEncoder.inputs.get('input_ids')!.type, timestep: unet.inputs.get('timestep')!.type, sample: unet.inputs.get('sample')!.type }, 'model loaded');
+    logger.info(
+      {
+        model: name,
+        dir: root,
+        provider,
+        vaeEncoder: !!vaeEncoder,
+        taesd: !!taesd,
+        inputIds: textEncoder.inputs.get('input_ids')!.type,
+        timestep: unet.inputs.get('timestep')!.type,
+        sample: unet.inputs.get('sample')!.type,
+      },
+      'model loaded',
+    );
     return {
       ...vae,
       dir: root,

@@ -138,7 +138,8 @@ export function batchNoiseSource(streams: readonly NoiseStream[], perImageLength
  * sampler expects. Near-parallel inputs (|cos| > 0.9995) fall back to linear interpolation.
  */
 export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
-  if (a.length !== b.length) throw new NoiseArgumentError(`expected arrays of equal length, got ${a.length} and ${b.length}`);
+  if (a.length !== b.length)
+    throw new NoiseArgumentError(`expected arrays of equal length, got ${a.length} and ${b.length}`);
   if (!Number.isFinite(t)) throw new NoiseArgumentError(`expected a finite interpolation factor, got ${t}`);
   let dot = 0;
   let na = 0;
@@ -167,7 +168,13 @@ export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array
 }
 
 /** The noise of baseSeed with variationSeed's noise mixed in by slerp at `strength` (0 = base, 1 = variation). */
-export function variationNoise(baseSeed: number, variationSeed: number, strength: number, length: number): Float32Array {
-  if (!(strength >= 0 && strength <= 1)) throw new NoiseArgumentError(`expected a variation strength between 0 and 1, got ${strength}`);
+export function variationNoise(
+  baseSeed: number,
+  variationSeed: number,
+  strength: number,
+  length: number,
+): Float32Array {
+  if (!(strength >= 0 && strength <= 1))
+    throw new NoiseArgumentError(`expected a variation strength between 0 and 1, got ${strength}`);
   return slerp(randn(baseSeed, length), randn(variationSeed, length), strength);
 }

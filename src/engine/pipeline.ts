@@ -23,7 +23,10 @@ export class DiffusionPipeline implements ImageGenerator {
   readonly limits: RequestLimits;
   private readonly logger: EngineLogger;
 
-  constructor(readonly model: DiffusionModel, options: PipelineOptions = {}) {
+  constructor(
+    readonly model: DiffusionModel,
+    options: PipelineOptions = {},
+  ) {
     this.modelName = model.name;
     this.logger = options.logger ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -75,7 +78,8 @@ export class DiffusionPipeline implements ImageGenerator {
     const noise = new Float32Array(count * perImage);
     streams.forEach((stream, i) => {
       let n = stream.next(perImage);
-      if (request.variation) n = slerp(n, randn((request.variation.seed + i) >>> 0, perImage), request.variation.strength);
+      if (request.variation)
+        n = slerp(n, randn((request.variation.seed + i) >>> 0, perImage), request.variation.strength);
       noise.set(n, i * perImage);
     });
     let latents: Float32Array;
@@ -105,7 +109,13 @@ export class DiffusionPipeline implements ImageGenerator {
       ehs.set(hidden.data.subarray(src * row, (src + 1) * row), b * row);
     }
     const ehsTensor = floatTensor(ehs, [batch, seq, dim], ehsInfo.type);
-    const condTensor = lcmCond ? floatTensor(guidanceEmbedding(request.guidance, m.timestepCondDim, batch), [batch, m.timestepCondDim], unet.inputs.get('timestep_cond')!.type) : undefined;
+    const condTensor = lcmCond
+      ? floatTensor(
+          guidanceEmbedding(request.guidance, m.timestepCondDim, batch),
+          [batch, m.timestepCondDim],
+          unet.inputs.get('timestep_cond')!.type,
+        )
+      : undefined;
     const outName = unet.pickOutput('out_sample').name;
     const noiseSource = batchNoiseSource(streams, perImage);
     const sampleDims = [batch, lc, lh, lw];
@@ -145,7 +155,12 @@ export class DiffusionPipeline implements ImageGenerator {
 
     // 5. decode: the VAE expects latents divided by the scaling factor
     const images = await this.decode(latents, count, lh, lw, clock);
-    return { images, seeds, model: m.name, timings: { totalMs: performance.now() - start, sessionRunMs: clock.sessionRunMs } };
+    return {
+      images,
+      seeds,
+      model: m.name,
+      timings: { totalMs: performance.now() - start, sessionRunMs: clock.sessionRunMs },
+    };
   }
 
   private checkCancelled(signal: AbortSignal | undefined, step: number, total: number): void {
@@ -153,14 +168,26 @@ export class DiffusionPipeline implements ImageGenerator {
   }
 
   /** Returns hidden states [rows, seq, dim]: rows = [negative, positive] with CFG, else [positive]. */
-  private async encodeText(request: GenerateRequest, cfg: boolean, clock: RunClock): Promise<{ data: Float32Array; dims: number[] }> {
+  private async encodeText(
+    request: GenerateRequest,
+    cfg: boolean,
+    clock: RunClock,
+  ): Promise<{ data: Float32Array; dims: number[] }> {
     const tok = this.model.tokenizer;
     const positive = tok.encode(request.prompt);
-    if (positive.truncated) this.logger.warn({ tokens: positive.tokenCount, limit: tok.maxLength - 2 }, 'prompt truncated to the model token limit');
+    if (positive.truncated)
+      this.logger.warn(
+        { tokens: positive.tokenCount, limit: tok.maxLength - 2 },
+        'prompt truncated to the model token limit',
+      );
     const rows = [positive.ids];
     if (cfg) {
       const negative = tok.encode(request.negativePrompt ?? '');
-      if (negative.truncated) this.logger.warn({ tokens: negative.tokenCount, limit: tok.maxLength - 2 }, 'negative prompt truncated to the model token limit');
+      if (negative.truncated)
+        this.logger.warn(
+          { tokens: negative.tokenCount, limit: tok.maxLength - 2 },
+          'negative prompt truncated to the model token limit',
+        );
       rows.unshift(negative.ids);
     }
     const te = this.model.textEncoder;
@@ -173,9 +200,16 @@ export class DiffusionPipeline implements ImageGenerator {
   private async encodeImage(path: string, width: number, height: number, clock: RunClock): Promise<Float32Array> {
     const m = this.model;
     const enc = m.vaeEncoder!;
-    const { data } = await sharp(path).resize(width, height, { fit: 'fill' }).flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(path)
+      .resize(width, height, { fit: 'fill' })
+      .flatten({ background: '#ffffff' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const planar = imageToPlanar({ width, height, data });
-    const out = (await enc.run({ sample: floatTensor(planar, [1, 3, height, width], enc.requireInput('sample').type) }, clock))[enc.pickOutput('latent_parameters', 'latent_sample', 'latent_dist').name];
+    const out = (
+      await enc.run({ sample: floatTensor(planar, [1, 3, height, width], enc.requireInput('sample').type) }, clock)
+    )[enc.pickOutput('latent_parameters', 'latent_sample', 'latent_dist').name];
     const values = toFloat32(out);
     const perImage = m.latentChannels * (height / m.vaeScaleFactor) * (width / m.vaeScaleFactor);
     // latent_parameters holds mean then log-variance; the mean is the first latentChannels planes
@@ -184,13 +218,26 @@ export class DiffusionPipeline implements ImageGenerator {
     return mean;
   }
 
-  private async decode(latents: Float32Array, count: number, lh: number, lw: number, clock: RunClock): Promise<RawImage[]> {
+  private async decode(
+    latents: Float32Array,
+    count: number,
+    lh: number,
+    lw: number,
+    clock: RunClock,
+  ): Promise<RawImage[]> {
     const m = this.model;
     const dec = m.vaeDecoder;
     const scaled = new Float32Array(latents.length);
     const inv = 1 / m.scalingFactor;
     for (let i = 0; i < scaled.length; i++) scaled[i] = latents[i] * inv;
-    const out = (await dec.run({ latent_sample: floatTensor(scaled, [count, m.latentChannels, lh, lw], dec.requireInput('latent_sample').type) }, clock))[dec.pickOutput('sample').name];
+    const out = (
+      await dec.run(
+        {
+          latent_sample: floatTensor(scaled, [count, m.latentChannels, lh, lw], dec.requireInput('latent_sample').type),
+        },
+        clock,
+      )
+    )[dec.pickOutput('sample').name];
     const [, , h, w] = out.dims as number[];
     const values = toFloat32(out);
     const per = 3 * h * w;
@@ -210,12 +257,16 @@ export class DiffusionPipeline implements ImageGenerator {
     if (m.taesd) {
       const t = m.taesd;
       const inName = t.inputs.keys().next().value!;
-      const out = (await t.run({ [inName]: floatTensor(x0, [count, m.latentChannels, lh, lw], t.inputs.get(inName)!.type) }, clock))[t.pickOutput('sample').name];
+      const out = (
+        await t.run({ [inName]: floatTensor(x0, [count, m.latentChannels, lh, lw], t.inputs.get(inName)!.type) }, clock)
+      )[t.pickOutput('sample').name];
       const [, , h, w] = out.dims as number[];
       images = planarToImages(toFloat32(out), count, h, w);
     } else {
       const per = m.latentChannels * lh * lw;
-      images = Array.from({ length: count }, (_, i) => latentToRgb(x0, i * per, m.latentChannels, lh, lw, m.latentRgbFactors, m.latentRgbBias));
+      images = Array.from({ length: count }, (_, i) =>
+        latentToRgb(x0, i * per, m.latentChannels, lh, lw, m.latentRgbFactors, m.latentRgbBias),
+      );
     }
     return makeGrid(images);
   }

@@ -5,7 +5,15 @@ import type { RawImage } from './types.ts';
  * x0 of one image, [channels, h, w] as the sampler sees it (scaled), to an h x w RGB image.
  * rgb = factors^T * latent + bias, read as [-1, 1].
  */
-export function latentToRgb(latent: Float32Array, offset: number, channels: number, h: number, w: number, factors: readonly (readonly number[])[], bias: readonly number[]): RawImage {
+export function latentToRgb(
+  latent: Float32Array,
+  offset: number,
+  channels: number,
+  h: number,
+  w: number,
+  factors: readonly (readonly number[])[],
+  bias: readonly number[],
+): RawImage {
   const plane = h * w;
   const data = new Uint8Array(plane * 3);
   for (let p = 0; p < plane; p++) {
@@ -29,7 +37,7 @@ export function latentToRgb(latent: Float32Array, offset: number, channels: numb
 /** [-1, 1] -> 0..255, clamped and rounded. */
 export function toByte(v: number): number {
   const x = Math.round((v + 1) * 127.5);
-  return x < 0 ? 0 : x > 255 ? 255 : x;
+  return x < 0 ? 0 : Math.min(x, 255);
 }
 
 /** Planar [count, 3, h, w] in [-1, 1] (a decoder's output) to one RawImage per image. */

@@ -38,7 +38,9 @@ let cudaUnavailable = false;
 function cudaLibraryPresent(): boolean {
   try {
     const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
-    return existsSync(join(dist, '..', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+    return existsSync(
+      join(dist, '..', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'),
+    );
   } catch {
     return false;
   }
@@ -56,7 +58,12 @@ export class ModelSession {
   static async open(file: string, settings: SessionSettings, logger: EngineLogger): Promise<ModelSession> {
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
-      extra: { session: { intra_op: { allow_spinning: settings.allowSpinning ? '1' : '0' }, inter_op: { allow_spinning: settings.allowSpinning ? '1' : '0' } } },
+      extra: {
+        session: {
+          intra_op: { allow_spinning: settings.allowSpinning ? '1' : '0' },
+          inter_op: { allow_spinning: settings.allowSpinning ? '1' : '0' },
+        },
+      },
       ...(settings.intraOpNumThreads ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
       ...(settings.interOpNumThreads ? { interOpNumThreads: settings.interOpNumThreads } : {}),
     };
@@ -64,32 +71,56 @@ export class ModelSession {
     let provider: 'cpu' | 'cuda' = 'cpu';
     if (settings.executionProvider === 'cuda' && !cudaUnavailable && !cudaLibraryPresent()) {
       cudaUnavailable = true;
-      logger.warn({ hint: 'reinstall with npm_config_onnxruntime_node_install=cuda12' }, 'CUDA execution provider not available (onnxruntime-node has no CUDA library); using CPU');
+      logger.warn(
+        { hint: 'reinstall with npm_config_onnxruntime_node_install=cuda12' },
+        'CUDA execution provider not available (onnxruntime-node has no CUDA library); using CPU',
+      );
     }
     if (settings.executionProvider === 'cuda' && !cudaUnavailable) {
       try {
         // Severity 4 (fatal only): a missing CUDA library is expected here and reported once below.
-        session = await ort.InferenceSession.create(file, { ...base, logSeverityLevel: 4, executionProviders: ['cuda', 'cpu'] });
+        session = await ort.InferenceSession.create(file, {
+          ...base,
+          logSeverityLevel: 4,
+          executionProviders: ['cuda', 'cpu'],
+        });
         provider = 'cuda';
       } catch (error) {
         cudaUnavailable = true;
-        logger.warn({ file, reason: (error as Error).message.split('\n')[0] }, 'CUDA execution provider not available; using CPU');
+        logger.warn(
+          { file, reason: (error as Error).message.split('\n')[0] },
+          'CUDA execution provider not available; using CPU',
+        );
       }
     }
     if (!session) {
       try {
         session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] });
       } catch (error) {
-        throw new ModelLoadError(file, `expected a loadable ONNX model, got: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+        throw new ModelLoadError(
+          file,
+          `expected a loadable ONNX model, got: ${(error as Error).message.split('\n')[0]}`,
+          { cause: error },
+        );
       }
     }
-    return new ModelSession(file, session, describe(session.inputNames, session.inputMetadata), describe(session.outputNames, session.outputMetadata), provider);
+    return new ModelSession(
+      file,
+      session,
+      describe(session.inputNames, session.inputMetadata),
+      describe(session.outputNames, session.outputMetadata),
+      provider,
+    );
   }
 
   /** The declared input, or a ModelLoadError naming this file when the export lacks it. */
   requireInput(name: string): ValueInfo {
     const info = this.inputs.get(name);
-    if (!info) throw new ModelLoadError(this.file, `expected an input named "${name}", got ${[...this.inputs.keys()].join(', ')}`);
+    if (!info)
+      throw new ModelLoadError(
+        this.file,
+        `expected an input named "${name}", got ${[...this.inputs.keys()].join(', ')}`,
+      );
     return info;
   }
 
@@ -118,12 +149,15 @@ export class ModelSession {
   }
 }
 
-function describe(names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): Map<string, ValueInfo> {
+function describe(
+  names: readonly string[],
+  metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined,
+): Map<string, ValueInfo> {
   const map = new Map<string, ValueInfo>();
   names.forEach((name, i) => {
     const meta = metadata?.[i];
     // Older runtimes lack metadata: assume an SD export's float32 tensors with unknown shape.
-    if (meta && meta.isTensor) map.set(name, { name, type: meta.type, shape: meta.shape });
+    if (meta?.isTensor) map.set(name, { name, type: meta.type, shape: meta.shape });
     else map.set(name, { name, type: 'float32', shape: [] });
   });
   return map;
@@ -146,7 +180,12 @@ export function toFloat32(tensor: ort.Tensor): Float32Array {
 export function idsTensor(rows: readonly (readonly number[])[], type: string): ort.Tensor {
   const length = rows[0].length;
   const flat = rows.flat();
-  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [rows.length, length]);
+  if (type === 'int64')
+    return new ort.Tensor(
+      'int64',
+      BigInt64Array.from(flat, (v) => BigInt(v)),
+      [rows.length, length],
+    );
   if (type === 'int32') return new ort.Tensor('int32', Int32Array.from(flat), [rows.length, length]);
   throw new TypeError(`expected input_ids of type int32 or int64, got ${type}`);
 }

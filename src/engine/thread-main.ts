@@ -24,7 +24,17 @@ let queue: Promise<void> = Promise.resolve();
 try {
   const pipeline = await DiffusionPipeline.load(init.modelDir, { ...init, logger });
   const m = pipeline.model;
-  post({ type: 'ready', info: { name: m.name, defaultSize: pipeline.defaultSize, vaeScaleFactor: m.vaeScaleFactor, hasVaeEncoder: !!m.vaeEncoder, provider: m.provider, limits: pipeline.limits } });
+  post({
+    type: 'ready',
+    info: {
+      name: m.name,
+      defaultSize: pipeline.defaultSize,
+      vaeScaleFactor: m.vaeScaleFactor,
+      hasVaeEncoder: !!m.vaeEncoder,
+      provider: m.provider,
+      limits: pipeline.limits,
+    },
+  });
 
   const run = async (msg: Extract<ToWorker, { type: 'generate' }>): Promise<void> => {
     const controller = controllers.get(msg.id)!;
@@ -33,7 +43,8 @@ try {
         signal: controller.signal,
         previews: msg.previews,
         onStep: msg.steps
-          ? ({ step, total, preview }) => post({ type: 'step', id: msg.id, step, total, preview }, preview ? transferables([preview]) : [])
+          ? ({ step, total, preview }) =>
+              post({ type: 'step', id: msg.id, step, total, preview }, preview ? transferables([preview]) : [])
           : undefined,
       });
       post({ type: 'done', id: msg.id, result }, transferables(result.images));
@@ -53,12 +64,22 @@ try {
       if (msg.kind === 'timelapse') out = { media: await media.timelapse(msg.request, base) };
       else if (msg.kind === 'diffusion') out = { media: await media.diffusion(msg.request, base) };
       else {
-        const onStep = msg.steps ? (p: { step: number; total: number; preview?: RawImage }) => post({ type: 'step', id: msg.id, ...p }, p.preview ? transferables([p.preview]) : []) : undefined;
-        const { result, timelapse } = await media.generateWithTimelapse(msg.request, { ...base, previews: msg.previews, onStep });
+        const onStep = msg.steps
+          ? (p: { step: number; total: number; preview?: RawImage }) =>
+              post({ type: 'step', id: msg.id, ...p }, p.preview ? transferables([p.preview]) : [])
+          : undefined;
+        const { result, timelapse } = await media.generateWithTimelapse(msg.request, {
+          ...base,
+          previews: msg.previews,
+          onStep,
+        });
         out = { media: timelapse, result };
       }
       const data = new Uint8Array(out.media.data); // an unshared copy, so its buffer can be transferred
-      post({ type: 'media-done', id: msg.id, media: { ...out.media, data: data as Buffer }, result: out.result }, [data.buffer, ...(out.result ? transferables(out.result.images) : [])]);
+      post({ type: 'media-done', id: msg.id, media: { ...out.media, data: data as Buffer }, result: out.result }, [
+        data.buffer,
+        ...(out.result ? transferables(out.result.images) : []),
+      ]);
     } catch (error) {
       post({ type: 'failed', id: msg.id, error: serializeError(error) });
     } finally {

@@ -35,7 +35,12 @@ export interface Timelapse {
   totalSteps: number;
 }
 
-export const TIMELAPSE_DEFAULTS = { maxFrames: 24, displaySide: 512, byteLimit: 10 * 1024 * 1024, quality: 70 } as const;
+export const TIMELAPSE_DEFAULTS = {
+  maxFrames: 24,
+  displaySide: 512,
+  byteLimit: 10 * 1024 * 1024,
+  quality: 70,
+} as const;
 const MIN_SIDE = 64;
 const MIN_FRAMES_BEFORE_SHRINKING = 8;
 const FIRST_MS = 500;
@@ -52,10 +57,16 @@ export async function makeTimelapse(
   options: TimelapseOptions & { onStep?: (p: StepProgress) => void; previews?: boolean } = {},
 ): Promise<Timelapse & { result: GenerateResult }> {
   const maxFrames = options.maxFrames ?? TIMELAPSE_DEFAULTS.maxFrames;
-  if (!Number.isInteger(maxFrames) || maxFrames < 2) throw new RangeError(`expected maxFrames to be an integer >= 2, got ${maxFrames}`);
+  if (!Number.isInteger(maxFrames) || maxFrames < 2)
+    throw new RangeError(`expected maxFrames to be an integer >= 2, got ${maxFrames}`);
   // Steps are known before the run, so only the x0s that can be shown are kept.
   const keepSteps = new Set(pickSteps(samplerTimesteps(pipeline.model, request).length, maxFrames));
-  const trace = await traceGeneration(pipeline, request, { signal: options.signal, onStep: options.onStep, previews: options.previews, keepSteps });
+  const trace = await traceGeneration(pipeline, request, {
+    signal: options.signal,
+    onStep: options.onStep,
+    previews: options.previews,
+    keepSteps,
+  });
   const frames = await timelapseFrames(pipeline, trace, maxFrames, options.index);
   return { ...(await encodeTimelapse(frames, trace.total, options)), result: trace.result };
 }
@@ -84,23 +95,38 @@ export interface Frame {
  * Decodes the trace into frames at the model's output size: static, x0 at picked steps, the final image.
  * `index` films one image of a batch; by default frames are grids of the whole batch, as it was posted.
  */
-export async function timelapseFrames(pipeline: DiffusionPipeline, trace: DenoiseTrace, maxFrames: number, index?: number): Promise<Frame[]> {
+export async function timelapseFrames(
+  pipeline: DiffusionPipeline,
+  trace: DenoiseTrace,
+  maxFrames: number,
+  index?: number,
+): Promise<Frame[]> {
   const m = pipeline.model;
   const { channels, height: lh, width: lw } = trace.latent;
   const count = trace.request.count;
-  if (index !== undefined && !(Number.isInteger(index) && index >= 0 && index < count)) throw new RangeError(`expected an image index between 0 and ${count - 1}, got ${index}`);
+  if (index !== undefined && !(Number.isInteger(index) && index >= 0 && index < count))
+    throw new RangeError(`expected an image index between 0 and ${count - 1}, got ${index}`);
   const per = channels * lh * lw;
   const decode = async (latents: Float32Array): Promise<RawImage> =>
-    index === undefined ? makeGrid(await decodeLatents(m, latents, count, lh, lw)) : (await decodeLatents(m, latents.subarray(index * per, (index + 1) * per), 1, lh, lw))[0];
+    index === undefined
+      ? makeGrid(await decodeLatents(m, latents, count, lh, lw))
+      : (await decodeLatents(m, latents.subarray(index * per, (index + 1) * per), 1, lh, lw))[0];
   const wanted = new Set(pickSteps(trace.total, maxFrames));
   const frames: Frame[] = [{ step: 0, image: await decode(trace.start) }];
   for (const s of trace.steps) if (wanted.has(s.step)) frames.push({ step: s.step, image: await decode(s.x0) });
-  frames.push({ step: trace.total + 1, image: index === undefined ? makeGrid(trace.result.images) : trace.result.images[index] });
+  frames.push({
+    step: trace.total + 1,
+    image: index === undefined ? makeGrid(trace.result.images) : trace.result.images[index],
+  });
   return frames;
 }
 
 /** Encodes frames as a looping animated WebP, dropping frames and then shrinking until it fits byteLimit. */
-export async function encodeTimelapse(frames: Frame[], totalSteps: number, options: TimelapseOptions = {}): Promise<Timelapse> {
+export async function encodeTimelapse(
+  frames: Frame[],
+  totalSteps: number,
+  options: TimelapseOptions = {},
+): Promise<Timelapse> {
   if (frames.length < 2) throw new RangeError(`expected at least 2 frames, got ${frames.length}`);
   const limit = options.byteLimit ?? TIMELAPSE_DEFAULTS.byteLimit;
   const quality = options.quality ?? TIMELAPSE_DEFAULTS.quality;
@@ -111,7 +137,11 @@ export async function encodeTimelapse(frames: Frame[], totalSteps: number, optio
     options.signal?.throwIfAborted();
     const shown = thin(frames, n);
     const { width, height } = displaySize(last, side);
-    const webp = await encodeAnimatedWebp(await Promise.all(shown.map((f) => resizeTo(f.image, width, height))), delays(shown.length), quality);
+    const webp = await encodeAnimatedWebp(
+      await Promise.all(shown.map((f) => resizeTo(f.image, width, height))),
+      delays(shown.length),
+      quality,
+    );
     if (webp.length <= limit) return { webp, frameSteps: shown.map((f) => f.step), width, height, totalSteps };
     const ratio = limit / webp.length;
     if (n > MIN_FRAMES_BEFORE_SHRINKING) n = Math.max(MIN_FRAMES_BEFORE_SHRINKING, Math.floor(n * ratio * 0.9));
@@ -157,12 +187,17 @@ export async function resizeTo(image: RawImage, width: number, height: number): 
 }
 
 /** Same-size RGB frames -> looping animated WebP (frames stacked vertically, one page each). */
-export async function encodeAnimatedWebp(frames: readonly RawImage[], delayMs: readonly number[], quality: number): Promise<Buffer> {
+export async function encodeAnimatedWebp(
+  frames: readonly RawImage[],
+  delayMs: readonly number[],
+  quality: number,
+): Promise<Buffer> {
   const { width, height } = frames[0];
   const frameBytes = width * height * 3;
   const strip = Buffer.alloc(frameBytes * frames.length);
   frames.forEach((f, i) => {
-    if (f.width !== width || f.height !== height) throw new RangeError(`expected every frame to be ${width}x${height}, got ${f.width}x${f.height}`);
+    if (f.width !== width || f.height !== height)
+      throw new RangeError(`expected every frame to be ${width}x${height}, got ${f.width}x${f.height}`);
     strip.set(f.data, i * frameBytes);
   });
   return sharp(strip, { raw: { width, height: height * frames.length, channels: 3, pageHeight: height } })

@@ -103,11 +103,13 @@ export class ClipTokenizer {
   constructor(options: ClipTokenizerOptions) {
     this.vocab = options.vocab instanceof Map ? options.vocab : new Map(Object.entries(options.vocab));
     options.merges.forEach((merge, rank) => {
-      if (merge.split(' ').length !== 2) throw new TokenizerError(`expected merge ${rank + 1} to be two symbols separated by a space, got "${merge}"`);
+      if (merge.split(' ').length !== 2)
+        throw new TokenizerError(`expected merge ${rank + 1} to be two symbols separated by a space, got "${merge}"`);
       this.ranks.set(merge, rank);
     });
     this.maxLength = options.maxLength ?? 77;
-    if (!Number.isInteger(this.maxLength) || this.maxLength < 2) throw new TokenizerError(`expected maxLength >= 2, got ${this.maxLength}`);
+    if (!Number.isInteger(this.maxLength) || this.maxLength < 2)
+      throw new TokenizerError(`expected maxLength >= 2, got ${this.maxLength}`);
     this.bosId = this.idOf(options.bosToken ?? DEFAULT_BOS, 'start');
     this.eosId = this.idOf(options.eosToken ?? DEFAULT_EOS, 'end');
     this.padId = this.idOf(options.padToken ?? options.eosToken ?? DEFAULT_EOS, 'pad');
@@ -128,8 +130,12 @@ export class ClipTokenizer {
       throw new TokenizerError(`expected ${vocabPath} to hold an object of token -> id`);
     }
     const merges = parseMerges(readFileSync(mergesPath, 'utf8'));
-    const config = { ...optionalJson(join(dir, 'special_tokens_map.json')), ...optionalJson(join(dir, 'tokenizer_config.json')) };
-    const maxLength = typeof config.model_max_length === 'number' && config.model_max_length <= 4096 ? config.model_max_length : 77;
+    const config = {
+      ...optionalJson(join(dir, 'special_tokens_map.json')),
+      ...optionalJson(join(dir, 'tokenizer_config.json')),
+    };
+    const maxLength =
+      typeof config.model_max_length === 'number' && config.model_max_length <= 4096 ? config.model_max_length : 77;
     return new ClipTokenizer({
       vocab: vocab as Record<string, number>,
       merges,
@@ -162,7 +168,8 @@ export class ClipTokenizer {
 
   private idOf(token: string, role: string): number {
     const id = this.vocab.get(token);
-    if (id === undefined) throw new TokenizerError(`expected the ${role} token "${token}" in the vocabulary, but it is not there`);
+    if (id === undefined)
+      throw new TokenizerError(`expected the ${role} token "${token}" in the vocabulary, but it is not there`);
     return id;
   }
 

@@ -5,7 +5,14 @@ import { silentLogger, type EngineLogger } from './logger.ts';
 import { EngineCrashedError } from './errors.ts';
 import type { SessionSettings } from './session.ts';
 import type { RequestLimits } from './validate.ts';
-import { deserializeError, type FromWorker, type MediaKind, type ModelInfo, type ToWorker, type WorkerInit } from './worker-protocol.ts';
+import {
+  deserializeError,
+  type FromWorker,
+  type MediaKind,
+  type ModelInfo,
+  type ToWorker,
+  type WorkerInit,
+} from './worker-protocol.ts';
 import type { MediaFile, MediaOptions, MediaRenderer } from './media.ts';
 import type { GenerateOptions, GenerateRequest, GenerateResult, ImageGenerator } from './types.ts';
 
@@ -75,7 +82,13 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
   }
 
   generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
-    return this.start<GenerateResult>(options, (id) => ({ type: 'generate', id, request, previews: options.previews ?? true, steps: !!options.onStep }));
+    return this.start<GenerateResult>(options, (id) => ({
+      type: 'generate',
+      id,
+      request,
+      previews: options.previews ?? true,
+      steps: !!options.onStep,
+    }));
   }
 
   // MediaRenderer (issue 8): made in the engine's thread, where the model's sessions are.
@@ -87,14 +100,28 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
     return (await this.media('diffusion', request, options)).media;
   }
 
-  async generateWithTimelapse(request: GenerateRequest, options: MediaOptions & Pick<GenerateOptions, 'onStep' | 'previews'> = {}): Promise<{ result: GenerateResult; timelapse: MediaFile }> {
+  async generateWithTimelapse(
+    request: GenerateRequest,
+    options: MediaOptions & Pick<GenerateOptions, 'onStep' | 'previews'> = {},
+  ): Promise<{ result: GenerateResult; timelapse: MediaFile }> {
     const { media, result } = await this.media('video', request, options);
     return { result: result!, timelapse: media };
   }
 
-  private async media(kind: MediaKind, request: GenerateRequest, options: MediaOptions & { index?: number } & Pick<GenerateOptions, 'onStep' | 'previews'>): Promise<{ media: MediaFile; result?: GenerateResult }> {
+  private async media(
+    kind: MediaKind,
+    request: GenerateRequest,
+    options: MediaOptions & { index?: number } & Pick<GenerateOptions, 'onStep' | 'previews'>,
+  ): Promise<{ media: MediaFile; result?: GenerateResult }> {
     const out = await this.start<{ media: MediaFile; result?: GenerateResult }>(options, (id) => ({
-      type: 'media', id, kind, request, byteLimit: options.byteLimit, index: options.index, previews: options.previews ?? true, steps: !!options.onStep,
+      type: 'media',
+      id,
+      kind,
+      request,
+      byteLimit: options.byteLimit,
+      index: options.index,
+      previews: options.previews ?? true,
+      steps: !!options.onStep,
     }));
     const d = out.media.data;
     return { ...out, media: { ...out.media, data: Buffer.from(d.buffer, d.byteOffset, d.byteLength) } };
@@ -115,7 +142,7 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
         options,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       });
-      this.post(signal?.aborted ? { ...message(id), aborted: true } as ToWorker : message(id));
+      this.post(signal?.aborted ? ({ ...message(id), aborted: true } as ToWorker) : message(id));
     });
   }
 
@@ -144,19 +171,21 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
     for (const [id] of this.pending) this.settle(id, (p) => p.reject(error));
     this.logger.error({ code }, 'the engine thread stopped; starting a new one');
     this.restarts++;
-    this.restarting = spawn(this.init, this.logger).then(
-      ({ worker: next }) => {
-        this.worker = next;
-        this.attach(next);
-        this.logger.info({ restarts: this.restarts }, 'the engine thread is back');
-      },
-      (failure: unknown) => {
-        this.failure = failure instanceof Error ? failure : new Error(String(failure));
-        this.logger.error({ err: this.failure.message }, 'the engine thread could not be started again');
-      },
-    ).finally(() => {
-      this.restarting = undefined;
-    });
+    this.restarting = spawn(this.init, this.logger)
+      .then(
+        ({ worker: next }) => {
+          this.worker = next;
+          this.attach(next);
+          this.logger.info({ restarts: this.restarts }, 'the engine thread is back');
+        },
+        (failure: unknown) => {
+          this.failure = failure instanceof Error ? failure : new Error(String(failure));
+          this.logger.error({ err: this.failure.message }, 'the engine thread could not be started again');
+        },
+      )
+      .finally(() => {
+        this.restarting = undefined;
+      });
   }
 
   private post(msg: ToWorker): void {
@@ -211,7 +240,8 @@ async function spawn(init: WorkerInit, logger: EngineLogger): Promise<{ worker: 
       else if (msg.type === 'load-error') done(() => fail(deserializeError(msg.error)));
     };
     const onError = (error: Error) => done(() => fail(error));
-    const onExit = (code: number) => done(() => fail(new Error(`the engine worker exited (code ${code}) while loading ${init.modelDir}`)));
+    const onExit = (code: number) =>
+      done(() => fail(new Error(`the engine worker exited (code ${code}) while loading ${init.modelDir}`)));
     const done = (settle: () => void) => {
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       settle();

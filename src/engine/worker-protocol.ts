@@ -40,7 +40,17 @@ export type ToWorker =
   // `aborted`: the caller's signal had fired before the message left; a later 'cancel' message could
   // arrive only after a short run had already finished.
   | { type: 'generate'; id: number; request: GenerateRequest; previews: boolean; steps: boolean; aborted?: boolean }
-  | { type: 'media'; id: number; kind: MediaKind; request: GenerateRequest; byteLimit?: number; index?: number; previews: boolean; steps: boolean; aborted?: boolean }
+  | {
+      type: 'media';
+      id: number;
+      kind: MediaKind;
+      request: GenerateRequest;
+      byteLimit?: number;
+      index?: number;
+      previews: boolean;
+      steps: boolean;
+      aborted?: boolean;
+    }
   | { type: 'cancel'; id: number }
   | { type: 'close' };
 
@@ -55,9 +65,17 @@ export type FromWorker =
   | { type: 'closed' };
 
 export function serializeError(error: unknown): SerializedError {
-  if (error instanceof ModelLoadError) return { name: error.name, message: error.message.slice(error.file.length + 2), file: error.file, stack: error.stack };
-  if (error instanceof InvalidRequestError) return { name: error.name, message: error.message, field: error.field, stack: error.stack };
-  if (error instanceof GenerationCancelledError) return { name: error.name, message: error.message, step: error.step, total: error.total };
+  if (error instanceof ModelLoadError)
+    return {
+      name: error.name,
+      message: error.message.slice(error.file.length + 2),
+      file: error.file,
+      stack: error.stack,
+    };
+  if (error instanceof InvalidRequestError)
+    return { name: error.name, message: error.message, field: error.field, stack: error.stack };
+  if (error instanceof GenerationCancelledError)
+    return { name: error.name, message: error.message, step: error.step, total: error.total };
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
   return { name: 'Error', message: String(error) };
 }
@@ -66,7 +84,8 @@ export function serializeError(error: unknown): SerializedError {
 export function deserializeError(e: SerializedError): Error {
   let error: Error;
   if (e.name === 'ModelLoadError' && e.file !== undefined) error = new ModelLoadError(e.file, e.message);
-  else if (e.name === 'InvalidRequestError' && e.field !== undefined) error = new InvalidRequestError(e.field, e.message);
+  else if (e.name === 'InvalidRequestError' && e.field !== undefined)
+    error = new InvalidRequestError(e.field, e.message);
   else if (e.name === 'GenerationCancelledError') return new GenerationCancelledError(e.step ?? 0, e.total ?? 0);
   else {
     error = new Error(e.message);

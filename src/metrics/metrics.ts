@@ -13,8 +13,14 @@ export interface ObservableQueue {
 
 /** discord.js's REST manager (client.rest) as the metrics see it. */
 export interface ObservableRest {
-  on(event: 'response', listener: (request: { method: string; route: string }, response: { status: number }) => void): unknown;
-  on(event: 'rateLimited', listener: (info: { global: boolean; scope: string; route: string; method: string }) => void): unknown;
+  on(
+    event: 'response',
+    listener: (request: { method: string; route: string }, response: { status: number }) => void,
+  ): unknown;
+  on(
+    event: 'rateLimited',
+    listener: (info: { global: boolean; scope: string; route: string; method: string }) => void,
+  ): unknown;
   off?(event: string, listener: (...args: never[]) => void): unknown;
 }
 
@@ -33,8 +39,6 @@ export const OUTCOMES = ['done', 'failed', 'cancelled', 'requeued'] as const;
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly queueLength: Gauge;
-  private readonly jobs: Gauge<'state'>;
   private readonly submitted: Counter;
   private readonly finished: Counter<'outcome'>;
   private readonly stepSeconds: Histogram;
@@ -50,7 +54,7 @@ export class Metrics {
     const prefix = options.prefix ?? 'emojiforge_';
     const registers = [this.registry];
     const counts = () => options.stats?.() ?? this.countSeen();
-    this.queueLength = new Gauge({
+    new Gauge({
       name: `${prefix}queue_length`,
       help: 'Jobs waiting for the worker.',
       registers,
@@ -58,7 +62,7 @@ export class Metrics {
         this.set(counts().queued);
       },
     });
-    this.jobs = new Gauge({
+    new Gauge({
       name: `${prefix}jobs`,
       help: 'Jobs by state: queued and running now, and finished records still kept (when the queue reports them).',
       labelNames: ['state'],
@@ -70,7 +74,11 @@ export class Metrics {
         this.set({ state: 'running' }, now.running);
       },
     });
-    this.submitted = new Counter({ name: `${prefix}jobs_submitted_total`, help: 'Jobs accepted into the queue.', registers });
+    this.submitted = new Counter({
+      name: `${prefix}jobs_submitted_total`,
+      help: 'Jobs accepted into the queue.',
+      registers,
+    });
     this.finished = new Counter({
       name: `${prefix}jobs_finished_total`,
       help: 'Jobs that left the worker, by outcome (done, failed, cancelled, requeued at shutdown).',
@@ -145,7 +153,8 @@ export class Metrics {
     const onResponse = (request: { method: string }, response: { status: number }) => {
       if (response.status >= 400) this.discordError(response.status, request.method);
     };
-    const onRateLimited = (info: { global: boolean; scope: string }) => this.rateLimited(info.global ? 'global' : info.scope);
+    const onRateLimited = (info: { global: boolean; scope: string }) =>
+      this.rateLimited(info.global ? 'global' : info.scope);
     rest.on('response', onResponse);
     rest.on('rateLimited', onRateLimited);
     this.unsubscribe.push(

@@ -39,14 +39,18 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
             const body = JSON.stringify({ status: health.ready ? 'ok' : 'not ready', checks: health.checks });
             response.writeHead(health.ready ? 200 : 503, { 'content-type': 'application/json' }).end(body);
           },
-          () => response.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'not ready', checks: {} })),
+          () =>
+            response
+              .writeHead(503, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ status: 'not ready', checks: {} })),
         );
       return;
     }
     if (path === '/metrics') {
       options.metrics.render().then(
         ({ contentType, body }) => response.writeHead(200, { 'content-type': contentType }).end(body),
-        (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(error)}\n`),
+        (error: unknown) =>
+          response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(error)}\n`),
       );
       return;
     }

@@ -39,7 +39,9 @@ export function takeJob(state: QueueState): JobLease | undefined {
   const entry: Running = { job, controller: new AbortController(), settled, settle, done: false };
   state.running.set(job.id, entry);
   // Not awaited: the engine starts now. OrderedWriter keeps a later 'done' from being overwritten.
-  state.writer.set(jobKey(job.id), job).catch((err) => process.emitWarning(`could not persist start of job ${job.id}: ${err}`));
+  state.writer
+    .set(jobKey(job.id), job)
+    .catch((err) => process.emitWarning(`could not persist start of job ${job.id}: ${err}`));
   state.emit('started', structuredClone(job));
   return lease(state, entry);
 }
@@ -109,13 +111,20 @@ function lease(state: QueueState, entry: Running): JobLease {
       if (entry.done) return;
       job.progress = { step: p.step, total: p.total };
       const etaMs = state.stepTimes.remainingMs(job, state.clock());
-      state.emit('progress', { job: structuredClone(job), step: p.step, total: p.total, ...(p.preview ? { preview: p.preview } : {}), etaMs });
+      state.emit('progress', {
+        job: structuredClone(job),
+        step: p.step,
+        total: p.total,
+        ...(p.preview ? { preview: p.preview } : {}),
+        etaMs,
+      });
     },
     complete: (result: JobResult, engineMs?: number) => {
       if (!entry.done) state.stepTimes.record(job.request.count, job.request.steps, engineMs ?? result.elapsedMs);
       return finish('done', { result, progress: { step: job.request.steps, total: job.request.steps } }, 'done');
     },
-    fail: (message: string, code: FailureCode = 'engine') => finish('failed', { error: message, failure: code }, 'failed'),
+    fail: (message: string, code: FailureCode = 'engine') =>
+      finish('failed', { error: message, failure: code }, 'failed'),
     cancelled: () => finish('cancelled', {}, 'cancelled'),
     requeue: () => finish('queued', {}, 'requeued'),
   };

@@ -17,7 +17,11 @@ export class JobNotFoundError extends Error {
 /** The job is not in a state that allows the action, e.g. cancelling a finished job. */
 export class JobStateError extends Error {
   override name = 'JobStateError';
-  constructor(readonly jobId: string, readonly state: JobState, action: string) {
+  constructor(
+    readonly jobId: string,
+    readonly state: JobState,
+    action: string,
+  ) {
     super(`cannot ${action} job ${jobId}: expected it queued or running, it is ${state}`);
   }
 }

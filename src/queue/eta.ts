@@ -7,7 +7,10 @@ export class StepTimes {
   private readonly perCount = new Map<number, number>();
 
   /** `defaultStepMs` is used until the first job of any count has been measured. */
-  constructor(private readonly defaultStepMs = 250, private readonly alpha = 0.3) {}
+  constructor(
+    private readonly defaultStepMs = 250,
+    private readonly alpha = 0.3,
+  ) {}
 
   record(count: number, steps: number, elapsedMs: number): void {
     if (!(steps > 0) || !(elapsedMs >= 0)) return;
@@ -34,7 +37,9 @@ export class StepTimes {
   remainingMs(job: Pick<JobRecord, 'request' | 'startedAt' | 'progress'>, now: number): number {
     const total = this.estimateMs(job);
     const elapsed = job.startedAt !== undefined ? now - job.startedAt : 0;
-    const byProgress = job.progress ? ((job.progress.total - job.progress.step) / Math.max(1, job.progress.total)) * total : total;
+    const byProgress = job.progress
+      ? ((job.progress.total - job.progress.step) / Math.max(1, job.progress.total)) * total
+      : total;
     return Math.max(0, Math.min(byProgress, total - elapsed) || byProgress);
   }
 

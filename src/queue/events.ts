@@ -59,7 +59,10 @@ export class TypedEmitter<Events extends { [K in keyof Events]: (...args: never[
         (listener as (...a: Parameters<Events[E]>) => void)(...args);
       } catch (err) {
         // A front-end bug must not stop the GPU worker; surface it as a process warning instead.
-        process.emitWarning(`a '${String(event)}' listener threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`, 'JobQueueListenerWarning');
+        process.emitWarning(
+          `a '${String(event)}' listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+          'JobQueueListenerWarning',
+        );
       }
     }
   }

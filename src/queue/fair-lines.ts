@@ -88,7 +88,8 @@ export class FairLines<T extends Queued> {
   inOrder(): T[] {
     const lines = this.rotation.map((user) => this.lines.get(user)!);
     const order: T[] = [];
-    for (let k = 0; order.length < this.byId.size; k++) for (const line of lines) if (k < line.length) order.push(line[k]);
+    for (let k = 0; order.length < this.byId.size; k++)
+      for (const line of lines) if (k < line.length) order.push(line[k]);
     return order;
   }
 }

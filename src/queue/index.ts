@@ -10,12 +10,49 @@
 //   ...
 //   await worker.stop({ requeue: true }); await queue.close(); await store.close();
 export { MAX_JOB_ID_LENGTH, isJobId, newJobId } from './job-id.ts';
-export type { FailureCode, JobExtras, JobKind, JobMedia, JobOwner, JobRecord, JobResult, JobState, RunnableJob } from './types.ts';
+export type {
+  FailureCode,
+  JobExtras,
+  JobKind,
+  JobMedia,
+  JobOwner,
+  JobRecord,
+  JobResult,
+  JobState,
+  RunnableJob,
+} from './types.ts';
 export { isMediaJob, MediaUnavailableError } from './media-jobs.ts';
-export { openStore, StoreError, SQLITE_FILE_NAME, type Store, type StoreBackend, type OpenStoreOptions } from './store.ts';
-export { GuildSettingsStore, SettingsError, validateSettings, DEFAULT_SETTINGS, HARD_MAX_STEPS, HARD_MAX_COUNT, INT_RANGES, type GuildSettings, type SettingsChange } from './settings.ts';
+export {
+  openStore,
+  StoreError,
+  SQLITE_FILE_NAME,
+  type Store,
+  type StoreBackend,
+  type OpenStoreOptions,
+} from './store.ts';
+export {
+  GuildSettingsStore,
+  SettingsError,
+  validateSettings,
+  DEFAULT_SETTINGS,
+  HARD_MAX_STEPS,
+  HARD_MAX_COUNT,
+  INT_RANGES,
+  type GuildSettings,
+  type SettingsChange,
+} from './settings.ts';
 export { findBannedWord, normalizeForMatching } from './moderation.ts';
-export { LimitError, checkSubmit, checkParams, checkChannel, utcDay, nextUtcMidnight, type LimitCode, type UsageSnapshot } from './limits.ts';
+export {
+  DAY_MS,
+  LimitError,
+  checkSubmit,
+  checkParams,
+  checkChannel,
+  utcDay,
+  nextUtcMidnight,
+  type LimitCode,
+  type UsageSnapshot,
+} from './limits.ts';
 export type { JobQueueEvents, JobQueueEventName, JobProgressEvent } from './events.ts';
 export { PermissionError, JobNotFoundError, JobStateError, JobCancelledError, SubmitError } from './errors.ts';
 export {

@@ -40,13 +40,20 @@ function checkInput(input: SubmitInput): JobKind {
     }
   }
   const kind = input.kind ?? 'new';
-  if (!JOB_KINDS.includes(kind)) throw new SubmitError(`expected kind to be one of ${JOB_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
-  if (request === null || typeof request !== 'object') throw new SubmitError(`expected a request object, got ${JSON.stringify(request)}`);
+  if (!JOB_KINDS.includes(kind))
+    throw new SubmitError(`expected kind to be one of ${JOB_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+  if (request === null || typeof request !== 'object')
+    throw new SubmitError(`expected a request object, got ${JSON.stringify(request)}`);
   return kind;
 }
 
 /** Checks every limit, persists the new record, then queues it and emits 'queued'. */
-export async function submitJob(state: QueueState, settingsStore: GuildSettingsStore, maxQueued: number, input: SubmitInput): Promise<JobRecord> {
+export async function submitJob(
+  state: QueueState,
+  settingsStore: GuildSettingsStore,
+  maxQueued: number,
+  input: SubmitInput,
+): Promise<JobRecord> {
   const kind = checkInput(input);
   const { owner, request } = input;
   const settings = await settingsStore.get(owner.guildId);
@@ -112,7 +119,12 @@ export async function admitPost(state: QueueState, settingsStore: GuildSettingsS
 }
 
 /** A queued job is cancelled at once; a running one is aborted, and this waits until its worker stopped it. */
-export async function cancelJob(state: QueueState, stored: JobRecord | undefined, jobId: string, by: CancelBy): Promise<JobRecord> {
+export async function cancelJob(
+  state: QueueState,
+  stored: JobRecord | undefined,
+  jobId: string,
+  by: CancelBy,
+): Promise<JobRecord> {
   const queued = state.fair.get(jobId);
   const job = queued ?? state.running.get(jobId)?.job ?? stored;
   if (!job) throw new JobNotFoundError(jobId);

@@ -8,8 +8,13 @@ import type { FailureCode } from './types.ts';
 /** The job ran past its time limit. */
 export class JobTimeoutError extends Error {
   override name = 'JobTimeoutError';
-  constructor(readonly jobId: string, readonly timeoutMs: number) {
-    super(`job ${jobId} took longer than the ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} limit and was stopped`);
+  constructor(
+    readonly jobId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `job ${jobId} took longer than the ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} limit and was stopped`,
+    );
   }
 }
 
@@ -36,10 +41,18 @@ export function runEnd(error: unknown, abortReason: unknown, cancelled: boolean,
   if (abortReason instanceof JobTimeoutError) return { kind: 'failed', code: 'timeout', message: abortReason.message };
   if (error instanceof EngineCrashedError) {
     if (crashes < MAX_ENGINE_CRASHES) return { kind: 'requeue', why: 'engine crashed' };
-    return { kind: 'failed', code: 'engine_crash', message: `the engine stopped ${crashes + 1} times while running this job: ${error.message}` };
+    return {
+      kind: 'failed',
+      code: 'engine_crash',
+      message: `the engine stopped ${crashes + 1} times while running this job: ${error.message}`,
+    };
   }
   if (error instanceof MediaUnavailableError) return { kind: 'failed', code: 'unavailable', message: error.message };
-  return { kind: 'failed', code: 'engine', message: `the engine failed: ${error instanceof Error ? error.message : String(error)}` };
+  return {
+    kind: 'failed',
+    code: 'engine',
+    message: `the engine failed: ${error instanceof Error ? error.message : String(error)}`,
+  };
 }
 
 /** The call's result; once `signal` aborts, waits at most graceMs for the engine to notice (it checks between steps). */
@@ -52,8 +65,17 @@ export function untilAbortedPlusGrace<T>(call: Promise<T>, signal: AbortSignal, 
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     call.then(
-      (v) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); if (signal.aborted) reject(signal.reason); else resolveCall(v); },
-      (e) => { clearTimeout(graceTimer); signal.removeEventListener('abort', onAbort); reject(signal.aborted ? signal.reason : e); },
+      (v) => {
+        clearTimeout(graceTimer);
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) reject(signal.reason);
+        else resolveCall(v);
+      },
+      (e) => {
+        clearTimeout(graceTimer);
+        signal.removeEventListener('abort', onAbort);
+        reject(signal.aborted ? signal.reason : e);
+      },
     );
   });
 }

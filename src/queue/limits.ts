@@ -39,25 +39,51 @@ export interface UsageSnapshot {
 }
 
 /** Throws the first LimitError that applies; returns normally when the submit may go ahead. */
-export function checkSubmit(settings: GuildSettings, owner: JobOwner, request: GenerateRequest, usage: UsageSnapshot, now: number): void {
+export function checkSubmit(
+  settings: GuildSettings,
+  owner: JobOwner,
+  request: GenerateRequest,
+  usage: UsageSnapshot,
+  now: number,
+): void {
   checkChannel(settings, owner.channelId);
   checkParams(settings, request);
   // Every text the user supplied is shown with the result, so each is checked.
-  for (const [field, text] of [['prompt', request.prompt], ['negative prompt', request.negativePrompt]] as const) {
+  for (const [field, text] of [
+    ['prompt', request.prompt],
+    ['negative prompt', request.negativePrompt],
+  ] as const) {
     const banned = text === undefined ? undefined : findBannedWord(text, settings.bannedWords);
     if (banned !== undefined) {
-      throw new LimitError('banned_word', `Your ${field} contains a word this server does not allow ("${banned}"). Please rephrase it.`, undefined, banned);
+      throw new LimitError(
+        'banned_word',
+        `Your ${field} contains a word this server does not allow ("${banned}"). Please rephrase it.`,
+        undefined,
+        banned,
+      );
     }
   }
   if (usage.queued >= usage.maxQueued) {
-    throw new LimitError('queue_full', `The queue is full (${usage.maxQueued} jobs waiting). Please try again in a little while.`, usage.queueFreesAt);
+    throw new LimitError(
+      'queue_full',
+      `The queue is full (${usage.maxQueued} jobs waiting). Please try again in a little while.`,
+      usage.queueFreesAt,
+    );
   }
   if (usage.pending >= settings.maxPending) {
-    throw new LimitError('pending', `You already have ${usage.pending} job${usage.pending === 1 ? '' : 's'} waiting or running (the limit is ${settings.maxPending}). Wait for one to finish or cancel one.`, usage.pendingFreesAt);
+    throw new LimitError(
+      'pending',
+      `You already have ${usage.pending} job${usage.pending === 1 ? '' : 's'} waiting or running (the limit is ${settings.maxPending}). Wait for one to finish or cancel one.`,
+      usage.pendingFreesAt,
+    );
   }
   checkCooldown(settings, usage.lastSubmitAt, now);
   if (usage.usedToday >= settings.dailyQuota) {
-    throw new LimitError('daily_quota', `You have used today's ${settings.dailyQuota} images in this server. The quota resets at 00:00 UTC.`, nextUtcMidnight(now));
+    throw new LimitError(
+      'daily_quota',
+      `You have used today's ${settings.dailyQuota} images in this server. The quota resets at 00:00 UTC.`,
+      nextUtcMidnight(now),
+    );
   }
 }
 
@@ -66,12 +92,19 @@ export function checkCooldown(settings: GuildSettings, lastAt: number | undefine
   const resetsAt = lastAt + settings.cooldownSeconds * 1000;
   if (now < resetsAt) {
     const wait = Math.ceil((resetsAt - now) / 1000);
-    throw new LimitError('cooldown', `Please wait ${wait} more second${wait === 1 ? '' : 's'} before your next request (this server's cooldown is ${settings.cooldownSeconds} s).`, resetsAt);
+    throw new LimitError(
+      'cooldown',
+      `Please wait ${wait} more second${wait === 1 ? '' : 's'} before your next request (this server's cooldown is ${settings.cooldownSeconds} s).`,
+      resetsAt,
+    );
   }
 }
 
 export function checkChannel(settings: GuildSettings, channelId: string): void {
-  if (settings.deniedChannels.includes(channelId) || (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(channelId))) {
+  if (
+    settings.deniedChannels.includes(channelId) ||
+    (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(channelId))
+  ) {
     throw new LimitError('channel', 'Image requests are not allowed in this channel.', undefined, channelId);
   }
 }
@@ -83,22 +116,36 @@ export function checkParams(settings: GuildSettings, r: GenerateRequest): void {
   };
   if (typeof r.prompt !== 'string' || r.prompt.trim() === '') fail('prompt', 'expected a prompt, got an empty one');
   if (r.prompt.length > 1000) fail('prompt', `expected a prompt of at most 1000 characters, got ${r.prompt.length}`);
-  if (!isInt(r.steps) || r.steps < 1 || r.steps > settings.maxSteps) fail('steps', `expected steps between 1 and ${settings.maxSteps}, got ${r.steps}`);
-  if (!isInt(r.count) || r.count < 1 || r.count > settings.maxCount) fail('count', `expected count between 1 and ${settings.maxCount}, got ${r.count}`);
+  if (!isInt(r.steps) || r.steps < 1 || r.steps > settings.maxSteps)
+    fail('steps', `expected steps between 1 and ${settings.maxSteps}, got ${r.steps}`);
+  if (!isInt(r.count) || r.count < 1 || r.count > settings.maxCount)
+    fail('count', `expected count between 1 and ${settings.maxCount}, got ${r.count}`);
   for (const side of ['width', 'height'] as const) {
     const v = r[side];
     if (!isInt(v) || v < 8 || v % 8 !== 0) fail(side, `expected ${side} to be a multiple of 8 of at least 8, got ${v}`);
     // A stored job re-run after the limit was lowered: said in the image's terms, not a field's.
-    if (v > settings.maxSide) fail(side, `this image is ${r.width}×${r.height}, over this server's ${settings.maxSide} px limit for a side; make a new one with /imagine`);
+    if (v > settings.maxSide)
+      fail(
+        side,
+        `this image is ${r.width}×${r.height}, over this server's ${settings.maxSide} px limit for a side; make a new one with /imagine`,
+      );
   }
-  if (!(SAMPLERS as readonly string[]).includes(r.sampler)) fail('sampler', `expected a sampler from ${SAMPLERS.join(', ')}, got ${r.sampler}`);
-  if (!settings.allowedSamplers.includes(r.sampler)) fail('sampler', `the ${r.sampler} sampler is not allowed here; expected one of ${settings.allowedSamplers.join(', ')}`);
-  if (!isInt(r.seed) || r.seed < 0 || r.seed > 0xffffffff) fail('seed', `expected a seed between 0 and 4294967295, got ${r.seed}`);
-  if (typeof r.guidance !== 'number' || !Number.isFinite(r.guidance) || r.guidance < 0 || r.guidance > 30) fail('guidance', `expected guidance between 0 and 30, got ${r.guidance}`);
+  if (!(SAMPLERS as readonly string[]).includes(r.sampler))
+    fail('sampler', `expected a sampler from ${SAMPLERS.join(', ')}, got ${r.sampler}`);
+  if (!settings.allowedSamplers.includes(r.sampler))
+    fail(
+      'sampler',
+      `the ${r.sampler} sampler is not allowed here; expected one of ${settings.allowedSamplers.join(', ')}`,
+    );
+  if (!isInt(r.seed) || r.seed < 0 || r.seed > 0xffffffff)
+    fail('seed', `expected a seed between 0 and 4294967295, got ${r.seed}`);
+  if (typeof r.guidance !== 'number' || !Number.isFinite(r.guidance) || r.guidance < 0 || r.guidance > 30)
+    fail('guidance', `expected guidance between 0 and 30, got ${r.guidance}`);
   if (r.variation && (!isInt(r.variation.seed) || !(r.variation.strength >= 0 && r.variation.strength <= 1))) {
     fail('variation', `expected a variation seed and a strength between 0 and 1, got ${JSON.stringify(r.variation)}`);
   }
-  if (r.init && !(r.init.strength > 0 && r.init.strength <= 1)) fail('init', `expected an init strength above 0 and at most 1, got ${r.init.strength}`);
+  if (r.init && !(r.init.strength > 0 && r.init.strength <= 1))
+    fail('init', `expected an init strength above 0 and at most 1, got ${r.init.strength}`);
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;

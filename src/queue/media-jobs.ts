@@ -39,9 +39,16 @@ export async function runMediaJob(
   if (!renderer) throw new MediaUnavailableError(kind);
   const byteLimit = job.extras?.attachmentLimit ?? DEFAULT_ATTACHMENT_LIMIT;
   const index = job.extras?.index;
-  if (job.kind === 'timelapse') return { media: await renderer.timelapse(job.request, { signal: options.signal, byteLimit, index }) };
-  if (job.kind === 'diffusion') return { media: await renderer.diffusion(job.request, { signal: options.signal, byteLimit, index }) };
-  const { result, timelapse } = await renderer.generateWithTimelapse(job.request, { signal: options.signal, byteLimit, onStep: options.onStep, previews: options.previews });
+  if (job.kind === 'timelapse')
+    return { media: await renderer.timelapse(job.request, { signal: options.signal, byteLimit, index }) };
+  if (job.kind === 'diffusion')
+    return { media: await renderer.diffusion(job.request, { signal: options.signal, byteLimit, index }) };
+  const { result, timelapse } = await renderer.generateWithTimelapse(job.request, {
+    signal: options.signal,
+    byteLimit,
+    onStep: options.onStep,
+    previews: options.previews,
+  });
   return { result, media: timelapse };
 }
 
@@ -59,8 +66,16 @@ export class MediaNameError extends Error {
 }
 
 export function checkMediaName(name: unknown): string {
-  if (typeof name !== 'string' || name !== basename(name) || !/^[\w.-]{1,64}$/.test(name) || name.startsWith('.') || !MEDIA_EXTENSIONS.has(extname(name).toLowerCase())) {
-    throw new MediaNameError(`expected a media file name such as timelapse.webp (letters, digits, _ . -; ${[...MEDIA_EXTENSIONS].join(', ')}), got ${JSON.stringify(name)?.slice(0, 80)}`);
+  if (
+    typeof name !== 'string' ||
+    name !== basename(name) ||
+    !/^[\w.-]{1,64}$/.test(name) ||
+    name.startsWith('.') ||
+    !MEDIA_EXTENSIONS.has(extname(name).toLowerCase())
+  ) {
+    throw new MediaNameError(
+      `expected a media file name such as timelapse.webp (letters, digits, _ . -; ${[...MEDIA_EXTENSIONS].join(', ')}), got ${JSON.stringify(name)?.slice(0, 80)}`,
+    );
   }
   return name;
 }

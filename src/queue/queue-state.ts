@@ -72,7 +72,12 @@ export class QueueState {
   /** Marks a job finished (for listings, pruning and owed deliveries). */
   noteFinished(job: JobRecord): void {
     const finishedAt = job.finishedAt ?? job.createdAt;
-    this.finished.set(job.id, { userId: job.owner.userId, state: job.state, finishedAt, undelivered: owesDelivery(job) });
+    this.finished.set(job.id, {
+      userId: job.owner.userId,
+      state: job.state,
+      finishedAt,
+      undelivered: owesDelivery(job),
+    });
   }
 
   /** Wakes every worker waiting for a job. */

@@ -56,8 +56,15 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     this.settings = options.settings;
     this.maxQueued = positiveInt('maxQueued', options.maxQueued ?? 200);
     this.retentionMs = positiveInt('retentionMs', options.retentionMs ?? 30 * DAY_MS);
-    const emit = (event: keyof JobQueueEvents, ...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args);
-    this.state = new QueueState(options.store, options.clock ?? Date.now, this.retentionMs, options.defaultStepMs ?? 250, emit);
+    const emit = (event: keyof JobQueueEvents, ...args: unknown[]) =>
+      (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args);
+    this.state = new QueueState(
+      options.store,
+      options.clock ?? Date.now,
+      this.retentionMs,
+      options.defaultStepMs ?? 250,
+      emit,
+    );
   }
 
   /**
@@ -134,7 +141,9 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
    */
   async listForUser(userId: string, options: { finished?: number } = {}): Promise<JobRecord[]> {
     const { running, fair, finished } = this.state;
-    const active = [...running.values()].filter((r) => r.job.owner.userId === userId).map((r) => structuredClone(r.job));
+    const active = [...running.values()]
+      .filter((r) => r.job.owner.userId === userId)
+      .map((r) => structuredClone(r.job));
     active.push(...fair.lineOf(userId).map((j) => structuredClone(j)));
     const want = options.finished ?? 0;
     if (want <= 0) return active;
@@ -150,7 +159,14 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     for (const r of running.values()) if (!r.done) byState.running++;
     for (const f of finished.values()) byState[f.state]++;
     const { maxQueued } = this;
-    return { queued: fair.size, running: byState.running, waitingUsers: fair.waitingUsers, byState, maxQueued, stepMs: stepTimes.snapshot() };
+    return {
+      queued: fair.size,
+      running: byState.running,
+      waitingUsers: fair.waitingUsers,
+      byState,
+      maxQueued,
+      stepMs: stepTimes.snapshot(),
+    };
   }
 
   /** Replaces the front end's delivery data (e.g. a channel message id once the token expired). */

@@ -40,7 +40,10 @@ export async function loadJobs(state: QueueState): Promise<void> {
  * What a front end starting up must attach to: every running and queued job (in run order), then the
  * finished jobs it still owes a final message (they ended while no front end was listening), oldest first.
  */
-export async function pendingDeliveries(state: QueueState, read: (id: string) => Promise<JobRecord | undefined>): Promise<JobRecord[]> {
+export async function pendingDeliveries(
+  state: QueueState,
+  read: (id: string) => Promise<JobRecord | undefined>,
+): Promise<JobRecord[]> {
   const active = [...state.running.values()].filter((r) => !r.done).map((r) => structuredClone(r.job));
   const queued = state.fair.inOrder().map((j) => structuredClone(j));
   const owed = [...state.finished].filter(([, f]) => f.undelivered).sort((a, b) => a[1].finishedAt - b[1].finishedAt);

@@ -7,7 +7,12 @@ import { encodePng, imageParameters, makeGrid, upscaleForDisplay } from '../engi
 import type { JobResult, RunnableJob } from './types.ts';
 
 /** Display-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
-export async function writeResultFiles(dir: string, job: RunnableJob, result: GenerateResult, minSide: number): Promise<{ images: string[]; grid?: string }> {
+export async function writeResultFiles(
+  dir: string,
+  job: RunnableJob,
+  result: GenerateResult,
+  minSide: number,
+): Promise<{ images: string[]; grid?: string }> {
   const pngs = await encodeResultPngs(job, result, minSide);
   await mkdir(dir, { recursive: true });
   const images: string[] = [];
@@ -23,7 +28,11 @@ export async function writeResultFiles(dir: string, job: RunnableJob, result: Ge
 }
 
 /** The same PNGs as bytes (a remote worker ships them through Redis instead of a shared disk). */
-export async function encodeResultPngs(job: RunnableJob, result: GenerateResult, minSide: number): Promise<{ images: Buffer[]; grid?: Buffer }> {
+export async function encodeResultPngs(
+  job: RunnableJob,
+  result: GenerateResult,
+  minSide: number,
+): Promise<{ images: Buffer[]; grid?: Buffer }> {
   const r = job.request;
   const meta = (seed: number) => ({ ...imageParameters(r, seed, result.model), job: job.id });
   const display: RawImage[] = [];
@@ -39,7 +48,11 @@ export async function encodeResultPngs(job: RunnableJob, result: GenerateResult,
 
 /** Deletes a job's result files, and its folder when that is named after the job. */
 export async function removeResultFiles(jobId: string, result: JobResult): Promise<void> {
-  const files = [...(result.images ?? []), ...(result.grid ? [result.grid] : []), ...(result.media ? [result.media.path] : [])];
+  const files = [
+    ...(result.images ?? []),
+    ...(result.grid ? [result.grid] : []),
+    ...(result.media ? [result.media.path] : []),
+  ];
   await Promise.all(files.map((f) => unlink(f).catch(() => {})));
   // The worker writes into <resultsDir>/<jobId>/; remove that folder only when it is named after the job.
   const dirs = new Set(files.map((f) => dirname(f)).filter((d) => basename(d) === jobId));

@@ -50,7 +50,10 @@ export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
 /** A settings value out of range or of the wrong type; `field` names it. */
 export class SettingsError extends Error {
   override name = 'SettingsError';
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -70,29 +73,41 @@ const MAX_LIST = 500;
 
 /** Checks a patch and returns the merged settings; throws SettingsError naming the first bad field. */
 export function validateSettings(base: GuildSettings, patch: Partial<GuildSettings>): GuildSettings {
-  if (patch === null || typeof patch !== 'object') throw new SettingsError('(patch)', `expected an object of settings, got ${String(patch)}`);
+  if (patch === null || typeof patch !== 'object')
+    throw new SettingsError('(patch)', `expected an object of settings, got ${String(patch)}`);
   const known = new Set(Object.keys(DEFAULT_SETTINGS));
   for (const key of Object.keys(patch)) {
-    if (!known.has(key)) throw new SettingsError(key, `unknown setting ${key}; expected one of ${[...known].join(', ')}`);
+    if (!known.has(key))
+      throw new SettingsError(key, `unknown setting ${key}; expected one of ${[...known].join(', ')}`);
   }
   const next: GuildSettings = { ...base };
   for (const [field, [min, max]] of Object.entries(INT_RANGES) as [IntField, [number, number]][]) {
     const value = patch[field];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new SettingsError(field, `expected ${field} to be a whole number between ${min} and ${max}, got ${JSON.stringify(value)}`);
+      throw new SettingsError(
+        field,
+        `expected ${field} to be a whole number between ${min} and ${max}, got ${JSON.stringify(value)}`,
+      );
     }
-    if (field === 'maxSide' && value % 8 !== 0) throw new SettingsError(field, `expected maxSide to be a multiple of 8, got ${value}`);
+    if (field === 'maxSide' && value % 8 !== 0)
+      throw new SettingsError(field, `expected maxSide to be a multiple of 8, got ${value}`);
     next[field] = value;
   }
   if (patch.allowedSamplers !== undefined) {
     const list = patch.allowedSamplers;
     if (!Array.isArray(list) || list.length === 0) {
-      throw new SettingsError('allowedSamplers', `expected a non-empty list of samplers from ${SAMPLERS.join(', ')}, got ${JSON.stringify(list)}`);
+      throw new SettingsError(
+        'allowedSamplers',
+        `expected a non-empty list of samplers from ${SAMPLERS.join(', ')}, got ${JSON.stringify(list)}`,
+      );
     }
     for (const s of list) {
       if (!(SAMPLERS as readonly string[]).includes(s)) {
-        throw new SettingsError('allowedSamplers', `expected samplers from ${SAMPLERS.join(', ')}, got ${JSON.stringify(s)}`);
+        throw new SettingsError(
+          'allowedSamplers',
+          `expected samplers from ${SAMPLERS.join(', ')}, got ${JSON.stringify(s)}`,
+        );
       }
     }
     next.allowedSamplers = [...new Set(list)];
@@ -100,12 +115,18 @@ export function validateSettings(base: GuildSettings, patch: Partial<GuildSettin
   if (patch.bannedWords !== undefined) {
     const list = patch.bannedWords;
     if (!Array.isArray(list) || list.length > MAX_LIST) {
-      throw new SettingsError('bannedWords', `expected a list of at most ${MAX_LIST} words, got ${Array.isArray(list) ? `${list.length} words` : JSON.stringify(list)}`);
+      throw new SettingsError(
+        'bannedWords',
+        `expected a list of at most ${MAX_LIST} words, got ${Array.isArray(list) ? `${list.length} words` : JSON.stringify(list)}`,
+      );
     }
     const words = list.map((w) => (typeof w === 'string' ? w.trim() : w));
     for (const w of words) {
       if (typeof w !== 'string' || w.length === 0 || w.length > 64) {
-        throw new SettingsError('bannedWords', `expected each banned word to be 1 to 64 characters, got ${JSON.stringify(w)}`);
+        throw new SettingsError(
+          'bannedWords',
+          `expected each banned word to be 1 to 64 characters, got ${JSON.stringify(w)}`,
+        );
       }
     }
     next.bannedWords = [...new Set(words as string[])];
@@ -113,8 +134,15 @@ export function validateSettings(base: GuildSettings, patch: Partial<GuildSettin
   for (const field of ID_LIST_FIELDS) {
     const list = patch[field];
     if (list === undefined) continue;
-    if (!Array.isArray(list) || list.length > MAX_LIST || !list.every((id) => typeof id === 'string' && /^\d{1,25}$/.test(id))) {
-      throw new SettingsError(field, `expected ${field} to be a list of at most ${MAX_LIST} Discord ids (digits), got ${JSON.stringify(list)}`);
+    if (
+      !Array.isArray(list) ||
+      list.length > MAX_LIST ||
+      !list.every((id) => typeof id === 'string' && /^\d{1,25}$/.test(id))
+    ) {
+      throw new SettingsError(
+        field,
+        `expected ${field} to be a list of at most ${MAX_LIST} Discord ids (digits), got ${JSON.stringify(list)}`,
+      );
     }
     next[field] = [...new Set(list)];
   }
@@ -135,7 +163,10 @@ export class GuildSettingsStore {
   private readonly cache = new Map<string, GuildSettings>();
   private readonly changing = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly store: Store, private readonly maxCached = 10_000) {}
+  constructor(
+    private readonly store: Store,
+    private readonly maxCached = 10_000,
+  ) {}
 
   /** The guild's settings, defaults filled in for anything never set. */
   async get(guildId: string): Promise<GuildSettings> {

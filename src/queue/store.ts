@@ -49,7 +49,8 @@ const CLOSE_GRACE_MS = 2000;
 /** Opens SQLite under `dataDir` by default, Redis when `redisUrl` is given. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const namespace = options.namespace ?? 'emojiforge';
-  if (!/^[A-Za-z0-9-]+$/.test(namespace)) throw new StoreError(`expected a namespace of letters, digits and '-', got ${JSON.stringify(namespace)}`);
+  if (!/^[A-Za-z0-9-]+$/.test(namespace))
+    throw new StoreError(`expected a namespace of letters, digits and '-', got ${JSON.stringify(namespace)}`);
   if (options.redisUrl) return openRedis(options.redisUrl, namespace, options.connectTimeoutMs ?? 5000);
   return openSqlite(options.dataDir, namespace);
 }
@@ -93,7 +94,9 @@ async function openRedis(url: string, namespace: string, connectTimeoutMs: numbe
 
 async function probe(keyv: Keyv, what: string): Promise<void> {
   let failure: unknown;
-  keyv.on('error', (err: unknown) => { failure ??= err; });
+  keyv.on('error', (err: unknown) => {
+    failure ??= err;
+  });
   try {
     await keyv.get('__probe__');
   } catch (err) {
@@ -101,7 +104,9 @@ async function probe(keyv: Keyv, what: string): Promise<void> {
   }
   if (failure) {
     await keyv.disconnect().catch(() => {});
-    throw new StoreError(`could not open ${what}: ${failure instanceof Error ? failure.message : String(failure)}`, { cause: failure });
+    throw new StoreError(`could not open ${what}: ${failure instanceof Error ? failure.message : String(failure)}`, {
+      cause: failure,
+    });
   }
 }
 
@@ -116,7 +121,9 @@ class KeyvStore implements Store {
     private readonly forceClose?: () => void,
   ) {
     // keyv reports adapter failures as events; remember them so the awaiting call can throw.
-    keyv.on('error', (err: unknown) => { this.lastError = err; });
+    keyv.on('error', (err: unknown) => {
+      this.lastError = err;
+    });
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -155,9 +162,20 @@ class KeyvStore implements Store {
     const graceful = this.keyv.disconnect();
     if (!this.forceClose) return graceful;
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS); });
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS);
+    });
     try {
-      if ((await Promise.race([graceful.then(() => 'closed' as const, () => 'failed' as const), late])) === 'closed') return;
+      if (
+        (await Promise.race([
+          graceful.then(
+            () => 'closed' as const,
+            () => 'failed' as const,
+          ),
+          late,
+        ])) === 'closed'
+      )
+        return;
     } finally {
       clearTimeout(timer);
     }
@@ -169,6 +187,8 @@ class KeyvStore implements Store {
     const err = this.lastError;
     if (err === undefined) return;
     this.lastError = undefined;
-    throw new StoreError(`${this.backend} ${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new StoreError(`${this.backend} ${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }

@@ -39,7 +39,11 @@ export class Worker {
   private readonly finishing = new Set<Promise<unknown>>();
   private readonly crashes = new CrashCounts();
 
-  constructor(private readonly queue: JobQueue, private readonly generator: ImageGenerator, options: WorkerOptions) {
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly generator: ImageGenerator,
+    options: WorkerOptions,
+  ) {
     this.resultsDir = resolve(options.resultsDir);
     this.jobTimeoutMs = options.jobTimeoutMs ?? 10 * 60 * 1000;
     this.abortGraceMs = options.abortGraceMs ?? 30_000;
@@ -98,10 +102,18 @@ export class Worker {
     try {
       const onStep = (p: StepProgress): void => lease.progress(p);
       if (isMediaJob(job)) {
-        const run = await untilAbortedPlusGrace(runMediaJob(job, this.media, { signal: controller.signal, previews: this.previews, onStep }), controller.signal, this.abortGraceMs);
+        const run = await untilAbortedPlusGrace(
+          runMediaJob(job, this.media, { signal: controller.signal, previews: this.previews, onStep }),
+          controller.signal,
+          this.abortGraceMs,
+        );
         ({ result, media } = run);
       } else {
-        const call = this.generator.generate(job.request, { signal: controller.signal, previews: this.previews, onStep });
+        const call = this.generator.generate(job.request, {
+          signal: controller.signal,
+          previews: this.previews,
+          onStep,
+        });
         result = await untilAbortedPlusGrace(call, controller.signal, this.abortGraceMs);
       }
     } catch (err) {
@@ -117,7 +129,12 @@ export class Worker {
       this.crashes.forget(job.id);
       settle = this.saveResult(lease, result, engineMs, media);
     } else {
-      const end = runEnd(error ?? new Error('the engine returned nothing'), controller.signal.reason, lease.signal.aborted, this.crashes.of(job.id));
+      const end = runEnd(
+        error ?? new Error('the engine returned nothing'),
+        controller.signal.reason,
+        lease.signal.aborted,
+        this.crashes.of(job.id),
+      );
       if (end.kind === 'requeue') {
         if (end.why === 'engine crashed') this.crashes.add(job.id);
         settle = lease.requeue();
@@ -127,17 +144,29 @@ export class Worker {
       }
     }
     // Not awaited: the next job starts now; stop() waits for these.
-    const tracked = settle.catch((err) => process.emitWarning(`finishing job ${job.id} failed: ${err}`)).finally(() => this.finishing.delete(tracked));
+    const tracked = settle
+      .catch((err) => process.emitWarning(`finishing job ${job.id} failed: ${err}`))
+      .finally(() => this.finishing.delete(tracked));
     this.finishing.add(tracked);
   }
 
-  private async saveResult(lease: JobLease, result: GenerateResult | undefined, engineMs: number, media?: MediaRun['media']): Promise<JobRecord> {
+  private async saveResult(
+    lease: JobLease,
+    result: GenerateResult | undefined,
+    engineMs: number,
+    media?: MediaRun['media'],
+  ): Promise<JobRecord> {
     const { job } = lease;
     try {
       const dir = join(this.resultsDir, job.id);
       const files = result ? await writeResultFiles(dir, job, result, this.displayMinSide) : { images: [] };
       const seeds = result?.seeds ?? requestSeeds(job.request);
-      const jobResult: JobResult = { ...files, seeds, model: result?.model ?? this.generator.modelName, elapsedMs: Math.round(engineMs) };
+      const jobResult: JobResult = {
+        ...files,
+        seeds,
+        model: result?.model ?? this.generator.modelName,
+        elapsedMs: Math.round(engineMs),
+      };
       if (media) jobResult.media = await writeMediaFile(dir, media);
       return await lease.complete(jobResult, engineMs);
     } catch (err) {

@@ -32,19 +32,21 @@ export class OrderedWriter {
   private enqueue(key: string, pending: Pending): Promise<void> {
     this.latest.set(key, pending);
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(async () => {
-      // An earlier link may already have written our value (it always writes the newest).
-      if (!this.latest.has(key)) return;
-      const item = this.latest.get(key)!;
-      this.latest.delete(key);
-      try {
-        if (item === DELETE) await this.store.delete(key);
-        else await this.store.set(key, item.value, item.ttlMs);
-      } catch (err) {
-        if (!this.latest.has(key)) this.latest.set(key, item); // let a later write retry it
-        throw err;
-      }
-    });
+    const next = previous
+      .catch(() => {})
+      .then(async () => {
+        // An earlier link may already have written our value (it always writes the newest).
+        if (!this.latest.has(key)) return;
+        const item = this.latest.get(key)!;
+        this.latest.delete(key);
+        try {
+          if (item === DELETE) await this.store.delete(key);
+          else await this.store.set(key, item.value, item.ttlMs);
+        } catch (err) {
+          if (!this.latest.has(key)) this.latest.set(key, item); // let a later write retry it
+          throw err;
+        }
+      });
     this.chains.set(key, next);
     const cleanup = (): void => {
       if (this.chains.get(key) === next) this.chains.delete(key);

@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { ConfigError, PROJECT_ROOT, VARIABLES, describeConfig, parseConfig, prepareDataDir } from '../../src/app/config.ts';
+import {
+  ConfigError,
+  PROJECT_ROOT,
+  VARIABLES,
+  describeConfig,
+  parseConfig,
+  prepareDataDir,
+} from '../../src/app/config.ts';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.fake-token-for-tests_0123456789';
 
@@ -194,11 +201,17 @@ test('prepareDataDir refuses a file and an unwritable directory, naming DATA_DIR
   try {
     const file = join(root, 'file');
     writeFileSync(file, '');
-    assert.throws(() => prepareDataDir(file), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.problems[0], /^DATA_DIR: expected a directory this process .* can create and write, got ".*file" \(/);
-      return true;
-    });
+    assert.throws(
+      () => prepareDataDir(file),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(
+          error.problems[0],
+          /^DATA_DIR: expected a directory this process .* can create and write, got ".*file" \(/,
+        );
+        return true;
+      },
+    );
     assert.throws(() => prepareDataDir(join(file, 'sub')), /^ConfigError|DATA_DIR: .*\(ENOTDIR\)/);
     const locked = join(root, 'locked');
     prepareDataDir(locked);
@@ -213,19 +226,39 @@ test('prepareDataDir refuses a file and an unwritable directory, naming DATA_DIR
       const { buildSync } = await import('esbuild');
       const bundle = join(root, 'config.cjs');
       const entry = join(PROJECT_ROOT, 'src', 'app', 'config.ts');
-      buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent', define: { 'import.meta.url': JSON.stringify(pathToFileURL(entry).href) } });
+      buildSync({
+        entryPoints: [entry],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        outfile: bundle,
+        logLevel: 'silent',
+        define: { 'import.meta.url': JSON.stringify(pathToFileURL(entry).href) },
+      });
       chmodSync(bundle, 0o644);
       const script = `const m = require(${JSON.stringify(bundle)});
         try { m.prepareDataDir(${JSON.stringify(locked)}); console.log('accepted'); } catch (e) { console.log(e.message); }`;
-      const child = spawnSync(process.execPath, ['-e', script], { cwd: root, uid: 65534, gid: 65534, encoding: 'utf8' });
-      assert.match(child.stdout, /DATA_DIR: expected a directory this process \(uid 65534\) can create and write, got ".*locked" \(EACCES\)/, child.stderr);
+      const child = spawnSync(process.execPath, ['-e', script], {
+        cwd: root,
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+      });
+      assert.match(
+        child.stdout,
+        /DATA_DIR: expected a directory this process \(uid 65534\) can create and write, got ".*locked" \(EACCES\)/,
+        child.stderr,
+      );
       return;
     }
-    assert.throws(() => prepareDataDir(locked), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.problems[0], /^DATA_DIR: .*\(EACCES\)$/);
-      return true;
-    });
+    assert.throws(
+      () => prepareDataDir(locked),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.problems[0], /^DATA_DIR: .*\(EACCES\)$/);
+        return true;
+      },
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -28,7 +28,10 @@ test('the README table lists every variable with its default', () => {
   for (const variable of VARIABLES) {
     const row = readme.split('\n').find((line) => line.startsWith(`| \`${variable.name}\``));
     assert.ok(row, `README.md has no table row for ${variable.name}`);
-    assert.ok(row.includes(variable.default), `README row for ${variable.name} should show its default ${variable.default}: ${row}`);
+    assert.ok(
+      row.includes(variable.default),
+      `README row for ${variable.name} should show its default ${variable.default}: ${row}`,
+    );
   }
 });
 
@@ -51,7 +54,9 @@ test('the Dockerfiles copy only paths that exist and run the bot with node direc
 
 test('yamllint accepts every compose file', (t) => {
   if (!has('yamllint')) return t.skip('yamllint is not installed (apt-get install yamllint)');
-  const files = readdirSync(join(PROJECT_ROOT, 'deploy')).filter((f) => /^docker-compose.*\.ya?ml$/.test(f)).map((f) => `deploy/${f}`);
+  const files = readdirSync(join(PROJECT_ROOT, 'deploy'))
+    .filter((f) => /^docker-compose.*\.ya?ml$/.test(f))
+    .map((f) => `deploy/${f}`);
   assert.ok(files.includes('deploy/docker-compose.yml'), files.join(', '));
   const result = spawnSync(
     'yamllint',
@@ -69,7 +74,9 @@ test('systemd-analyze verifies the unit', (t) => {
     const unit = read('deploy/emojiforge.service').replace('ExecStart=/usr/bin/node', `ExecStart=${process.execPath}`);
     writeFileSync(join(dir, 'emojiforge.service'), unit);
     const result = spawnSync('systemd-analyze', ['verify', join(dir, 'emojiforge.service')], { encoding: 'utf8' });
-    const complaints = (result.stdout + result.stderr).split('\n').filter((line) => line.includes('emojiforge.service'));
+    const complaints = (result.stdout + result.stderr)
+      .split('\n')
+      .filter((line) => line.includes('emojiforge.service'));
     assert.deepEqual(complaints, [], complaints.join('\n'));
     assert.equal(result.status, 0, result.stderr);
   } finally {

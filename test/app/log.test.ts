@@ -24,7 +24,10 @@ test('the literal token never appears, wherever it hides', () => {
   const { logger, text, lines } = capture();
   logger.info(`connecting with ${TOKEN}`);
   logger.info('formatted %s', TOKEN);
-  logger.warn({ request: { url: `https://discord.com/api/v10/x?t=${TOKEN}`, nested: [{ deep: `Bot ${TOKEN}` }] } }, 'request');
+  logger.warn(
+    { request: { url: `https://discord.com/api/v10/x?t=${TOKEN}`, nested: [{ deep: `Bot ${TOKEN}` }] } },
+    'request',
+  );
   logger.error({ err: new Error(`401 for token ${TOKEN}`) }, 'failed');
   const error = new Error('boom');
   error.stack = `Error: boom with ${TOKEN}\n    at somewhere`;
@@ -40,7 +43,10 @@ test('the literal token never appears, wherever it hides', () => {
 
 test('fields that carry secrets by name are blanked even when the value is unknown', () => {
   const { logger, text } = capture([]);
-  logger.info({ headers: { authorization: 'Bot some-other-token-value' }, password: 'pw-123456', token: 'tok-abcdef' }, 'x');
+  logger.info(
+    { headers: { authorization: 'Bot some-other-token-value' }, password: 'pw-123456', token: 'tok-abcdef' },
+    'x',
+  );
   assert.ok(!text().includes('some-other-token-value'));
   assert.ok(!text().includes('pw-123456'));
   assert.ok(!text().includes('tok-abcdef'));
@@ -68,9 +74,15 @@ test('interaction tokens never appear: in a DiscordAPIError url, a stack, a reje
   const interactionToken = 'aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OjEyMzQ1Njc4OTA';
   const { logger, text, lines } = capture([TOKEN]);
   const url = `https://discord.com/api/v10/webhooks/1234567890123456789/${interactionToken}/messages/@original`;
-  const apiError = new DiscordAPIError({ code: 50027, message: 'Invalid Webhook Token' }, 50027, 401, 'PATCH', url, { body: {}, files: undefined });
+  const apiError = new DiscordAPIError({ code: 50027, message: 'Invalid Webhook Token' }, 50027, 401, 'PATCH', url, {
+    body: {},
+    files: undefined,
+  });
   logger.error({ err: apiError }, 'edit failed');
-  logger.warn({ err: { name: 'Error', message: `POST /interactions/1234567890123456789/${interactionToken}/callback failed` } }, 'callback');
+  logger.warn(
+    { err: { name: 'Error', message: `POST /interactions/1234567890123456789/${interactionToken}/callback failed` } },
+    'callback',
+  );
   const rejection = new Error('request failed');
   rejection.stack = `Error: request failed ${url}\n    at x`;
   logger.error({ err: rejection }, 'unhandled promise rejection');

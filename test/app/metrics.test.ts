@@ -102,19 +102,25 @@ test('discord.js REST error responses and rate limits are counted', async () => 
       response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
     if (request.url?.endsWith('/channels/1/messages/2')) return json(404, { message: 'Unknown Message', code: 10008 });
     if (request.url?.endsWith('/channels/1/messages') && hits429++ === 0) {
-      return json(429, { message: 'You are being rate limited.', retry_after: 0.05, global: false }, {
-        'retry-after': '0.05',
-        'x-ratelimit-scope': 'user',
-        'x-ratelimit-limit': '5',
-        'x-ratelimit-remaining': '0',
-        'x-ratelimit-reset-after': '0.05',
-        'x-ratelimit-bucket': 'b1',
-      });
+      return json(
+        429,
+        { message: 'You are being rate limited.', retry_after: 0.05, global: false },
+        {
+          'retry-after': '0.05',
+          'x-ratelimit-scope': 'user',
+          'x-ratelimit-limit': '5',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset-after': '0.05',
+          'x-ratelimit-bucket': 'b1',
+        },
+      );
     }
     return json(200, { id: '3' });
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-  const rest = new REST({ api: `http://127.0.0.1:${(api.address() as AddressInfo).port}/api`, retries: 0 }).setToken('t'.repeat(30));
+  const rest = new REST({ api: `http://127.0.0.1:${(api.address() as AddressInfo).port}/api`, retries: 0 }).setToken(
+    't'.repeat(30),
+  );
   const metrics = new Metrics({ processMetrics: false }).watchRest(rest);
   try {
     await assert.rejects(rest.get('/channels/1/messages/2'));
@@ -180,7 +186,16 @@ test('with the real queue, worker and engine: a finished job shows in every queu
     for (const userId of ['1001', '1002']) {
       await queue.submit({
         owner: { userId, guildId: '2001', channelId: '3001' },
-        request: { prompt: 'a cat', seed: 5, steps: 4, guidance: 3, width: side, height: side, sampler: 'euler', count: 1 },
+        request: {
+          prompt: 'a cat',
+          seed: 5,
+          steps: 4,
+          guidance: 3,
+          width: side,
+          height: side,
+          sampler: 'euler',
+          count: 1,
+        },
       });
     }
     let text = (await metrics.render()).body;

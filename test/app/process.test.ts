@@ -26,11 +26,15 @@ interface Child {
 
 function run(env: Record<string, string>, cwd: string): Child {
   // A clean environment: only what the test sets (plus PATH), and a working directory with no .env.
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(PROJECT_ROOT, 'src', 'index.ts')], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(PROJECT_ROOT, 'src', 'index.ts')],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   const waiters: Array<() => void> = [];
@@ -53,7 +57,10 @@ function run(env: Record<string, string>, cwd: string): Child {
     kill: (signal) => child.kill(signal),
     line: (msg, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no log line matching ${msg} within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no log line matching ${msg} within ${timeoutMs} ms:\n${out}\n${err}`)),
+          timeoutMs,
+        );
         const check = () => {
           const found = find(msg);
           if (found) {
@@ -107,7 +114,10 @@ test('an unwritable DATA_DIR: exit 1 naming DATA_DIR', async () => {
     writeFileSync(join(dir, 'not-a-dir'), '');
     const child = run({ DISCORD_TOKEN: TOKEN, MODEL_DIR: FIXTURE, DATA_DIR: join(dir, 'not-a-dir', 'data') }, dir);
     assert.equal(await child.exited, 1);
-    assert.match(child.stderr(), /DATA_DIR: expected a directory this process .* can create and write, got ".*not-a-dir\/data" \(ENOTDIR\)/);
+    assert.match(
+      child.stderr(),
+      /DATA_DIR: expected a directory this process .* can create and write, got ".*not-a-dir\/data" \(ENOTDIR\)/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -119,7 +129,10 @@ test('a broken MODEL_DIR: exit 1 with a fatal log line naming MODEL_DIR and the 
     const model = join(dir, 'model');
     mkdirSync(model);
     writeFileSync(join(model, 'model_index.json'), '{"_class_name": "StableDiffusionPipeline"}');
-    const child = run({ DISCORD_TOKEN: TOKEN, MODEL_DIR: model, DATA_DIR: join(dir, 'data'), REGISTER_COMMANDS: 'off' }, dir);
+    const child = run(
+      { DISCORD_TOKEN: TOKEN, MODEL_DIR: model, DATA_DIR: join(dir, 'data'), REGISTER_COMMANDS: 'off' },
+      dir,
+    );
     assert.equal(await child.exited, 1);
     const fatal = await child.line(/^MODEL_DIR: /);
     assert.equal(fatal.level, 60);
@@ -135,7 +148,16 @@ test('a token Discord rejects: exit 1 with a fatal log line naming DISCORD_TOKEN
   const dir = scratch();
   const server = await startDiscordServer({});
   try {
-    const child = run({ DISCORD_TOKEN: TOKEN, DISCORD_API_URL: server.apiUrl, MODEL_DIR: FIXTURE, DATA_DIR: join(dir, 'data'), REGISTER_COMMANDS: 'off' }, dir);
+    const child = run(
+      {
+        DISCORD_TOKEN: TOKEN,
+        DISCORD_API_URL: server.apiUrl,
+        MODEL_DIR: FIXTURE,
+        DATA_DIR: join(dir, 'data'),
+        REGISTER_COMMANDS: 'off',
+      },
+      dir,
+    );
     assert.equal(await child.exited, 1);
     const fatal = await child.line(/^DISCORD_TOKEN: /);
     assert.equal(fatal.level, 60);
@@ -154,7 +176,17 @@ test('METRICS_PORT already in use: exit 1 naming METRICS_PORT, before logging in
   const port = (taken.address() as AddressInfo).port;
   try {
     // No Discord server at all: the start must fail on the port first.
-    const child = run({ DISCORD_TOKEN: TOKEN, DISCORD_API_URL: 'http://127.0.0.1:9/api', MODEL_DIR: FIXTURE, DATA_DIR: join(dir, 'data'), REGISTER_COMMANDS: 'off', METRICS_PORT: String(port) }, dir);
+    const child = run(
+      {
+        DISCORD_TOKEN: TOKEN,
+        DISCORD_API_URL: 'http://127.0.0.1:9/api',
+        MODEL_DIR: FIXTURE,
+        DATA_DIR: join(dir, 'data'),
+        REGISTER_COMMANDS: 'off',
+        METRICS_PORT: String(port),
+      },
+      dir,
+    );
     assert.equal(await child.exited, 1);
     const fatal = await child.line(/^METRICS_PORT: /);
     assert.match(String(fatal.msg), new RegExp(`expected to listen on 127\\.0\\.0\\.1:${port} .*got EADDRINUSE`));
@@ -171,7 +203,15 @@ test('an unreachable Redis: exit 1 naming REDIS_URL, without its password', asyn
   const port = (closed.address() as AddressInfo).port;
   await new Promise((resolve) => closed.close(resolve)); // a port nobody listens on
   try {
-    const child = run({ DISCORD_TOKEN: TOKEN, REDIS_URL: `redis://:hunter2-secret@127.0.0.1:${port}/0`, MODEL_DIR: FIXTURE, DATA_DIR: join(dir, 'data') }, dir);
+    const child = run(
+      {
+        DISCORD_TOKEN: TOKEN,
+        REDIS_URL: `redis://:hunter2-secret@127.0.0.1:${port}/0`,
+        MODEL_DIR: FIXTURE,
+        DATA_DIR: join(dir, 'data'),
+      },
+      dir,
+    );
     assert.equal(await child.exited, 1);
     const fatal = await child.line(/^REDIS_URL: /);
     assert.match(String(fatal.msg), /could not open the job store/);
@@ -206,7 +246,11 @@ test('a normal run: registers commands, serves /healthz and /metrics, draws, and
     assert.equal((await health.json()).status, 'ok');
     assert.ok(server.registeredCommands(server.guildId).some((c) => c.name === 'imagine'));
 
-    const i = server.slash({ user: server.users.alice, command: 'imagine', options: { prompt: 'a red apple', steps: 4 } });
+    const i = server.slash({
+      user: server.users.alice,
+      command: 'imagine',
+      options: { prompt: 'a red apple', steps: 4 },
+    });
     const final = await i.waitFor(isFinal);
     assert.match(final.content, /a red apple/);
     await child.line(/^job done$/);

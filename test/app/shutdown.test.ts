@@ -40,14 +40,24 @@ async function start(stepMs: number, extraEnv: Record<string, string> = {}): Pro
     LOG_LEVEL: 'debug',
     ...extraEnv,
   });
-  const logger = createLogger({ level: 'debug', secrets: [server!.token], destination: { write: (line: string) => void lines.push(line) } });
-  const app = await startApp(config, logger, (deps) => startDiscord(deps), { wrapEngine: (engine) => paced(engine, stepMs) });
+  const logger = createLogger({
+    level: 'debug',
+    secrets: [server!.token],
+    destination: { write: (line: string) => void lines.push(line) },
+  });
+  const app = await startApp(config, logger, (deps) => startDiscord(deps), {
+    wrapEngine: (engine) => paced(engine, stepMs),
+  });
   apps.push(app);
   return app;
 }
 
 async function imagine(steps: number): Promise<InteractionHandle> {
-  const i = server!.slash({ user: server!.users.alice, command: 'imagine', options: { prompt: 'a lighthouse', steps } });
+  const i = server!.slash({
+    user: server!.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a lighthouse', steps },
+  });
   await i.acknowledged();
   return i;
 }
@@ -58,7 +68,10 @@ test('stop with time to spare: the running job finishes and its final is deliver
   server = await startDiscordServer({ waitTimeoutMs: 20_000 });
   dataDir = mkdtempSync(join(tmpdir(), 'ef-stop-'));
   const app = await start(40);
-  assert.deepEqual(await app.health(), { ready: true, checks: { store: true, engine: true, worker: true, discord: true } });
+  assert.deepEqual(await app.health(), {
+    ready: true,
+    checks: { store: true, engine: true, worker: true, discord: true },
+  });
   const i = await imagine(12);
   await i.waitFor((m) => /Step \d+\/12/.test(m.content));
   assert.equal(app.worker.busy, true);
@@ -86,16 +99,23 @@ test('stop with a short grace: the running job is re-queued, and the next start 
 
   const second = await start(5);
   const record = await second.queue.get(await jobId);
-  assert.ok(record && (record.state === 'queued' || record.state === 'running' || record.state === 'done'), `job state ${record?.state}`);
+  assert.ok(
+    record && (record.state === 'queued' || record.state === 'running' || record.state === 'done'),
+    `job state ${record?.state}`,
+  );
   const final = await i.waitFor(isFinal);
   assert.match(final.content, /a lighthouse/);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(finals(i).length, 1, 'delivered exactly once');
-  const done = (await second.queue.listForUser(server.users.alice.id, { finished: 5 })).filter((j) => j.state === 'done');
+  const done = (await second.queue.listForUser(server.users.alice.id, { finished: 5 })).filter(
+    (j) => j.state === 'done',
+  );
   assert.equal(done.length, 1, 'one job, run to the end once');
 });
 
-test('/healthz checks for real: a Redis store that stops answering and a dead engine thread are reported', { skip: HAVE_REDIS ? false : NO_REDIS_REASON }, async () => {
+test('/healthz checks for real: a Redis store that stops answering and a dead engine thread are reported', {
+  skip: HAVE_REDIS ? false : NO_REDIS_REASON,
+}, async () => {
   server = await startDiscordServer({ waitTimeoutMs: 20_000 });
   dataDir = mkdtempSync(join(tmpdir(), 'ef-health-'));
   const redis = await startRedis();

@@ -68,11 +68,12 @@ test('a wrong token cannot log in', async () => {
 test('the gateway refuses other versions and transport compression', async () => {
   const server = await startDiscordServer();
   try {
-    const closeCode = (query: string) => new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${server.gatewayUrl}?${query}`);
-      ws.on('close', (code) => resolve(code));
-      ws.on('error', () => {});
-    });
+    const closeCode = (query: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${server.gatewayUrl}?${query}`);
+        ws.on('close', (code) => resolve(code));
+        ws.on('error', () => {});
+      });
     assert.equal(await closeCode('v=9&encoding=json'), 4012);
     assert.equal(await closeCode('v=10&encoding=json&compress=zlib-stream'), 4012);
     expectViolations(server, [/v=9/, /compress=zlib-stream/]);

@@ -2,7 +2,12 @@
 // them; interactions carry their own guild, channel and the member's permissions in that channel.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction, type TextChannel } from 'discord.js';
+import {
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+  type TextChannel,
+} from 'discord.js';
 import { startHarness, type Harness } from './helpers.ts';
 import { Permission } from '../support/discord/index.ts';
 
@@ -13,7 +18,12 @@ before(async () => {
   h = await startHarness();
   h.onInteraction(async (i) => {
     if (!i.isChatInputCommand()) return;
-    seen.push({ guild: i.guildId, channel: i.channelId, perms: i.memberPermissions?.bitfield.toString(), user: i.user.id });
+    seen.push({
+      guild: i.guildId,
+      channel: i.channelId,
+      perms: i.memberPermissions?.bitfield.toString(),
+      user: i.user.id,
+    });
     await (i as ChatInputCommandInteraction).reply({ content: 'ok' });
   });
   await h.client.application!.commands.set([new SlashCommandBuilder().setName('ping').setDescription('Ping').toJSON()]);
@@ -45,14 +55,20 @@ test('interactions carry the guild of their channel and the member permissions t
   await mine.waitFor((m) => m.content === 'ok');
   await theirs.waitFor((m) => m.content === 'ok');
   assert.equal(theirs.original?.channelId, other.channels.art.id);
-  const [a, b] = [seen.find((s) => s.user === h.server.users.alice.id)!, seen.find((s) => s.user === other.users.moderator.id)!];
+  const [a, b] = [
+    seen.find((s) => s.user === h.server.users.alice.id)!,
+    seen.find((s) => s.user === other.users.moderator.id)!,
+  ];
   assert.equal(a.guild, h.server.guildId);
   assert.equal(b.guild, other.id);
   assert.equal(b.channel, other.channels.art.id);
   assert.equal(BigInt(a.perms!) & PermissionFlagsBits.ManageGuild, 0n);
   assert.equal(BigInt(b.perms!) & PermissionFlagsBits.ManageGuild, PermissionFlagsBits.ManageGuild);
   // A person who is not a member of that guild cannot type there.
-  assert.throws(() => h.server.slash({ user: h.server.users.alice, command: 'ping', channelId: other.channels.general.id }), /not a member/);
+  assert.throws(
+    () => h.server.slash({ user: h.server.users.alice, command: 'ping', channelId: other.channels.general.id }),
+    /not a member/,
+  );
 });
 
 test('channel overwrites: a hidden channel denies View Channel to @everyone, a member overwrite allows it back', async () => {
@@ -71,7 +87,11 @@ test('channel overwrites: a hidden channel denies View Channel to @everyone, a m
   const carolMember = await members.fetch(carol.id);
   assert.equal(channel.permissionsFor(alice).has(PermissionFlagsBits.ViewChannel), false);
   assert.equal(channel.permissionsFor(carolMember).has(PermissionFlagsBits.ViewChannel), true);
-  assert.equal(channel.permissionsFor(await members.fetch(guild.users.owner.id)).has(PermissionFlagsBits.ViewChannel), true, 'the owner sees everything');
+  assert.equal(
+    channel.permissionsFor(await members.fetch(guild.users.owner.id)).has(PermissionFlagsBits.ViewChannel),
+    true,
+    'the owner sees everything',
+  );
   const there = h.server.slash({ user: carol, command: 'ping', channelId: secret.id });
   await there.waitFor((m) => m.content === 'ok');
   const perms = BigInt(seen.find((s) => s.user === carol.id)!.perms!);

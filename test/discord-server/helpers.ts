@@ -10,7 +10,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: DiscordServerOptions = {}, intents: GatewayIntentBits[] = [GatewayIntentBits.Guilds]): Promise<Harness> {
+export async function startHarness(
+  options: DiscordServerOptions = {},
+  intents: GatewayIntentBits[] = [GatewayIntentBits.Guilds],
+): Promise<Harness> {
   const server = await startDiscordServer(options);
   const client = new Client({ intents, rest: { api: server.apiUrl } });
   let handler: (interaction: Interaction) => Promise<void> | void = () => {};

@@ -10,7 +10,10 @@ let h: Harness;
 
 before(async () => {
   h = await startHarness({ editRateLimit: EDITS });
-  await h.client.application!.commands.set([new SlashCommandBuilder().setName('go').setDescription('Go').toJSON()], h.server.guildId);
+  await h.client.application!.commands.set(
+    [new SlashCommandBuilder().setName('go').setDescription('Go').toJSON()],
+    h.server.guildId,
+  );
 });
 
 after(async () => {
@@ -38,7 +41,12 @@ test('normal answers carry X-RateLimit-* headers', async () => {
 
 test('an injected 429 on an edit is waited out and retried by discord.js', async () => {
   const start = Date.now();
-  const injection = h.server.inject({ method: 'PATCH', path: /\/messages\/@original$/, status: 429, retryAfterMs: 250 });
+  const injection = h.server.inject({
+    method: 'PATCH',
+    path: /\/messages\/@original$/,
+    status: 429,
+    retryAfterMs: 250,
+  });
   const result = await run(async (i) => {
     await i.deferReply();
     await i.editReply('final');
@@ -46,7 +54,13 @@ test('an injected 429 on an edit is waited out and retried by discord.js', async
   });
   assert.equal(injection.hits, 1);
   assert.ok(result >= 250, `waited Retry-After (took ${result} ms)`);
-  assert.deepEqual(patches(start).map((r) => [r.status, r.injected ?? false]), [[429, true], [200, false]]);
+  assert.deepEqual(
+    patches(start).map((r) => [r.status, r.injected ?? false]),
+    [
+      [429, true],
+      [200, false],
+    ],
+  );
   assert.equal(h.server.interactions.at(-1)!.original!.content, 'final');
   assert.deepEqual(h.server.violations, []);
 });
@@ -57,7 +71,10 @@ test('a global 429 on the callback still acknowledges inside the window', async 
   await run((i) => i.deferReply());
   const it = h.server.interactions.at(-1)!;
   assert.ok(it.ack && it.ack.latencyMs >= 150);
-  assert.deepEqual(h.server.requests.filter((r) => r.at >= start && r.path.endsWith('/callback')).map((r) => r.status), [429, 204]);
+  assert.deepEqual(
+    h.server.requests.filter((r) => r.at >= start && r.path.endsWith('/callback')).map((r) => r.status),
+    [429, 204],
+  );
   assert.deepEqual(h.server.violations, []);
 });
 
@@ -73,7 +90,10 @@ test('5xx answers are retried (three times by default); a fourth failure reaches
   h.server.inject({ method: 'PATCH', path: /@original$/, status: 503, times: 4 });
   const failed = await run(async (i) => {
     await i.deferReply();
-    return i.editReply('never').then(() => 'landed', (error: { status?: number }) => error.status);
+    return i.editReply('never').then(
+      () => 'landed',
+      (error: { status?: number }) => error.status,
+    );
   });
   assert.equal(failed, 503);
   assert.deepEqual(h.server.violations, []);
@@ -90,9 +110,14 @@ test('the per-token edit limit: discord.js follows the bucket headers and every 
   assert.equal(it.original!.content, 'edit 7');
   assert.equal(it.edits.length, 7);
   assert.ok(took >= 2 * EDITS.windowMs - 50, `7 edits at 3 per 400 ms need two waits (took ${took} ms)`);
-  const accepted = patches(start).filter((r) => r.status === 200).map((r) => r.at);
+  const accepted = patches(start)
+    .filter((r) => r.status === 200)
+    .map((r) => r.at);
   for (const at of accepted) {
-    assert.ok(accepted.filter((t) => t >= at && t < at + EDITS.windowMs).length <= EDITS.limit + 1, 'no more than one bucket of edits per window');
+    assert.ok(
+      accepted.filter((t) => t >= at && t < at + EDITS.windowMs).length <= EDITS.limit + 1,
+      'no more than one bucket of edits per window',
+    );
   }
   assert.deepEqual(h.server.violations, []);
 });
@@ -106,10 +131,22 @@ test('going over the edit limit is answered 429 with Discord headers and body', 
   const url = `${h.server.apiUrl}/v10/webhooks/${h.server.applicationId}/${it.token}/messages/@original`;
   const answers = [];
   for (let n = 0; n < EDITS.limit + 1; n++) {
-    answers.push(await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: `${n}` }) }));
+    answers.push(
+      await fetch(url, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: `${n}` }),
+      }),
+    );
   }
-  assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 429]);
-  assert.deepEqual(answers.map((r) => r.headers.get('x-ratelimit-remaining')), ['2', '1', '0', '0']);
+  assert.deepEqual(
+    answers.map((r) => r.status),
+    [200, 200, 200, 429],
+  );
+  assert.deepEqual(
+    answers.map((r) => r.headers.get('x-ratelimit-remaining')),
+    ['2', '1', '0', '0'],
+  );
   const limited = answers.at(-1)!;
   assert.equal(limited.headers.get('x-ratelimit-scope'), 'user');
   assert.ok(Number(limited.headers.get('retry-after')) > 0);

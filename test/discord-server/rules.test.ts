@@ -2,7 +2,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AttachmentBuilder, MessageFlags, Routes, SlashCommandBuilder, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
+import {
+  AttachmentBuilder,
+  MessageFlags,
+  Routes,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+  type Interaction,
+} from 'discord.js';
 import { startHarness, expectViolations, discordErrorCode, type Harness } from './helpers.ts';
 
 const ACK_WINDOW = 300;
@@ -12,8 +19,16 @@ let h: Harness;
 
 before(async () => {
   // Edits are not rate-limited here: these tests send many refused edits in a row.
-  h = await startHarness({ ackWindowMs: ACK_WINDOW, tokenLifetimeMs: TOKEN_LIFETIME, attachmentSizeLimit: SIZE_LIMIT, editRateLimit: null });
-  await h.client.application!.commands.set([new SlashCommandBuilder().setName('go').setDescription('Go').toJSON()], h.server.guildId);
+  h = await startHarness({
+    ackWindowMs: ACK_WINDOW,
+    tokenLifetimeMs: TOKEN_LIFETIME,
+    attachmentSizeLimit: SIZE_LIMIT,
+    editRateLimit: null,
+  });
+  await h.client.application!.commands.set(
+    [new SlashCommandBuilder().setName('go').setDescription('Go').toJSON()],
+    h.server.guildId,
+  );
 });
 
 after(async () => {
@@ -30,7 +45,10 @@ async function run<T>(body: (i: ChatInputCommandInteraction) => Promise<T>): Pro
   });
 }
 
-const row = (...ids: string[]) => ({ type: 1, components: ids.map((id) => ({ type: 2, style: 2, label: 'b', custom_id: id })) });
+const row = (...ids: string[]) => ({
+  type: 1,
+  components: ids.map((id) => ({ type: 2, style: 2, label: 'b', custom_id: id })),
+});
 
 test('a first response after the ack window is refused (10062) and recorded once', async () => {
   const code = await run(async (i) => {
@@ -59,14 +77,23 @@ test('a slow callback that arrives inside the window but is answered after it is
 test('a second acknowledgement is refused with 40060', async () => {
   const code = await run(async (i) => {
     await i.deferReply();
-    return discordErrorCode(() => i.client.rest.post(Routes.interactionCallback(i.id, i.token), { body: { type: 4, data: { content: 'again' } }, auth: false }));
+    return discordErrorCode(() =>
+      i.client.rest.post(Routes.interactionCallback(i.id, i.token), {
+        body: { type: 4, data: { content: 'again' } },
+        auth: false,
+      }),
+    );
   });
   assert.equal(code, 40060);
   expectViolations(h.server, [/already acknowledged with type 5/]);
 });
 
 test('a component-only callback type on a slash command is refused', async () => {
-  const code = await run((i) => discordErrorCode(() => i.client.rest.post(Routes.interactionCallback(i.id, i.token), { body: { type: 6 }, auth: false })));
+  const code = await run((i) =>
+    discordErrorCode(() =>
+      i.client.rest.post(Routes.interactionCallback(i.id, i.token), { body: { type: 6 }, auth: false }),
+    ),
+  );
   assert.equal(code, 50035);
   await sleep(ACK_WINDOW + 50);
   expectViolations(h.server, [/callback type 6 is not valid/, /\/go by alice: not acknowledged within 300 ms/]);
@@ -90,7 +117,10 @@ test('editing @original before acknowledging, or an unknown message, is 10008', 
     return [early, unknown];
   });
   assert.deepEqual(codes, [10008, 10008]);
-  expectViolations(h.server, [/no original response \(the interaction was not acknowledged yet\)/, /no such message among this interaction's responses/]);
+  expectViolations(h.server, [
+    /no original response \(the interaction was not acknowledged yet\)/,
+    /no such message among this interaction's responses/,
+  ]);
 });
 
 test('a follow-up before acknowledging is refused', async () => {
@@ -139,14 +169,22 @@ test('the same rules hold for replies, follow-ups, updates and channel messages'
     return [reply, followUp, sent];
   });
   assert.deepEqual(codes, [50035, 50035, 50035]);
-  expectViolations(h.server, [/callback type 4: content is 2001/, /follow-up to \/go: custom_id "a"/, /message to channel \d+: content is 2001/]);
+  expectViolations(h.server, [
+    /callback type 4: content is 2001/,
+    /follow-up to \/go: custom_id "a"/,
+    /message to channel \d+: content is 2001/,
+  ]);
 });
 
 test('an attachment over the size limit is refused with 413 / 40005', async () => {
   const codes = await run(async (i) => {
     await i.deferReply();
-    const big = await discordErrorCode(() => i.editReply({ files: [new AttachmentBuilder(Buffer.alloc(SIZE_LIMIT + 1), { name: 'big.png' })] }));
-    const fits = await discordErrorCode(() => i.editReply({ files: [new AttachmentBuilder(Buffer.alloc(SIZE_LIMIT), { name: 'ok.png' })] }));
+    const big = await discordErrorCode(() =>
+      i.editReply({ files: [new AttachmentBuilder(Buffer.alloc(SIZE_LIMIT + 1), { name: 'big.png' })] }),
+    );
+    const fits = await discordErrorCode(() =>
+      i.editReply({ files: [new AttachmentBuilder(Buffer.alloc(SIZE_LIMIT), { name: 'ok.png' })] }),
+    );
     return [big, fits, i.attachmentSizeLimit];
   });
   assert.deepEqual(codes, [40005, undefined, SIZE_LIMIT]);
@@ -162,22 +200,38 @@ test('two edits in flight at once to one message are recorded', async () => {
   // discord.js queues one request per bucket, so go around it as a careless bot might.
   h.server.inject({ method: 'PATCH', path: /@original$/, delayMs: 100, times: 2 });
   const url = `${h.server.apiUrl}/v10/webhooks/${h.server.applicationId}/${it.token}/messages/@original`;
-  const patch = (content: string) => fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content }) });
+  const patch = (content: string) =>
+    fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content }) });
   const answers = await Promise.all([patch('a'), patch('b')]);
-  assert.deepEqual(answers.map((r) => r.status), [200, 200]);
+  assert.deepEqual(
+    answers.map((r) => r.status),
+    [200, 200],
+  );
   assert.equal(h.server.maxEditsInFlight(it.originalId!), 2);
   expectViolations(h.server, [/2 edits in flight at once to message \d+, at most 1 allowed/]);
 });
 
 test('bad command registrations, a wrong bot token and unknown routes are recorded', async () => {
-  const bad = await discordErrorCode(() => h.client.application!.commands.set([{ name: 'Imagine', description: '' } as never], h.server.guildId));
+  const bad = await discordErrorCode(() =>
+    h.client.application!.commands.set([{ name: 'Imagine', description: '' } as never], h.server.guildId),
+  );
   assert.equal(bad, 50035);
   const wrong = await fetch(`${h.server.apiUrl}/v10/users/@me`, { headers: { authorization: 'Bot nope' } });
   assert.equal(wrong.status, 401);
-  const missing = await fetch(`${h.server.apiUrl}/v10/guilds/${h.server.guildId}/bans`, { headers: { authorization: `Bot ${h.server.token}` } });
+  const missing = await fetch(`${h.server.apiUrl}/v10/guilds/${h.server.guildId}/bans`, {
+    headers: { authorization: `Bot ${h.server.token}` },
+  });
   assert.equal(missing.status, 404);
-  expectViolations(h.server, [/command registration refused/, /missing or wrong bot token/, /does not implement that route/]);
-  assert.deepEqual(h.server.registeredCommands(h.server.guildId).map((c) => c.name), ['go'], 'a refused registration changes nothing');
+  expectViolations(h.server, [
+    /command registration refused/,
+    /missing or wrong bot token/,
+    /does not implement that route/,
+  ]);
+  assert.deepEqual(
+    h.server.registeredCommands(h.server.guildId).map((c) => c.name),
+    ['go'],
+    'a refused registration changes nothing',
+  );
 });
 
 test('embed limits and button styles and labels', async () => {

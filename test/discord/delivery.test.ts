@@ -109,10 +109,16 @@ test('slow edits: previews are dropped, never queued; one edit in flight; final 
     assert.equal(final.files[0].name, 'grid.png');
     assert.ok(final.files[0].data.subarray(1, 4).toString() === 'PNG');
     const ids = final.components.flatMap((r) => r.components.map((c) => ('custom_id' in c ? c.custom_id : '')));
-    assert.deepEqual(ids.map((id) => decodeCustomId(id)?.action), ['pick', 'pick', 'pick', 'pick', 'variation', 'variation', 'variation', 'variation', 'reroll', 'timelapse']);
+    assert.deepEqual(
+      ids.map((id) => decodeCustomId(id)?.action),
+      ['pick', 'pick', 'pick', 'pick', 'variation', 'variation', 'variation', 'variation', 'reroll', 'timelapse'],
+    );
     const previews = mine.filter((e) => /Step \d+\/30/.test(e.payload.content));
     assert.ok(previews.length >= 1, 'at least one preview shown');
-    assert.ok(previews.length < 30, `previews are dropped while an edit is in flight, got ${previews.length} edits for 30 steps`);
+    assert.ok(
+      previews.length < 30,
+      `previews are dropped while an edit is in flight, got ${previews.length} edits for 30 steps`,
+    );
     assert.ok(previews.some((e) => e.payload.files[0]?.name === 'preview.webp'));
     assert.equal(transport.maxInFlight, 1);
     assert.equal(deliverer.maxInFlightPerMessage, 1);
@@ -126,7 +132,19 @@ test('injected 429 and 500 on the final edit: still delivered', async () => {
   // Armed by a 'done' listener registered before the deliverer's, so the FINAL edit meets both failures.
   const arm = queue.on('done', () =>
     transport.failNext.push(
-      new RateLimitError({ timeToReset: 50, limit: 5, method: 'PATCH', hash: 'h', url: '/x', route: '/x', majorParameter: 'm', global: false, retryAfter: 50, sublimitTimeout: 0, scope: 'user' }),
+      new RateLimitError({
+        timeToReset: 50,
+        limit: 5,
+        method: 'PATCH',
+        hash: 'h',
+        url: '/x',
+        route: '/x',
+        majorParameter: 'm',
+        global: false,
+        retryAfter: 50,
+        sublimitTimeout: 0,
+        scope: 'user',
+      }),
       new HTTPError(500, 'Internal Server Error', 'PATCH', '/x', {}),
     ),
   );
@@ -136,7 +154,16 @@ test('injected 429 and 500 on the final edit: still delivered', async () => {
     const job = await submit(3);
     await finished(job);
     arm();
-    await until(() => transport.edits.some((e) => e.token === job.delivery!.token && e.payload.components.length === 1 && e.payload.files[0]?.name === 'image.png'), 'the final after 429 and 500');
+    await until(
+      () =>
+        transport.edits.some(
+          (e) =>
+            e.token === job.delivery!.token &&
+            e.payload.components.length === 1 &&
+            e.payload.files[0]?.name === 'image.png',
+        ),
+      'the final after 429 and 500',
+    );
     assert.equal(transport.failNext.length, 0, 'both injected failures were hit');
   } finally {
     await deliverer.stop();
@@ -155,7 +182,11 @@ test('an expired token sends the final to the channel, mentioning the owner', as
     assert.equal(post.channelId, 'c1');
     assert.equal(post.mention, job.owner.userId);
     assert.match(post.payload.content, new RegExp(`^<@${job.owner.userId}> your image is ready`));
-    assert.equal(transport.edits.filter((e) => e.token === job.delivery!.token).length, 0, 'the dead token was not used');
+    assert.equal(
+      transport.edits.filter((e) => e.token === job.delivery!.token).length,
+      0,
+      'the dead token was not used',
+    );
     assert.equal(deliverer.channelFallbacks, 1);
     // The message id is recorded after the post lands, so poll rather than race it.
     let stored = await queue.get(job.id);

@@ -4,8 +4,20 @@ import { fitToServer, type BuiltRequest } from '../../src/commands/imagine.ts';
 import { aspectToSize } from '../../src/commands/aspect.ts';
 import { DEFAULT_SETTINGS } from '../../src/queue/index.ts';
 
-const built = (aspect: string, side: number, given: Partial<Pick<BuiltRequest, 'stepsGiven' | 'samplerGiven'>> = {}): BuiltRequest => ({
-  request: { prompt: 'x', seed: 1, steps: 20, guidance: 7, sampler: 'euler_a', count: 1, ...aspectToSize(aspect, side) },
+const built = (
+  aspect: string,
+  side: number,
+  given: Partial<Pick<BuiltRequest, 'stepsGiven' | 'samplerGiven'>> = {},
+): BuiltRequest => ({
+  request: {
+    prompt: 'x',
+    seed: 1,
+    steps: 20,
+    guidance: 7,
+    sampler: 'euler_a',
+    count: 1,
+    ...aspectToSize(aspect, side),
+  },
   stepsGiven: false,
   samplerGiven: false,
   video: false,

@@ -34,7 +34,10 @@ test('fitPng: too large even at native size is an AttachmentTooLargeError with b
     assert.ok(error instanceof AttachmentTooLargeError);
     assert.equal(error.limitBytes, 100);
     assert.ok(error.smallestBytes > 100);
-    assert.match(error.message, /expected an attachment of at most 100 bytes, got [\d.]+ KiB even at the model's native size/);
+    assert.match(
+      error.message,
+      /expected an attachment of at most 100 bytes, got [\d.]+ KiB even at the model's native size/,
+    );
     return true;
   });
 });

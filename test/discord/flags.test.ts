@@ -17,9 +17,18 @@ test('aliases, em dash and repeated --no', () => {
 });
 
 test('unknown flags, missing values and bad numbers are refused with a hint', () => {
-  assert.throws(() => parsePromptFlags('cat --v 5'), (e) => e instanceof InvalidOptionError && /unknown prompt flag `--v`/.test(e.message));
-  assert.throws(() => parsePromptFlags('cat --seed'), (e) => e instanceof InvalidOptionError && /needs a value/.test(e.message));
-  assert.throws(() => parsePromptFlags('cat --steps 2.5'), (e) => e instanceof InvalidOptionError && /whole number, got `2.5`/.test(e.message));
+  assert.throws(
+    () => parsePromptFlags('cat --v 5'),
+    (e) => e instanceof InvalidOptionError && /unknown prompt flag `--v`/.test(e.message),
+  );
+  assert.throws(
+    () => parsePromptFlags('cat --seed'),
+    (e) => e instanceof InvalidOptionError && /needs a value/.test(e.message),
+  );
+  assert.throws(
+    () => parsePromptFlags('cat --steps 2.5'),
+    (e) => e instanceof InvalidOptionError && /whole number, got `2.5`/.test(e.message),
+  );
   assert.throws(() => parsePromptFlags('cat --seed 1 --seed 2'), /given twice/);
 });
 
@@ -32,7 +41,10 @@ test('mergeOption: option wins when equal or flag absent, conflicts are errors',
   assert.equal(mergeOption('seed', null, 7), 7);
   assert.equal(mergeOption('seed', 5, 5), 5);
   assert.equal(mergeOption('seed', undefined, undefined), undefined);
-  assert.throws(() => mergeOption('seed', 5, 7), (e) => e instanceof InvalidOptionError && /option 5 and prompt flag 7/.test(e.message));
+  assert.throws(
+    () => mergeOption('seed', 5, 7),
+    (e) => e instanceof InvalidOptionError && /option 5 and prompt flag 7/.test(e.message),
+  );
 });
 
 test('aspect ratios keep about the native area in multiples of 8', () => {

@@ -11,29 +11,59 @@ import { parseArgs, RegisterError } from '../../src/app/register-commands.ts';
 
 test('the registry holds the six commands and every button action', () => {
   const registry = botRegistry();
-  assert.deepEqual([...registry.commands.keys()].sort(), ['cancel', 'diffusion', 'help', 'imagine', 'queue', 'settings']);
-  assert.deepEqual([...registry.buttons.keys()].sort(), ['cancel', 'pick', 'reroll', 'timelapse', 'variation', 'varyStrong', 'varySubtle']);
+  assert.deepEqual([...registry.commands.keys()].sort(), [
+    'cancel',
+    'diffusion',
+    'help',
+    'imagine',
+    'queue',
+    'settings',
+  ]);
+  assert.deepEqual([...registry.buttons.keys()].sort(), [
+    'cancel',
+    'pick',
+    'reroll',
+    'timelapse',
+    'variation',
+    'varyStrong',
+    'varySubtle',
+  ]);
 });
 
 test('command definitions: fixed names, options and choices', () => {
   const defs = botCommandDefinitions();
   const imagine = defs.find((d) => d.name === 'imagine')!;
-  assert.deepEqual(imagine.options!.map((o) => o.name), ['prompt', 'negative', 'seed', 'steps', 'guidance', 'count', 'aspect', 'sampler']);
+  assert.deepEqual(
+    imagine.options!.map((o) => o.name),
+    ['prompt', 'negative', 'seed', 'steps', 'guidance', 'count', 'aspect', 'sampler'],
+  );
   const byName = Object.fromEntries(imagine.options!.map((o) => [o.name, o as unknown as Record<string, unknown>]));
   assert.equal(byName.prompt.required, true);
   assert.equal(byName.count.min_value, 1);
   assert.equal(byName.count.max_value, 4);
-  assert.deepEqual((byName.sampler.choices as { value: string }[]).map((c) => c.value), ['euler_a', 'euler', 'ddim', 'dpmpp_2m_karras', 'lcm']);
+  assert.deepEqual(
+    (byName.sampler.choices as { value: string }[]).map((c) => c.value),
+    ['euler_a', 'euler', 'ddim', 'dpmpp_2m_karras', 'lcm'],
+  );
   assert.ok((byName.aspect.choices as { value: string }[]).some((c) => c.value === '16:9'));
   const settings = defs.find((d) => d.name === 'settings')!;
   assert.equal(settings.default_member_permissions, String(PermissionFlagsBits.ManageGuild));
-  assert.deepEqual(settings.options!.map((o) => o.name), ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'reset']);
+  assert.deepEqual(
+    settings.options!.map((o) => o.name),
+    ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'reset'],
+  );
   const limits = settings.options!.find((o) => o.name === 'limits') as unknown as { options: { name: string }[] };
-  assert.deepEqual(limits.options.map((o) => o.name), ['max_steps', 'max_count', 'max_pending', 'cooldown', 'daily_quota', 'max_side']);
+  assert.deepEqual(
+    limits.options.map((o) => o.name),
+    ['max_steps', 'max_count', 'max_pending', 'cooldown', 'daily_quota', 'max_side'],
+  );
 });
 
 test('the shape check refuses broken modules and duplicates', () => {
-  assert.throws(() => buildRegistry([{ data: { name: 'x' } }], []), (e) => e instanceof RegistryError && /got an object with keys data/.test(e.message));
+  assert.throws(
+    () => buildRegistry([{ data: { name: 'x' } }], []),
+    (e) => e instanceof RegistryError && /got an object with keys data/.test(e.message),
+  );
   const cmd = { data: { name: 'x', toJSON: () => ({ name: 'x', description: 'x' }) }, execute: async () => {} };
   assert.throws(() => buildRegistry([cmd, cmd], []), /got \/x twice/);
   const family = { actions: ['reroll'], execute: async () => {} };
@@ -55,7 +85,10 @@ test('errors are presented with what to do; limits say when they reset', () => {
 
 test('a missing token is a clear start-up error', async () => {
   const fake = {} as never;
-  await assert.rejects(startBot({ token: '', registry: botRegistry(), queue: fake, settings: fake, logger: fake, defaultSide: 64 }), (e) => e instanceof BotStartError && /DISCORD_TOKEN is required/.test(e.message));
+  await assert.rejects(
+    startBot({ token: '', registry: botRegistry(), queue: fake, settings: fake, logger: fake, defaultSide: 64 }),
+    (e) => e instanceof BotStartError && /DISCORD_TOKEN is required/.test(e.message),
+  );
 });
 
 test('register-commands arguments', () => {

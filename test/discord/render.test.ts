@@ -12,14 +12,26 @@ function job(count: number, prompt = 'a cat'): JobRecord {
     kind: 'new',
     state: 'done',
     createdAt: 0,
-    result: { images: Array.from({ length: count }, (_, i) => `/tmp/${i}.png`), seeds: Array.from({ length: count }, (_, i) => 9 + i), model: 'm', elapsedMs: 1 },
+    result: {
+      images: Array.from({ length: count }, (_, i) => `/tmp/${i}.png`),
+      seeds: Array.from({ length: count }, (_, i) => 9 + i),
+      model: 'm',
+      elapsedMs: 1,
+    },
   };
 }
 
 const file = { name: 'x.png', data: Buffer.from('x') };
 
-test('every message keeps Discord\'s component rules: ≤5 rows, ≤5 buttons a row, unique ids ≤100 chars', () => {
-  const payloads = [finalPayload(job(1), file, 1), finalPayload(job(4), file, 4), finalPayload(job(2), file, 2), pickPayload(job(4), 3, file, '7'), queuedPayload(job(1), 3, 5000), progressPayload(job(1), 3, 20, 1000)];
+test("every message keeps Discord's component rules: ≤5 rows, ≤5 buttons a row, unique ids ≤100 chars", () => {
+  const payloads = [
+    finalPayload(job(1), file, 1),
+    finalPayload(job(4), file, 4),
+    finalPayload(job(2), file, 2),
+    pickPayload(job(4), 3, file, '7'),
+    queuedPayload(job(1), 3, 5000),
+    progressPayload(job(1), 3, 20, 1000),
+  ];
   for (const p of payloads) {
     assert.ok(p.components.length <= 5);
     const ids = p.components.flatMap((row) => {
@@ -35,9 +47,19 @@ test('every message keeps Discord\'s component rules: ≤5 rows, ≤5 buttons a 
   }
 });
 
-test('a picked image\'s buttons carry the image index', () => {
-  const ids = pickPayload(job(4), 3, file, '7').components[0].components.map((c) => decodeCustomId('custom_id' in c ? c.custom_id : '')!);
-  assert.deepEqual(ids.map((r) => [r.action, r.index]), [['varySubtle', 3], ['varyStrong', 3], ['reroll', 3], ['timelapse', 3]]);
+test("a picked image's buttons carry the image index", () => {
+  const ids = pickPayload(job(4), 3, file, '7').components[0].components.map(
+    (c) => decodeCustomId('custom_id' in c ? c.custom_id : '')!,
+  );
+  assert.deepEqual(
+    ids.map((r) => [r.action, r.index]),
+    [
+      ['varySubtle', 3],
+      ['varyStrong', 3],
+      ['reroll', 3],
+      ['timelapse', 3],
+    ],
+  );
 });
 
 test('long prompts are clipped; markdown and mentions in prompts are neutralised', () => {

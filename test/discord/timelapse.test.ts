@@ -13,7 +13,17 @@ function job(overrides: Partial<JobRecord> = {}): JobRecord {
   return {
     id: 'job1',
     owner: { userId: 'u', guildId: 'g', channelId: 'c' },
-    request: { prompt: 'a cat', seed: 100, steps: 10, guidance: 7, width: 64, height: 64, sampler: 'euler_a', count: 4, variation: { seed: 500, strength: 0.2 } },
+    request: {
+      prompt: 'a cat',
+      seed: 100,
+      steps: 10,
+      guidance: 7,
+      width: 64,
+      height: 64,
+      sampler: 'euler_a',
+      count: 4,
+      variation: { seed: 500, strength: 0.2 },
+    },
     kind: 'new',
     state: 'done',
     createdAt: 0,
@@ -23,7 +33,10 @@ function job(overrides: Partial<JobRecord> = {}): JobRecord {
 }
 
 test('--video is a switch: no value taken, removed from the prompt, other flags still parsed', () => {
-  assert.deepEqual(parsePromptFlags('a red apple --video --seed 5'), { prompt: 'a red apple', flags: { video: true, seed: 5 } });
+  assert.deepEqual(parsePromptFlags('a red apple --video --seed 5'), {
+    prompt: 'a red apple',
+    flags: { video: true, seed: 5 },
+  });
   assert.deepEqual(parsePromptFlags('--video a red apple'), { prompt: 'a red apple', flags: { video: true } });
   assert.equal(parsePromptFlags('a red apple').flags.video, undefined);
 });
@@ -40,7 +53,12 @@ test('a film of a grid re-runs the whole request; of one image, exactly that ima
   assert.deepEqual(singleImageRequest(parent), parent.request);
   assert.notEqual(singleImageRequest(parent), parent.request, 'a copy, not the stored object');
   // image 3 of a batch is seed + 2 with variation seed + 2 (the pipeline's per-image streams)
-  assert.deepEqual(singleImageRequest(parent, 3), { ...parent.request, seed: 102, count: 1, variation: { seed: 502, strength: 0.2 } });
+  assert.deepEqual(singleImageRequest(parent, 3), {
+    ...parent.request,
+    seed: 102,
+    count: 1,
+    variation: { seed: 502, strength: 0.2 },
+  });
   assert.throws(() => singleImageRequest(parent, 5), /no image 5/);
 });
 
@@ -54,6 +72,12 @@ test('the worker hands timelapse, diffusion and --video jobs to the media render
 
 test('a media job on a worker without a renderer fails with a message that says so', async () => {
   const options = { signal: new AbortController().signal, onStep: () => {}, previews: true };
-  await assert.rejects(runMediaJob(job({ kind: 'timelapse' }), undefined, options), (e: unknown) => e instanceof MediaUnavailableError && /timelapse job/.test(e.message));
-  await assert.rejects(runMediaJob(job({ extras: { video: true } }), undefined, options), (e: unknown) => e instanceof MediaUnavailableError && /video job/.test(e.message));
+  await assert.rejects(
+    runMediaJob(job({ kind: 'timelapse' }), undefined, options),
+    (e: unknown) => e instanceof MediaUnavailableError && /timelapse job/.test(e.message),
+  );
+  await assert.rejects(
+    runMediaJob(job({ extras: { video: true } }), undefined, options),
+    (e: unknown) => e instanceof MediaUnavailableError && /video job/.test(e.message),
+  );
 });

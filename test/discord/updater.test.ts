@@ -30,13 +30,20 @@ test('latest wins: previews pushed during an edit replace each other, one edit i
   const updater = new ReplyUpdater<string>({ edit, classify, clock, intervalMs: 1500 });
   updater.push('p1');
   await flush();
-  assert.deepEqual(calls.map((c) => c.payload), ['p1']);
+  assert.deepEqual(
+    calls.map((c) => c.payload),
+    ['p1'],
+  );
   for (const p of ['p2', 'p3', 'p4']) updater.push(p);
   await clock.advance(5000);
   assert.equal(calls.length, 1, 'nothing sent while the first edit is in flight');
   calls[0].resolve();
   await clock.advance(0);
-  assert.deepEqual(calls.map((c) => c.payload), ['p1', 'p4'], 'p2 and p3 were replaced, not queued');
+  assert.deepEqual(
+    calls.map((c) => c.payload),
+    ['p1', 'p4'],
+    'p2 and p3 were replaced, not queued',
+  );
   assert.equal(updater.maxInFlight, 1);
   assert.equal(updater.dropped, 2);
 });
@@ -44,14 +51,22 @@ test('latest wins: previews pushed during an edit replace each other, one edit i
 test('cadence: a preview right after an edit waits for the interval', async () => {
   const clock = new FakeClock();
   const sent: [number, string][] = [];
-  const updater = new ReplyUpdater<string>({ edit: async (p) => void sent.push([clock.now(), p]), classify, clock, intervalMs: 1500 });
+  const updater = new ReplyUpdater<string>({
+    edit: async (p) => void sent.push([clock.now(), p]),
+    classify,
+    clock,
+    intervalMs: 1500,
+  });
   updater.push('a');
   await clock.advance(100);
   updater.push('b');
   await clock.advance(1000);
   assert.equal(sent.length, 1);
   await clock.advance(500);
-  assert.deepEqual(sent, [[0, 'a'], [1500, 'b']]);
+  assert.deepEqual(sent, [
+    [0, 'a'],
+    [1500, 'b'],
+  ]);
 });
 
 test('429 backs the cadence off (at least Retry-After) and success recovers it', async () => {
@@ -82,7 +97,7 @@ test('429 backs the cadence off (at least Retry-After) and success recovers it',
   assert.equal(updater.intervalMs, 8000);
   updater.push('c');
   await clock.advance(8000);
-  assert.deepEqual(sent, [12_000], "interval counted from the last attempt");
+  assert.deepEqual(sent, [12_000], 'interval counted from the last attempt');
   assert.equal(updater.intervalMs, 4000, 'halved after a success');
   updater.push('d');
   await clock.advance(4000);
@@ -129,7 +144,14 @@ test('final edit supersedes pending previews, waits for the in-flight one, retri
 test('a fatal final error is thrown at once so the caller can deliver another way', async () => {
   const clock = new FakeClock();
   let tries = 0;
-  const updater = new ReplyUpdater<string>({ edit: async () => { tries++; throw new Fatal('invalid token'); }, classify, clock });
+  const updater = new ReplyUpdater<string>({
+    edit: async () => {
+      tries++;
+      throw new Fatal('invalid token');
+    },
+    classify,
+    clock,
+  });
   await assert.rejects(updater.finish('final'), Fatal);
   assert.equal(tries, 1);
 });
@@ -137,7 +159,16 @@ test('a fatal final error is thrown at once so the caller can deliver another wa
 test('final gives up after finalAttempts', async () => {
   const clock = new FakeClock();
   let tries = 0;
-  const updater = new ReplyUpdater<string>({ edit: async () => { tries++; throw new ServerError('502'); }, classify, clock, finalAttempts: 3, retryBaseMs: 10 });
+  const updater = new ReplyUpdater<string>({
+    edit: async () => {
+      tries++;
+      throw new ServerError('502');
+    },
+    classify,
+    clock,
+    finalAttempts: 3,
+    retryBaseMs: 10,
+  });
   const result = updater.finish('final').catch((e) => e);
   await clock.advance(1000);
   assert.ok((await result) instanceof ServerError);

@@ -1,7 +1,7 @@
 // The buttons under a result: reroll, both Vary buttons, a grid's U and V buttons, forged ids.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Harness, buttonIdFor, buttonIds, buttonLabels, isFinal, paced } from './harness.ts';
+import { Harness, buttonIdFor, buttonLabels, isFinal, paced } from './harness.ts';
 import { decodeCustomId } from '../../src/discord/custom-id.ts';
 import { isEphemeral, type StoredMessage } from '../support/discord/index.ts';
 
@@ -37,7 +37,10 @@ test('🔄 reroll: same parameters, new seed, a new message owned by whoever cli
 
 test('Vary (Subtle) and Vary (Strong): same base seed, a variation seed at 0.2 and 0.55', async () => {
   const first = await imagine({ prompt: 'yellow star', seed: 77, steps: 3 });
-  for (const [label, strength] of [['Vary (Subtle)', 0.2], ['Vary (Strong)', 0.55]] as const) {
+  for (const [label, strength] of [
+    ['Vary (Subtle)', 0.2],
+    ['Vary (Strong)', 0.55],
+  ] as const) {
     const click = h.server.click({ user: h.users.alice, message: first, customId: buttonIdFor(first, label) });
     const result = await click.waitFor(isFinal);
     assert.match(result.content, /seed 77 /);
@@ -75,10 +78,20 @@ test('grid: U2 posts image 2 alone with its own buttons (no new job); V3 varies 
 test('forged or unknown custom_ids are refused ephemerally and queue nothing', async () => {
   const first = await imagine({ prompt: 'orange moon', steps: 2 });
   const before = h.queue.stats().byState;
-  for (const customId of ['ef:rr:doesnotexist', 'ef:u:' + decodeCustomId(buttonIdFor(first, '🔄'))!.jobId + ':4', 'hello', 'ef:zz:abc']) {
+  for (const customId of [
+    'ef:rr:doesnotexist',
+    `ef:u:${decodeCustomId(buttonIdFor(first, '🔄'))!.jobId}:4`,
+    'hello',
+    'ef:zz:abc',
+  ]) {
     const click = h.server.click({ user: h.users.bob, message: first, customId, forge: true });
     await click.acknowledged();
-    const reply = await h.server.waitFor(() => (click.followUps.find(isEphemeral) ?? (click.original && isEphemeral(click.original) ? click.original : undefined)), `an ephemeral refusal for ${customId}`);
+    const reply = await h.server.waitFor(
+      () =>
+        click.followUps.find(isEphemeral) ??
+        (click.original && isEphemeral(click.original) ? click.original : undefined),
+      `an ephemeral refusal for ${customId}`,
+    );
     assert.match(reply.content, /no longer available|not one I recognise|there is no image 4/, customId);
   }
   assert.deepEqual(h.queue.stats().byState, before);

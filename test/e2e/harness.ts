@@ -7,12 +7,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiffusionPipeline, silentLogger, type ImageGenerator, type StepProgress } from '../../src/engine/index.ts';
-import { GuildSettingsStore, JobQueue, Worker, openStore, type JobQueueOptions, type Store, type WorkerOptions } from '../../src/queue/index.ts';
+import {
+  GuildSettingsStore,
+  JobQueue,
+  Worker,
+  openStore,
+  type JobQueueOptions,
+  type Store,
+  type WorkerOptions,
+} from '../../src/queue/index.ts';
 import { openRunner, type JobRunner } from '../../src/app/runner.ts';
 import { startBot, type Bot, type BotOptions } from '../../src/discord/bot.ts';
 import { startRedis, type RedisServer } from '../queue/helpers.ts';
 import { registerBotCommands } from '../../src/app/register-commands.ts';
-import { startDiscordServer, type DiscordServer, type DiscordServerOptions, type FakeGuild, type StoredMessage } from '../support/discord/index.ts';
+import {
+  startDiscordServer,
+  type DiscordServer,
+  type DiscordServerOptions,
+  type FakeGuild,
+  type StoredMessage,
+} from '../support/discord/index.ts';
 import type { CommandRunEvent } from '../../src/discord/router.ts';
 
 export const FIXTURE = join(import.meta.dirname, '../fixtures/models/tiny-fp32');
@@ -29,7 +43,11 @@ const sharedEngines = new Map<string, Promise<DiffusionPipeline>>();
 /** One engine per model folder per test file: loading sessions is the slow part. */
 export function engine(modelDir = FIXTURE): Promise<DiffusionPipeline> {
   let loading = sharedEngines.get(modelDir);
-  if (!loading) sharedEngines.set(modelDir, (loading = DiffusionPipeline.load(modelDir, { logger: silentLogger, intraOpNumThreads: 1 })));
+  if (!loading)
+    sharedEngines.set(
+      modelDir,
+      (loading = DiffusionPipeline.load(modelDir, { logger: silentLogger, intraOpNumThreads: 1 })),
+    );
   return loading;
 }
 
@@ -48,7 +66,14 @@ export function paced(base: ImageGenerator, stepMs: number): ImageGenerator {
         await new Promise((resolve, reject) => {
           if (options.signal?.aborted) return reject(options.signal.reason);
           const timer = setTimeout(resolve, stepMs);
-          options.signal?.addEventListener('abort', () => { clearTimeout(timer); reject(options.signal!.reason); }, { once: true });
+          options.signal?.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              reject(options.signal!.reason);
+            },
+            { once: true },
+          );
         });
         options.onStep?.(step);
       }
@@ -92,7 +117,11 @@ export class Harness {
     const h = new Harness(options);
     // The bot's preview cadence is 10x faster here than in production (150 ms, not 1.5 s), so the
     // per-token edit budget is scaled the same way (5 per second instead of 5 per 5 s).
-    h.server = await startDiscordServer({ waitTimeoutMs: 15_000, editRateLimit: { limit: 5, windowMs: 1000 }, ...options.server });
+    h.server = await startDiscordServer({
+      waitTimeoutMs: 15_000,
+      editRateLimit: { limit: 5, windowMs: 1000 },
+      ...options.server,
+    });
     await registerBotCommands({ token: h.server.token, apiUrl: h.server.apiUrl, guildId: h.server.guildId });
     await h.up();
     if (options.settings) await h.settings.update(h.server.guildId, options.settings);
@@ -104,12 +133,27 @@ export class Harness {
     const redisUrl = E2E_BULLMQ ? (this.redis ??= await startRedis()).url : undefined;
     this.store = await openStore({ dataDir: this.dataDir, redisUrl });
     this.settings = new GuildSettingsStore(this.store);
-    this.queue = await JobQueue.open({ store: this.store, settings: this.settings, pruneIntervalMs: 0, ...this.options.queue });
+    this.queue = await JobQueue.open({
+      store: this.store,
+      settings: this.settings,
+      pruneIntervalMs: 0,
+      ...this.options.queue,
+    });
     const base = await engine(this.options.modelDir);
     const wrapped = this.options.wrapEngine ? this.options.wrapEngine(base) : base;
     const resultsDir = join(this.dataDir, 'results');
     this.worker = redisUrl
-      ? await openRunner({ backend: 'bullmq', queue: this.queue, engine: wrapped, resultsDir, redisUrl, prefetch: 0, lockDurationMs: 2000, displayMinSide: 64, ...this.options.worker })
+      ? await openRunner({
+          backend: 'bullmq',
+          queue: this.queue,
+          engine: wrapped,
+          resultsDir,
+          redisUrl,
+          prefetch: 0,
+          lockDurationMs: 2000,
+          displayMinSide: 64,
+          ...this.options.worker,
+        })
       : new Worker(this.queue, wrapped, { resultsDir, displayMinSide: 64, ...this.options.worker });
     this.worker.start();
     await this.startBot();
@@ -179,11 +223,15 @@ export async function until(check: () => boolean, what: string, timeoutMs = 5000
 
 /** custom_ids of a stored message's buttons, in order. */
 export function buttonIds(message: StoredMessage): string[] {
-  return message.components.flatMap((row) => ((row as { components?: { custom_id?: string }[] }).components ?? []).map((c) => c.custom_id ?? ''));
+  return message.components.flatMap((row) =>
+    ((row as { components?: { custom_id?: string }[] }).components ?? []).map((c) => c.custom_id ?? ''),
+  );
 }
 
 export function buttonLabels(message: StoredMessage): string[] {
-  return message.components.flatMap((row) => ((row as { components?: { label?: string }[] }).components ?? []).map((c) => c.label ?? ''));
+  return message.components.flatMap((row) =>
+    ((row as { components?: { label?: string }[] }).components ?? []).map((c) => c.label ?? ''),
+  );
 }
 
 /** The custom_id of the button labelled `label`; fails the test when there is none. */

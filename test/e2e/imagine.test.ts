@@ -11,7 +11,10 @@ import type { ImageGenerator } from '../../src/engine/index.ts';
 function failing(engine: ImageGenerator): ImageGenerator {
   return {
     modelName: engine.modelName,
-    generate: (request, options) => (/explode/.test(request.prompt) ? Promise.reject(new Error('out of GPU memory')) : engine.generate(request, options)),
+    generate: (request, options) =>
+      /explode/.test(request.prompt)
+        ? Promise.reject(new Error('out of GPU memory'))
+        : engine.generate(request, options),
   };
 }
 
@@ -23,7 +26,11 @@ after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
 
 test('/imagine: deferred at once, previews edited in place, final PNG with seed, parameters and buttons', async () => {
-  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a red apple --seed 42 --no text', steps: 12 } });
+  const i = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a red apple --seed 42 --no text', steps: 12 },
+  });
   const ack = await i.acknowledged();
   assert.equal(ack.type, 5, 'deferred channel message');
   const final = await i.waitFor(isFinal);
@@ -48,7 +55,11 @@ test('/imagine: deferred at once, previews edited in place, final PNG with seed,
 });
 
 test('a grid: count 4 makes U1-U4, V1-V4 and 🔄', async () => {
-  const i = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'blue fish', count: 4, aspect: '3:2' } });
+  const i = h.server.slash({
+    user: h.users.bob,
+    command: 'imagine',
+    options: { prompt: 'blue fish', count: 4, aspect: '3:2' },
+  });
   const final = await i.waitFor(isFinal);
   assert.equal(final.attachments[0].filename, 'grid.png');
   assert.deepEqual(buttonLabels(final), ['U1', 'U2', 'U3', 'U4', 'V1', 'V2', 'V3', 'V4', '🔄', '🎞']);
@@ -57,10 +68,14 @@ test('a grid: count 4 makes U1-U4, V1-V4 and 🔄', async () => {
 });
 
 test('a model failure: the message says so, and the owner gets an ephemeral note on what to do', async () => {
-  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'please explode', steps: 3 } });
+  const i = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'please explode', steps: 3 },
+  });
   const ended = await i.waitFor((m) => /Failed:/.test(m.content));
   assert.match(ended.content, /Failed: the image engine could not make it/);
-  assert.doesNotMatch(ended.content, /out of GPU memory/, 'the engine\'s own words stay in the log');
+  assert.doesNotMatch(ended.content, /out of GPU memory/, "the engine's own words stay in the log");
   assert.equal(ended.components.length, 0);
   const note = await i.waitForFollowUp(isEphemeral);
   assert.match(note.content, /could not be made: the image engine could not make it.*Try again/);
@@ -68,7 +83,11 @@ test('a model failure: the message says so, and the owner gets an ephemeral note
 
 test('invalid options are refused before anything is queued, ephemerally', async () => {
   const before = h.queue.stats().byState;
-  const conflict = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'a cat --seed 5', seed: 6 } });
+  const conflict = h.server.slash({
+    user: h.users.bob,
+    command: 'imagine',
+    options: { prompt: 'a cat --seed 5', seed: 6 },
+  });
   assert.equal((await conflict.acknowledged()).type, 4, 'answered directly, no deferral');
   await conflict.waitFor((m) => isEphemeral(m) && /`seed` was given twice: option 6 and prompt flag 5/.test(m.content));
   const unknown = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'a cat --v 6' } });

@@ -6,7 +6,11 @@ import { isEphemeral, type InteractionHandle, type StoredMessage } from '../supp
 
 let h: Harness;
 before(async () => {
-  h = await Harness.start({ settings: { cooldownSeconds: 0, maxPending: 5 }, wrapEngine: (e) => paced(e, 60), server: { log: process.env.E2E_LOG ? (l) => console.log(l.slice(0, 200)) : undefined } });
+  h = await Harness.start({
+    settings: { cooldownSeconds: 0, maxPending: 5 },
+    wrapEngine: (e) => paced(e, 60),
+    server: { log: process.env.E2E_LOG ? (l) => console.log(l.slice(0, 200)) : undefined },
+  });
 });
 after(async () => h?.close());
 afterEach(async () => {
@@ -19,7 +23,9 @@ afterEach(async () => {
 /** The ephemeral answer to an interaction: the (ephemeral) original or an ephemeral follow-up. */
 function ephemeralReply(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
   return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m) && !m.deleted);
+    const candidates = [i.original, ...i.followUps].filter(
+      (m): m is StoredMessage => !!m && isEphemeral(m) && !m.deleted,
+    );
     return candidates.find((m) => pattern.test(m.content));
   }, `an ephemeral reply to ${i.label} matching ${pattern}`);
 }
@@ -51,10 +57,22 @@ test('Cancel across servers: a moderator of another server is nobody here (butto
   const { i, shown } = await runningJob();
   const jobId = /^ef:x:([\w-]+)$/.exec(cancelId(shown))![1];
   // A message of the bot in the other server, to forge the click on.
-  const there = await h.server.slash({ user: other.users.alice, command: 'imagine', options: { prompt: 'a kite', steps: 2 }, channelId: other.channels.general.id }).waitFor(isFinal);
+  const there = await h.server
+    .slash({
+      user: other.users.alice,
+      command: 'imagine',
+      options: { prompt: 'a kite', steps: 2 },
+      channelId: other.channels.general.id,
+    })
+    .waitFor(isFinal);
   const forged = h.server.click({ user: mallory, message: there, customId: `ef:x:${jobId}`, forge: true });
   await ephemeralReply(forged, /or a moderator of its server, can cancel it/);
-  const typed = h.server.slash({ user: mallory, command: 'cancel', options: { job: jobId }, channelId: other.channels.general.id });
+  const typed = h.server.slash({
+    user: mallory,
+    command: 'cancel',
+    options: { job: jobId },
+    channelId: other.channels.general.id,
+  });
   await ephemeralReply(typed, /or a moderator of its server, can cancel it/);
   const done = await i.waitFor(isFinal, 30_000);
   assert.match(done.content, /a slow boat/);
@@ -67,7 +85,7 @@ test('Cancel across servers: a moderator of another server is nobody here (butto
   await second.i.waitFor((m) => /Cancelled\./.test(m.content));
 });
 
-test('Cancel: a moderator may cancel anyone\'s job; /cancel cancels your own', async () => {
+test("Cancel: a moderator may cancel anyone's job; /cancel cancels your own", async () => {
   const { i, shown } = await runningJob();
   const mod = h.server.click({ user: h.users.moderator, message: shown, customId: cancelId(shown) });
   await ephemeralReply(mod, /^Cancelled/);
@@ -81,30 +99,79 @@ test('Cancel: a moderator may cancel anyone\'s job; /cancel cancels your own', a
 });
 
 test('/settings: refused for a member, moderators set limits and banned words that then apply', async () => {
-  const denied = h.server.slash({ user: h.users.alice, command: 'settings', subcommand: 'show', memberPermissions: 0n, unchecked: true });
+  const denied = h.server.slash({
+    user: h.users.alice,
+    command: 'settings',
+    subcommand: 'show',
+    memberPermissions: 0n,
+    unchecked: true,
+  });
   await ephemeralReply(denied, /Only moderators/);
 
-  const limits = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'limits', options: { max_steps: 10, daily_quota: 50 } });
+  const limits = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'limits',
+    options: { max_steps: 10, daily_quota: 50 },
+  });
   await ephemeralReply(limits, /max_steps 10/);
-  const tooMany = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a house', steps: 30 } });
+  const tooMany = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a house', steps: 30 },
+  });
   await ephemeralReply(tooMany, /steps between 1 and 10, got 30/);
   assert.ok(tooMany.original === null || tooMany.original.deleted, 'the public placeholder was removed');
 
-  const banned = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'banned-words', options: { action: 'add', words: 'Zombie, gore' } });
+  const banned = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'banned-words',
+    options: { action: 'add', words: 'Zombie, gore' },
+  });
   await ephemeralReply(banned, /Added 2 words/);
-  const list = h.server.slash({ user: h.users.owner, command: 'settings', subcommand: 'banned-words', options: { action: 'list' } });
+  const list = h.server.slash({
+    user: h.users.owner,
+    command: 'settings',
+    subcommand: 'banned-words',
+    options: { action: 'list' },
+  });
   await ephemeralReply(list, /`zombie`, `gore`/);
-  const refused = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'a friendly Z0MBIE dog' } });
+  const refused = h.server.slash({
+    user: h.users.bob,
+    command: 'imagine',
+    options: { prompt: 'a friendly Z0MBIE dog' },
+  });
   await ephemeralReply(refused, /does not allow \("zombie"\)\. Please rephrase/);
-  const removed = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'banned-words', options: { action: 'remove', words: 'zombie' } });
+  const removed = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'banned-words',
+    options: { action: 'remove', words: 'zombie' },
+  });
   await ephemeralReply(removed, /Removed 1 word; 1 banned now/);
 
-  const cooldown = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'limits', options: { cooldown: 600 } });
+  const cooldown = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'limits',
+    options: { cooldown: 600 },
+  });
   await ephemeralReply(cooldown, /cooldown 600 s/);
   // The owner has not submitted yet in this file, so only the new cooldown can stop the second try.
-  const ok = h.server.slash({ user: h.users.owner, command: 'imagine', options: { prompt: 'a friendly zombie dog', steps: 2 } });
-  await ok.waitFor(isFinal).catch((e) => { throw new Error(`${e.message}; follow-ups: ${ok.followUps.map((m) => m.content).join(" / ")}`); });
-  const again = h.server.slash({ user: h.users.owner, command: 'imagine', options: { prompt: 'another dog', steps: 2 } });
+  const ok = h.server.slash({
+    user: h.users.owner,
+    command: 'imagine',
+    options: { prompt: 'a friendly zombie dog', steps: 2 },
+  });
+  await ok.waitFor(isFinal).catch((e) => {
+    throw new Error(`${e.message}; follow-ups: ${ok.followUps.map((m) => m.content).join(' / ')}`);
+  });
+  const again = h.server.slash({
+    user: h.users.owner,
+    command: 'imagine',
+    options: { prompt: 'another dog', steps: 2 },
+  });
   await ephemeralReply(again, /Please wait \d+ more seconds.*try again <t:\d+:R>/s);
 
   const reset = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'reset' });
@@ -112,17 +179,42 @@ test('/settings: refused for a member, moderators set limits and banned words th
 });
 
 test('/settings channels: deny a channel, requests there are refused; a role can be made moderator', async () => {
-  const deny = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'channels', options: { action: 'deny', channel: h.server.channels.quiet.id } });
+  const deny = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'channels',
+    options: { action: 'deny', channel: h.server.channels.quiet.id },
+  });
   await ephemeralReply(deny, /Denied channels\*\* <#\d+>/);
-  const there = h.server.slash({ user: h.users.alice, command: 'imagine', channelId: h.server.channels.quiet.id, options: { prompt: 'a cloud' } });
+  const there = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    channelId: h.server.channels.quiet.id,
+    options: { prompt: 'a cloud' },
+  });
   await ephemeralReply(there, /not allowed in this channel/);
-  const reset = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'channels', options: { action: 'reset' } });
+  const reset = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'channels',
+    options: { action: 'reset' },
+  });
   await ephemeralReply(reset, /Allowed channels\*\* all/);
 
   // A configured moderator role is enough without Manage Server (permissions stripped from the payload).
-  const role = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'moderator-role', options: { action: 'add', role: h.server.roles.moderator.id } });
+  const role = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'moderator-role',
+    options: { action: 'add', role: h.server.roles.moderator.id },
+  });
   await ephemeralReply(role, /Moderator roles\*\* <@&\d+>/);
-  const viaRole = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'show', memberPermissions: 0n });
+  const viaRole = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'show',
+    memberPermissions: 0n,
+  });
   await ephemeralReply(viaRole, /\*\*Limits\*\*/);
 });
 
@@ -138,48 +230,119 @@ test('/queue and /help answer ephemerally', async () => {
 });
 
 test('/settings: two changes sent at once are both kept; samplers can be allowed and disallowed', async () => {
-  const cooldown = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'limits', options: { cooldown: 17 } });
-  const steps = h.server.slash({ user: h.users.owner, command: 'settings', subcommand: 'limits', options: { max_steps: 12 } });
-  const words = [h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'banned-words', options: { action: 'add', words: 'alpha' } }),
-    h.server.slash({ user: h.users.owner, command: 'settings', subcommand: 'banned-words', options: { action: 'add', words: 'beta' } })];
+  const cooldown = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'limits',
+    options: { cooldown: 17 },
+  });
+  const steps = h.server.slash({
+    user: h.users.owner,
+    command: 'settings',
+    subcommand: 'limits',
+    options: { max_steps: 12 },
+  });
+  const words = [
+    h.server.slash({
+      user: h.users.moderator,
+      command: 'settings',
+      subcommand: 'banned-words',
+      options: { action: 'add', words: 'alpha' },
+    }),
+    h.server.slash({
+      user: h.users.owner,
+      command: 'settings',
+      subcommand: 'banned-words',
+      options: { action: 'add', words: 'beta' },
+    }),
+  ];
   await Promise.all([cooldown, steps, ...words].map((i) => ephemeralReply(i, /updated|Added/)));
   const saved = await h.settings.get(h.server.guildId);
   assert.equal(saved.cooldownSeconds, 17);
   assert.equal(saved.maxSteps, 12);
   assert.deepEqual([...saved.bannedWords].sort(), ['alpha', 'beta']);
 
-  const only = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'samplers', options: { action: 'only', sampler: 'ddim' } });
+  const only = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'samplers',
+    options: { action: 'only', sampler: 'ddim' },
+  });
   await ephemeralReply(only, /^\*\*Samplers\*\* ddim$/);
-  const last = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'samplers', options: { action: 'disallow', sampler: 'ddim' } });
+  const last = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'samplers',
+    options: { action: 'disallow', sampler: 'ddim' },
+  });
   await ephemeralReply(last, /only sampler allowed; allow another first/);
-  const refused = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a cat', sampler: 'euler' } });
+  const refused = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a cat', sampler: 'euler' },
+  });
   await ephemeralReply(refused, /euler sampler is not allowed here/);
   // Left out, the sampler falls back to one the server allows instead of refusing the user.
   await h.settings.update(h.server.guildId, { cooldownSeconds: 0 });
-  const fitted = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a plain cat', steps: 2 } });
+  const fitted = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a plain cat', steps: 2 },
+  });
   assert.match((await fitted.waitFor(isFinal, 30_000)).content, /ddim/);
-  const all = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'samplers', options: { action: 'all' } });
+  const all = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'samplers',
+    options: { action: 'all' },
+  });
   await ephemeralReply(all, /euler_a, euler, .*ddim|ddim/);
   assert.equal((await h.settings.get(h.server.guildId)).allowedSamplers.length, 5);
 });
 
-test('an aspect ratio fits the server\'s max_side: the long side at the limit, the ratio kept (not refused)', async () => {
+test("an aspect ratio fits the server's max_side: the long side at the limit, the ratio kept (not refused)", async () => {
   await h.settings.update(h.server.guildId, { maxSide: 64 });
-  const wide = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a wide field --ar 16:9', steps: 2 } });
+  const wide = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a wide field --ar 16:9', steps: 2 },
+  });
   assert.match((await wide.waitFor(isFinal, 30_000)).content, /64×32/);
-  const tall = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a tall tower', aspect: '9:16', steps: 2 } });
+  const tall = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a tall tower', aspect: '9:16', steps: 2 },
+  });
   assert.match((await tall.waitFor(isFinal, 30_000)).content, /32×64/);
 });
 
 test('U buttons post like jobs do: refused in a denied channel, and under a per-user cooldown', async () => {
-  const grid = await h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'two moons', count: 2, steps: 2 } }).waitFor(isFinal, 30_000);
+  const grid = await h.server
+    .slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'two moons', count: 2, steps: 2 } })
+    .waitFor(isFinal, 30_000);
   await h.settings.update(h.server.guildId, { cooldownSeconds: 30 });
-  const u1 = h.server.click({ user: h.users.bob, message: grid, customId: buttonIds(grid)[buttonLabels(grid).indexOf('U1')] });
+  const u1 = h.server.click({
+    user: h.users.bob,
+    message: grid,
+    customId: buttonIds(grid)[buttonLabels(grid).indexOf('U1')],
+  });
   await u1.waitFor(isFinal);
-  const u2 = h.server.click({ user: h.users.bob, message: grid, customId: buttonIds(grid)[buttonLabels(grid).indexOf('U2')] });
+  const u2 = h.server.click({
+    user: h.users.bob,
+    message: grid,
+    customId: buttonIds(grid)[buttonLabels(grid).indexOf('U2')],
+  });
   await ephemeralReply(u2, /Please wait \d+ more seconds/);
   await h.settings.update(h.server.guildId, { cooldownSeconds: 0, deniedChannels: [h.server.channels.general.id] });
-  const denied = h.server.click({ user: h.users.alice, message: grid, customId: buttonIds(grid)[buttonLabels(grid).indexOf('U2')] });
+  const denied = h.server.click({
+    user: h.users.alice,
+    message: grid,
+    customId: buttonIds(grid)[buttonLabels(grid).indexOf('U2')],
+  });
   await ephemeralReply(denied, /not allowed in this channel/);
-  assert.equal(h.server.channelMessages().filter((m) => m.attachments.some((a) => a.filename === 'image-2.png')).length, 0, 'image 2 was never posted');
+  assert.equal(
+    h.server.channelMessages().filter((m) => m.attachments.some((a) => a.filename === 'image-2.png')).length,
+    0,
+    'image 2 was never posted',
+  );
 });

@@ -11,10 +11,20 @@ test('registers the six commands for one server, twice with the same result', as
   const first = await registerBotCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
   assert.equal(first.applicationId, server.applicationId);
   assert.deepEqual(first.names.sort(), ['cancel', 'diffusion', 'help', 'imagine', 'queue', 'settings']);
-  const ids = server.registeredCommands(server.guildId).map((c) => `${c.name}:${c.id}`).sort();
+  const ids = server
+    .registeredCommands(server.guildId)
+    .map((c) => `${c.name}:${c.id}`)
+    .sort();
   await registerBotCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
   assert.equal(server.registeredCommands(server.guildId).length, 6);
-  assert.deepEqual(server.registeredCommands(server.guildId).map((c) => `${c.name}:${c.id}`).sort(), ids, 'a bulk overwrite keeps the same commands');
+  assert.deepEqual(
+    server
+      .registeredCommands(server.guildId)
+      .map((c) => `${c.name}:${c.id}`)
+      .sort(),
+    ids,
+    'a bulk overwrite keeps the same commands',
+  );
   assert.deepEqual(server.violations, []);
 });
 
@@ -31,13 +41,23 @@ test('npm run register-commands -- --guild ID: the deploy wrapper registers and 
   const env = { ...process.env, DISCORD_TOKEN: server.token, DISCORD_API_URL: server.apiUrl };
   const run = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'deploy/register-commands.ts', ...args], { env }, (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'deploy/register-commands.ts', ...args],
+        { env },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+        },
+      );
     });
   const ok = await run(['--guild', server.guildId]);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, new RegExp(`registered 6 commands \\(/imagine, .*\\) server ${server.guildId} for application ${server.applicationId}`));
+  assert.match(
+    ok.stdout,
+    new RegExp(
+      `registered 6 commands \\(/imagine, .*\\) server ${server.guildId} for application ${server.applicationId}`,
+    ),
+  );
   const bad = await run(['--global']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /register-commands: unknown argument --global/);
@@ -50,5 +70,8 @@ test('the registered command JSON is byte-identical to the committed golden file
   assert.equal(`${JSON.stringify(botCommandDefinitions(), null, 2)}\n`, golden);
   await registerBotCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
   const stored = server.registeredCommands(server.guildId).map((c) => c.name);
-  assert.deepEqual(stored, JSON.parse(golden).map((c: { name: string }) => c.name));
+  assert.deepEqual(
+    stored,
+    JSON.parse(golden).map((c: { name: string }) => c.name),
+  );
 });

@@ -14,16 +14,26 @@ afterEach(async () => {
 
 const finalsOf = (i: InteractionHandle) => i.edits.filter((w) => w.message.id === i.originalId && isFinal(w.message));
 
-test('two users share fairly: one job of bob\'s does not wait behind all of alice\'s', async () => {
+test("two users share fairly: one job of bob's does not wait behind all of alice's", async () => {
   h = await Harness.start({ settings: { cooldownSeconds: 0, maxPending: 5 }, wrapEngine: (e) => paced(e, 25) });
-  const alice = [1, 2, 3, 4].map((n) => h!.server.slash({ user: h!.users.alice, command: 'imagine', options: { prompt: `alice picture ${n}`, steps: 6 } }));
+  const alice = [1, 2, 3, 4].map((n) =>
+    h!.server.slash({ user: h!.users.alice, command: 'imagine', options: { prompt: `alice picture ${n}`, steps: 6 } }),
+  );
   await Promise.all(alice.map((i) => i.acknowledged()));
   await alice[3].waitFor((m) => /Queued: position \d in the queue/.test(m.content));
   const bob = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'bob picture', steps: 6 } });
   const order: string[] = [];
-  await Promise.all([...alice, bob].map((i) => i.waitFor(isFinal).then((m) => order.push(/(alice picture \d|bob picture)/.exec(m.content)![1]))));
+  await Promise.all(
+    [...alice, bob].map((i) =>
+      i.waitFor(isFinal).then((m) => order.push(/(alice picture \d|bob picture)/.exec(m.content)![1])),
+    ),
+  );
   assert.ok(order.indexOf('bob picture') < 3, `bob's job should finish before alice's third, got ${order.join(', ')}`);
-  assert.deepEqual(order.filter((n) => n.startsWith('alice')), ['alice picture 1', 'alice picture 2', 'alice picture 3', 'alice picture 4'], 'first in, first out within a user');
+  assert.deepEqual(
+    order.filter((n) => n.startsWith('alice')),
+    ['alice picture 1', 'alice picture 2', 'alice picture 3', 'alice picture 4'],
+    'first in, first out within a user',
+  );
 });
 
 test('a restart mid-job still delivers the final, exactly once, to the same message', async () => {
@@ -42,10 +52,22 @@ test('a restart mid-job still delivers the final, exactly once, to the same mess
 
 test('injected 429 and 500 on the message edits: every final is still delivered, one edit in flight', async () => {
   h = await Harness.start({ settings: { cooldownSeconds: 0, maxPending: 5 }, wrapEngine: (e) => paced(e, 20) });
-  const limited = h.server.inject({ method: 'PATCH', path: /^\/webhooks\/.*@original/, status: 429, retryAfterMs: 150, times: 4 });
+  const limited = h.server.inject({
+    method: 'PATCH',
+    path: /^\/webhooks\/.*@original/,
+    status: 429,
+    retryAfterMs: 150,
+    times: 4,
+  });
   const broken = h.server.inject({ method: 'PATCH', path: /^\/webhooks\/.*@original/, status: 500, times: 3 });
   const users = [h.users.alice, h.users.bob, h.users.owner];
-  const runs = users.map((user, n) => h!.server.slash({ user, command: 'imagine', options: { prompt: `stormy sea ${n}`, steps: 10, count: n === 2 ? 2 : 1 } }));
+  const runs = users.map((user, n) =>
+    h!.server.slash({
+      user,
+      command: 'imagine',
+      options: { prompt: `stormy sea ${n}`, steps: 10, count: n === 2 ? 2 : 1 },
+    }),
+  );
   const finals = await Promise.all(runs.map((i) => i.waitFor(isFinal)));
   assert.equal(finals.length, 3);
   assert.equal(limited.hits, 4);
@@ -62,8 +84,15 @@ test('after the token expires the result is posted to the channel, mentioning th
     settings: { cooldownSeconds: 0 },
     wrapEngine: (e) => paced(e, 100),
   });
-  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a slow sunset', steps: 20 } });
-  const post = await h.server.waitForChannelMessage(h.server.channels.general.id, (m) => m.kind === 'channel' && m.attachments.length > 0);
+  const i = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a slow sunset', steps: 20 },
+  });
+  const post = await h.server.waitForChannelMessage(
+    h.server.channels.general.id,
+    (m) => m.kind === 'channel' && m.attachments.length > 0,
+  );
   assert.match(post.content, new RegExp(`^<@${h.users.alice.id}> your image is ready`));
   assert.deepEqual((post.allowedMentions as { users?: string[] }).users, [h.users.alice.id]);
   assert.ok(post.components.length > 0, 'the buttons come along');

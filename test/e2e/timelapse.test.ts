@@ -4,7 +4,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { Harness, buttonIdFor, buttonIds, buttonLabels, engine, isFinal } from './harness.ts';
+import { Harness, buttonIdFor, buttonLabels, engine, isFinal } from './harness.ts';
 import { mediaRendererFor } from '../../src/engine/media.ts';
 import { decodeCustomId } from '../../src/discord/custom-id.ts';
 import { isEphemeral, type StoredAttachment, type StoredMessage } from '../support/discord/index.ts';
@@ -14,7 +14,11 @@ const LIMIT = 30_000;
 let h: Harness;
 before(async () => {
   // The worker makes the films and strips with the same (unwrapped) fixture engine it generates with.
-  h = await Harness.start({ server: { attachmentSizeLimit: LIMIT }, settings: { cooldownSeconds: 0, maxPending: 5 }, worker: { media: mediaRendererFor(await engine()) } });
+  h = await Harness.start({
+    server: { attachmentSizeLimit: LIMIT },
+    settings: { cooldownSeconds: 0, maxPending: 5 },
+    worker: { media: mediaRendererFor(await engine()) },
+  });
 });
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
@@ -26,10 +30,17 @@ const file = (m: StoredMessage, name: string): StoredAttachment => m.attachments
 async function pages(data: Buffer): Promise<{ width: number; height: number; frames: Buffer[] }> {
   const meta = await sharp(data, { animated: true }).metadata();
   assert.equal(meta.format, 'webp');
-  const { data: raw, info } = await sharp(data, { animated: true }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data: raw, info } = await sharp(data, { animated: true })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const height = meta.pageHeight!;
   const per = info.width * height * 3;
-  return { width: info.width, height, frames: Array.from({ length: meta.pages! }, (_, i) => raw.subarray(i * per, (i + 1) * per)) };
+  return {
+    width: info.width,
+    height,
+    frames: Array.from({ length: meta.pages! }, (_, i) => raw.subarray(i * per, (i + 1) * per)),
+  };
 }
 
 /** Mean absolute difference of two RGB buffers, 0..255. */
@@ -45,7 +56,9 @@ async function posted(png: Buffer, width: number, height: number): Promise<Buffe
 }
 
 test('🎞 under a result posts its denoising film: animated WebP, many frames, under the limit, ending in the posted image', async () => {
-  const first = await h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a red apple', seed: 42, steps: 10 } }).waitFor(isFinal);
+  const first = await h.server
+    .slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a red apple', seed: 42, steps: 10 } })
+    .waitFor(isFinal);
   assert.deepEqual(buttonLabels(first), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞']);
   const ref = decodeCustomId(buttonIdFor(first, '🎞'))!;
   assert.equal(ref.action, 'timelapse');
@@ -74,11 +87,18 @@ test('🎞 under a result posts its denoising film: animated WebP, many frames, 
 });
 
 test('--video: the final message carries the image and the film of that same run', async () => {
-  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a blue fish --video --seed 7', steps: 8, count: 2 } });
+  const i = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a blue fish --video --seed 7', steps: 8, count: 2 },
+  });
   const final = await i.waitFor((m) => isFinal(m) && hasFile('timelapse.webp')(m), 60_000);
   assert.doesNotMatch(final.content, /--video/);
   assert.match(final.content, /seeds 7, 8/);
-  assert.deepEqual(final.attachments.map((a) => a.filename), ['grid.png', 'timelapse.webp']);
+  assert.deepEqual(
+    final.attachments.map((a) => a.filename),
+    ['grid.png', 'timelapse.webp'],
+  );
   const webp = file(final, 'timelapse.webp');
   assert.ok(webp.size <= LIMIT);
   const { width, height, frames } = await pages(webp.data);
@@ -93,7 +113,11 @@ test('--video: the final message carries the image and the film of that same run
 });
 
 test('/diffusion: for a fresh prompt and for an earlier result, one labelled strip PNG with a two-sentence caption', async () => {
-  const fresh = h.server.slash({ user: h.users.alice, command: 'diffusion', options: { prompt: 'green tree --seed 3 --steps 6' } });
+  const fresh = h.server.slash({
+    user: h.users.alice,
+    command: 'diffusion',
+    options: { prompt: 'green tree --seed 3 --steps 6' },
+  });
   const strip = await fresh.waitFor(hasFile('diffusion.png'), 60_000);
   assert.match(strip.content, /green tree/);
   assert.match(strip.content, /Top row: .*only static is left.*\. Bottom row, read right to left: .*\./s);
@@ -101,9 +125,11 @@ test('/diffusion: for a fresh prompt and for an earlier result, one labelled str
   assert.ok(png.size <= LIMIT);
   const meta = await sharp(png.data).metadata();
   assert.equal(meta.format, 'png');
-  assert.ok(meta.width! > 4 * meta.height! / 2, `a wide strip, got ${meta.width}x${meta.height}`);
+  assert.ok(meta.width! > (4 * meta.height!) / 2, `a wide strip, got ${meta.width}x${meta.height}`);
 
-  const earlier = await h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'yellow star', seed: 9, steps: 6, count: 2 } }).waitFor(isFinal);
+  const earlier = await h.server
+    .slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'yellow star', seed: 9, steps: 6, count: 2 } })
+    .waitFor(isFinal);
   const jobId = decodeCustomId(buttonIdFor(earlier, '🔄'))!.jobId;
   const fromJob = h.server.slash({ user: h.users.bob, command: 'diffusion', options: { job: jobId, image: 2 } });
   const second = await fromJob.waitFor(hasFile('diffusion.png'), 60_000);
@@ -112,7 +138,9 @@ test('/diffusion: for a fresh prompt and for an earlier result, one labelled str
 
   // a link to the result message works as well as the id
   const link = `https://discord.com/channels/${h.server.guildId}/${earlier.channelId}/${earlier.id}`;
-  const byLink = await h.server.slash({ user: h.users.alice, command: 'diffusion', options: { job: link } }).waitFor(hasFile('diffusion.png'), 60_000);
+  const byLink = await h.server
+    .slash({ user: h.users.alice, command: 'diffusion', options: { job: link } })
+    .waitFor(hasFile('diffusion.png'), 60_000);
   assert.match(byLink.content, /yellow star/);
   assert.match(byLink.content, /seed 9 /);
 

@@ -23,7 +23,21 @@ test('imagine writes a PNG with its parameters and prints the seed and path', as
   const dir = mkdtempSync(join(tmpdir(), 'imagine-'));
   try {
     const out = join(dir, 'apple.png');
-    const run = imagine(['a red apple', '--seed', '11', '--steps', '3', '--negative', 'blurry', '--sampler', 'ddim', '--guidance', '5', '--out', out]);
+    const run = imagine([
+      'a red apple',
+      '--seed',
+      '11',
+      '--steps',
+      '3',
+      '--negative',
+      'blurry',
+      '--sampler',
+      'ddim',
+      '--guidance',
+      '5',
+      '--out',
+      out,
+    ]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /seed 11/);
     assert.ok(run.stdout.includes(out));
@@ -31,7 +45,10 @@ test('imagine writes a PNG with its parameters and prints the seed and path', as
     const png = readFileSync(out);
     const meta = await sharp(png).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 64, 64]); // default size = sample_size 8 x VAE factor 8
-    assert.equal(readPngText(png).parameters, 'a red apple\nNegative prompt: blurry\nSteps: 3, Sampler: ddim, CFG scale: 5, Seed: 11, Size: 64x64, Model: tiny-fp32');
+    assert.equal(
+      readPngText(png).parameters,
+      'a red apple\nNegative prompt: blurry\nSteps: 3, Sampler: ddim, CFG scale: 5, Seed: 11, Size: 64x64, Model: tiny-fp32',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -41,9 +58,28 @@ test('imagine --count 4 writes the grid and each single image', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imagine-'));
   try {
     const out = join(dir, 'grid.png');
-    const run = imagine(['cat', '--seed', '1', '--steps', '2', '--count', '4', '--width', '32', '--height', '64', '--out', out]);
+    const run = imagine([
+      'cat',
+      '--seed',
+      '1',
+      '--steps',
+      '2',
+      '--count',
+      '4',
+      '--width',
+      '32',
+      '--height',
+      '64',
+      '--out',
+      out,
+    ]);
     assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(await sharp(out).metadata().then((m) => [m.width, m.height]), [64, 128]);
+    assert.deepEqual(
+      await sharp(out)
+        .metadata()
+        .then((m) => [m.width, m.height]),
+      [64, 128],
+    );
     for (let i = 1; i <= 4; i++) {
       const single = join(dir, `grid-${i}.png`);
       assert.ok(existsSync(single), single);
@@ -81,18 +117,38 @@ test('a missing model folder exits 1 and names it', () => {
 test('parseCliArgs defaults and square sizes from one side', () => {
   const a = parseCliArgs(['hello', 'world', '--width', '128']);
   assert.equal(a.prompt, 'hello world');
-  assert.deepEqual([a.width, a.height, a.steps, a.count, a.sampler, a.guidance, a.seed], [128, 128, 20, 1, 'euler_a', 7, undefined]);
+  assert.deepEqual(
+    [a.width, a.height, a.steps, a.count, a.sampler, a.guidance, a.seed],
+    [128, 128, 20, 1, 'euler_a', 7, undefined],
+  );
   assert.throws(() => parseCliArgs(['x', '--seed', '-3']), UsageError);
 });
 
 const DEFAULT_MODEL = join(ROOT, 'models', 'emoji-tiny');
-test('imagine uses models/emoji-tiny when MODEL_DIR is unset', { skip: !existsSync(join(DEFAULT_MODEL, 'model_index.json')) && 'models/emoji-tiny has not landed' }, async () => {
+test('imagine uses models/emoji-tiny when MODEL_DIR is unset', {
+  skip: !existsSync(join(DEFAULT_MODEL, 'model_index.json')) && 'models/emoji-tiny has not landed',
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imagine-'));
   try {
     const out = join(dir, 'face.png');
     const env = { ...process.env };
     delete env.MODEL_DIR;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'imagine.ts'), 'grinning face', '--seed', '1', '--steps', '8', '--out', out], { cwd: ROOT, env, encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src', 'cli', 'imagine.ts'),
+        'grinning face',
+        '--seed',
+        '1',
+        '--steps',
+        '8',
+        '--out',
+        out,
+      ],
+      { cwd: ROOT, env, encoding: 'utf8' },
+    );
     assert.equal(run.status, 0, run.stderr);
     assert.match(readPngText(readFileSync(out)).parameters, /Model: emoji-tiny/);
   } finally {

@@ -5,7 +5,15 @@ import sharp from 'sharp';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
 import { createScheduler } from '../../src/engine/schedulers/index.ts';
 import { decodeLatents, traceGeneration } from '../../src/engine/denoise-trace.ts';
-import { columnStepIndices, DiffusionStripError, FORWARD_LABEL, makeDiffusionStrip, REVERSE_LABEL, stripFromTrace, type DiffusionStrip } from '../../src/engine/diffusion-strip.ts';
+import {
+  columnStepIndices,
+  DiffusionStripError,
+  FORWARD_LABEL,
+  makeDiffusionStrip,
+  REVERSE_LABEL,
+  stripFromTrace,
+  type DiffusionStrip,
+} from '../../src/engine/diffusion-strip.ts';
 import { drawText, measureText } from '../../src/engine/bitmap-font.ts';
 import { resizeTo } from '../../src/engine/timelapse.ts';
 import type { GenerateRequest, RawImage } from '../../src/engine/types.ts';
@@ -18,23 +26,48 @@ const int64 = (): DiffusionPipeline => pipelines.get('tiny-int64')!;
 const fp32 = (): DiffusionPipeline => pipelines.get('tiny-fp32')!;
 
 function req(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  return { prompt: 'a red apple', seed: 7, steps: 10, guidance: 1, width: 64, height: 64, sampler: 'ddim', count: 1, ...overrides };
+  return {
+    prompt: 'a red apple',
+    seed: 7,
+    steps: 10,
+    guidance: 1,
+    width: 64,
+    height: 64,
+    sampler: 'ddim',
+    count: 1,
+    ...overrides,
+  };
 }
 
 function tileAt(strip: DiffusionStrip, row: number, col: number): Uint8Array {
   const { x, y } = strip.tileRects[row][col];
   const { width: tw, height: th } = strip.tile;
   const out = new Uint8Array(tw * th * 3);
-  for (let r = 0; r < th; r++) out.set(strip.image.data.subarray(((y + r) * strip.image.width + x) * 3, ((y + r) * strip.image.width + x + tw) * 3), r * tw * 3);
+  for (let r = 0; r < th; r++)
+    out.set(
+      strip.image.data.subarray(((y + r) * strip.image.width + x) * 3, ((y + r) * strip.image.width + x + tw) * 3),
+      r * tw * 3,
+    );
   return out;
 }
 
 function corr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < a.length; i++) { ma += a[i]; mb += b[i]; }
-  ma /= a.length; mb /= b.length;
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += (a[i] - ma) * (b[i] - mb); aa += (a[i] - ma) ** 2; bb += (b[i] - mb) ** 2; }
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= a.length;
+  mb /= b.length;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i] - ma) * (b[i] - mb);
+    aa += (a[i] - ma) ** 2;
+    bb += (b[i] - mb) ** 2;
+  }
   return ab / Math.sqrt(aa * bb);
 }
 
@@ -43,7 +76,8 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 before(async () => {
-  for (const v of ['tiny-int64', 'tiny-fp32']) pipelines.set(v, await DiffusionPipeline.load(join(FIXTURES, v), { intraOpNumThreads: 1 }));
+  for (const v of ['tiny-int64', 'tiny-fp32'])
+    pipelines.set(v, await DiffusionPipeline.load(join(FIXTURES, v), { intraOpNumThreads: 1 }));
 });
 after(async () => {
   for (const p of pipelines.values()) await p.close();
@@ -60,7 +94,10 @@ test('the strip has two rows of tiles, the layout it reports, and a PNG of the s
   for (let c = 0; c < 6; c++) {
     assert.equal(strip.tileRects[0][c].x, gap + c * (128 + gap));
     assert.equal(strip.tileRects[1][c].x, strip.tileRects[0][c].x);
-    assert.ok(strip.tileRects[1][c].y >= strip.tileRects[0][c].y + 128 + gap, 'reverse row below the forward row with room for labels');
+    assert.ok(
+      strip.tileRects[1][c].y >= strip.tileRects[0][c].y + 128 + gap,
+      'reverse row below the forward row with room for labels',
+    );
   }
   assert.ok(strip.image.height >= strip.tileRects[1][0].y + 128);
   const meta = await sharp(strip.png).metadata();
@@ -94,8 +131,12 @@ test('the forward row starts with the finished image and ends in static', async 
     // the clean image fades as t grows, in the latent and in the pixels
     const clean = strip.columns[0].forwardLatent;
     const latentCorr = strip.columns.map((c) => corr(c.forwardLatent, clean));
-    for (let k = 1; k < latentCorr.length; k++) assert.ok(latentCorr[k] < latentCorr[k - 1], `${sampler}: ${latentCorr.map((v) => v.toFixed(2)).join(' ')}`);
-    assert.ok(latentCorr.at(-1)! < 0.5, `${sampler}: last forward latent still ${latentCorr.at(-1)!.toFixed(2)} correlated with the image`);
+    for (let k = 1; k < latentCorr.length; k++)
+      assert.ok(latentCorr[k] < latentCorr[k - 1], `${sampler}: ${latentCorr.map((v) => v.toFixed(2)).join(' ')}`);
+    assert.ok(
+      latentCorr.at(-1)! < 0.5,
+      `${sampler}: last forward latent still ${latentCorr.at(-1)!.toFixed(2)} correlated with the image`,
+    );
     const pixelCorr = corr(tileAt(strip, 0, 5), posted.data);
     assert.ok(pixelCorr < 0.5, `${sampler}: last forward tile ${pixelCorr.toFixed(2)} correlated with the image`);
   }
@@ -124,11 +165,16 @@ test('the reverse row shows the sampler x0 prediction decoded by the VAE at the 
 test('labels are drawn with the built-in font and the caption is two plain sentences', async () => {
   const strip = await makeDiffusionStrip(fp32(), req({ sampler: 'euler_a', steps: 8 }));
   // the top label band holds exactly the forward label's pixels, drawn at scale 2
-  const probe: RawImage = { width: strip.image.width, height: strip.tileRects[0][0].y, data: new Uint8Array(strip.image.width * strip.tileRects[0][0].y * 3) };
+  const probe: RawImage = {
+    width: strip.image.width,
+    height: strip.tileRects[0][0].y,
+    data: new Uint8Array(strip.image.width * strip.tileRects[0][0].y * 3),
+  };
   probe.data.set(strip.image.data.subarray(0, probe.data.length));
   const lit = (img: RawImage): number => {
     let n = 0;
-    for (let i = 0; i < img.data.length; i += 3) if (img.data[i] === 232 && img.data[i + 1] === 232 && img.data[i + 2] === 232) n++;
+    for (let i = 0; i < img.data.length; i += 3)
+      if (img.data[i] === 232 && img.data[i + 1] === 232 && img.data[i + 2] === 232) n++;
     return n;
   };
   const reference: RawImage = { width: probe.width, height: probe.height, data: new Uint8Array(probe.data.length) };
@@ -144,6 +190,9 @@ test('labels are drawn with the built-in font and the caption is two plain sente
 });
 
 test('bad options are refused with what was expected', async () => {
-  await assert.rejects(makeDiffusionStrip(int64(), req(), { index: 1 }), (e: unknown) => e instanceof DiffusionStripError && /between 0 and 0, got 1/.test(e.message));
+  await assert.rejects(
+    makeDiffusionStrip(int64(), req(), { index: 1 }),
+    (e: unknown) => e instanceof DiffusionStripError && /between 0 and 0, got 1/.test(e.message),
+  );
   await assert.rejects(makeDiffusionStrip(int64(), req(), { columns: 1 }), DiffusionStripError);
 });

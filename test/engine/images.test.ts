@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { crc32, encodePng, encodePreview, formatParameters, makeGrid, readPngText, upscaleForDisplay, decodeImage } from '../../src/engine/images.ts';
+import {
+  crc32,
+  encodePng,
+  encodePreview,
+  formatParameters,
+  makeGrid,
+  readPngText,
+  upscaleForDisplay,
+  decodeImage,
+} from '../../src/engine/images.ts';
 import type { RawImage } from '../../src/engine/types.ts';
 
 function solid(w: number, h: number, rgb: [number, number, number]): RawImage {
@@ -22,10 +31,22 @@ test('crc32 matches the standard check value', () => {
 test('PNG parameters chunk round-trips and the pixels survive', async () => {
   const img = solid(8, 8, [10, 200, 30]);
   img.data[0] = 255;
-  const meta = { prompt: 'a red apple', negative: 'blurry', steps: '20', sampler: 'euler_a', guidance: '7', seed: '1', size: '8x8', model: 'emoji-tiny' };
+  const meta = {
+    prompt: 'a red apple',
+    negative: 'blurry',
+    steps: '20',
+    sampler: 'euler_a',
+    guidance: '7',
+    seed: '1',
+    size: '8x8',
+    model: 'emoji-tiny',
+  };
   const png = await encodePng(img, meta);
   const text = readPngText(png);
-  assert.equal(text.parameters, 'a red apple\nNegative prompt: blurry\nSteps: 20, Sampler: euler_a, CFG scale: 7, Seed: 1, Size: 8x8, Model: emoji-tiny');
+  assert.equal(
+    text.parameters,
+    'a red apple\nNegative prompt: blurry\nSteps: 20, Sampler: euler_a, CFG scale: 7, Seed: 1, Size: 8x8, Model: emoji-tiny',
+  );
   const back = await decodeImage(png);
   assert.deepEqual(back, { width: 8, height: 8, data: img.data });
   const info = await sharp(png).metadata();
@@ -50,7 +71,12 @@ test('previews encode as webp and jpeg', async () => {
 });
 
 test('grid layouts: 4 -> 2x2, 2 -> 1x2, 3 -> 2x2 with a blank cell, 1 -> itself', () => {
-  const colors: [number, number, number][] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]];
+  const colors: [number, number, number][] = [
+    [255, 0, 0],
+    [0, 255, 0],
+    [0, 0, 255],
+    [255, 255, 0],
+  ];
   const imgs = colors.map((c) => solid(4, 6, c));
   const g4 = makeGrid(imgs);
   assert.deepEqual([g4.width, g4.height], [8, 12]);
@@ -65,7 +91,10 @@ test('grid layouts: 4 -> 2x2, 2 -> 1x2, 3 -> 2x2 with a blank cell, 1 -> itself'
   assert.deepEqual([g3.width, g3.height], [8, 12]);
   assert.deepEqual(pixel(g3, 7, 11), [0, 0, 0]);
   assert.equal(makeGrid(imgs.slice(0, 1)), imgs[0]);
-  assert.throws(() => makeGrid([solid(4, 4, [0, 0, 0]), solid(8, 8, [0, 0, 0])]), /expected every grid image to be 4x4, got 8x8/);
+  assert.throws(
+    () => makeGrid([solid(4, 4, [0, 0, 0]), solid(8, 8, [0, 0, 0])]),
+    /expected every grid image to be 4x4, got 8x8/,
+  );
 });
 
 test('upscaleForDisplay uses an integer nearest factor', () => {

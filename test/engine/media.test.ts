@@ -9,11 +9,22 @@ import type { GenerateRequest, StepProgress } from '../../src/engine/types.ts';
 
 let pipeline: DiffusionPipeline;
 before(async () => {
-  pipeline = await DiffusionPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'), { intraOpNumThreads: 1 });
+  pipeline = await DiffusionPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'), {
+    intraOpNumThreads: 1,
+  });
 });
 after(() => pipeline.close());
 
-const request: GenerateRequest = { prompt: 'a blue fish', seed: 3, steps: 6, guidance: 5, width: 64, height: 64, sampler: 'euler', count: 1 };
+const request: GenerateRequest = {
+  prompt: 'a blue fish',
+  seed: 3,
+  steps: 6,
+  guidance: 5,
+  width: 64,
+  height: 64,
+  sampler: 'euler',
+  count: 1,
+};
 
 test('generateWithTimelapse: the same result and progress as generate(), plus a film of that run', async () => {
   const media = createMediaRenderer(pipeline, { maxFrames: 5, displaySide: 128 });
@@ -22,7 +33,10 @@ test('generateWithTimelapse: the same result and progress as generate(), plus a 
   const steps: StepProgress[] = [];
   const { result, timelapse } = await media.generateWithTimelapse(request, { onStep: (p) => steps.push(p) });
   assert.ok(Buffer.from(result.images[0].data).equals(Buffer.from(plain.images[0].data)));
-  assert.deepEqual(steps.map((s) => s.step), plainSteps.map((s) => s.step));
+  assert.deepEqual(
+    steps.map((s) => s.step),
+    plainSteps.map((s) => s.step),
+  );
   assert.equal(timelapse.name, 'timelapse.webp');
   const meta = await sharp(timelapse.data, { animated: true }).metadata();
   assert.deepEqual([meta.format, meta.pages, meta.width, meta.pageHeight], ['webp', 5, 128, 128]);
@@ -56,7 +70,9 @@ test('mediaRendererFor: a recorder for the in-thread pipeline, nothing for an en
 
 test('the off-thread engine (WorkerPipeline) makes the same files in its own thread, with progress for --video', async () => {
   const { WorkerPipeline } = await import('../../src/engine/worker-pipeline.ts');
-  const worker = await WorkerPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'), { intraOpNumThreads: 1 });
+  const worker = await WorkerPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'), {
+    intraOpNumThreads: 1,
+  });
   try {
     assert.equal(mediaRendererFor(worker), worker, 'it is its own MediaRenderer');
     const local = createMediaRenderer(pipeline);
@@ -65,7 +81,10 @@ test('the off-thread engine (WorkerPipeline) makes the same files in its own thr
     assert.ok(Buffer.isBuffer(b.data));
     assert.ok(a.data.equals(b.data), 'same film');
     assert.equal(b.caption, a.caption);
-    const [s1, s2] = [await local.diffusion({ ...request, count: 2 }, { index: 1 }), await worker.diffusion({ ...request, count: 2 }, { index: 1 })];
+    const [s1, s2] = [
+      await local.diffusion({ ...request, count: 2 }, { index: 1 }),
+      await worker.diffusion({ ...request, count: 2 }, { index: 1 }),
+    ];
     assert.ok(s1.data.equals(s2.data), 'same strip');
     const steps: number[] = [];
     const video = await worker.generateWithTimelapse(request, { onStep: (p) => steps.push(p.step) });
@@ -75,7 +94,10 @@ test('the off-thread engine (WorkerPipeline) makes the same files in its own thr
     assert.ok(video.timelapse.data.equals((await local.generateWithTimelapse(request)).timelapse.data));
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(worker.timelapse(request, { signal: controller.signal }), (e: unknown) => (e as Error).name === 'GenerationCancelledError');
+    await assert.rejects(
+      worker.timelapse(request, { signal: controller.signal }),
+      (e: unknown) => (e as Error).name === 'GenerationCancelledError',
+    );
   } finally {
     await worker.close();
   }

@@ -83,9 +83,18 @@ test('fp16 fixture: float16 I/O, defaults where configs are absent', async () =>
 test('cuda asked for but unavailable falls back to cpu with a log line', async () => {
   const warnings: string[] = [];
   const logger: EngineLogger = { info() {}, warn: (_obj, msg) => warnings.push(msg ?? ''), error() {} };
-  const model = await loadModel(join(FIXTURES, 'tiny-fp32'), { executionProvider: 'cuda', intraOpNumThreads: 1, interOpNumThreads: 1, logger });
+  const model = await loadModel(join(FIXTURES, 'tiny-fp32'), {
+    executionProvider: 'cuda',
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    logger,
+  });
   try {
-    if (model.provider === 'cpu') assert.ok(warnings.some((w) => /CUDA/.test(w)), 'expected a warning naming CUDA');
+    if (model.provider === 'cpu')
+      assert.ok(
+        warnings.some((w) => /CUDA/.test(w)),
+        'expected a warning naming CUDA',
+      );
   } finally {
     await model.release();
   }
@@ -96,29 +105,55 @@ test('missing folder is refused', async () => {
 });
 
 test('missing model_index.json is refused, naming it', async () => {
-  await expectLoadError(brokenCopy('tiny-fp32', (d) => rmSync(join(d, 'model_index.json'))), /model_index\.json/);
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) => rmSync(join(d, 'model_index.json'))),
+    /model_index\.json/,
+  );
 });
 
 test('missing unet/model.onnx is refused, naming it', async () => {
-  await expectLoadError(brokenCopy('tiny-fp32', (d) => rmSync(join(d, 'unet', 'model.onnx'))), /unet\/model\.onnx/);
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) => rmSync(join(d, 'unet', 'model.onnx'))),
+    /unet\/model\.onnx/,
+  );
 });
 
 test('malformed scheduler json is refused, naming it', async () => {
-  await expectLoadError(brokenCopy('tiny-fp32', (d) => writeFileSync(join(d, 'scheduler', 'scheduler_config.json'), '{"beta_schedule": ')), /scheduler_config\.json/);
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) => writeFileSync(join(d, 'scheduler', 'scheduler_config.json'), '{"beta_schedule": ')),
+    /scheduler_config\.json/,
+  );
 });
 
 test('a scheduler config with a bad value is refused, naming the file', async () => {
-  await expectLoadError(brokenCopy('tiny-fp32', (d) => writeFileSync(join(d, 'scheduler', 'scheduler_config.json'), '{"beta_schedule": "cubic"}')), /scheduler_config\.json/);
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) =>
+      writeFileSync(join(d, 'scheduler', 'scheduler_config.json'), '{"beta_schedule": "cubic"}'),
+    ),
+    /scheduler_config\.json/,
+  );
 });
 
 test('a corrupt ONNX file is refused, naming it', async () => {
-  await expectLoadError(brokenCopy('tiny-fp32', (d) => writeFileSync(join(d, 'vae_decoder', 'model.onnx'), 'not a model')), /vae_decoder\/model\.onnx/);
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) => writeFileSync(join(d, 'vae_decoder', 'model.onnx'), 'not a model')),
+    /vae_decoder\/model\.onnx/,
+  );
 });
 
 test('missing tokenizer vocab is refused, naming the tokenizer file', async () => {
-  await expectLoadError(brokenCopy('tiny-fp32', (d) => rmSync(join(d, 'tokenizer', 'vocab.json'))), /tokenizer\/vocab\.json/, false);
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) => rmSync(join(d, 'tokenizer', 'vocab.json'))),
+    /tokenizer\/vocab\.json/,
+    false,
+  );
 });
 
 test('malformed latent_rgb_factors are refused, naming vae_decoder/config.json', async () => {
-  await expectLoadError(brokenCopy('tiny-fp32', (d) => writeFileSync(join(d, 'vae_decoder', 'config.json'), '{"latent_rgb_factors": [[1,2]]}')), /vae_decoder\/config\.json/);
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) =>
+      writeFileSync(join(d, 'vae_decoder', 'config.json'), '{"latent_rgb_factors": [[1,2]]}'),
+    ),
+    /vae_decoder\/config\.json/,
+  );
 });

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchNoiseSource, InvalidSeedError, NoiseArgumentError, NoiseStream, randn, slerp, variationNoise } from '../../src/engine/noise.ts';
+import {
+  batchNoiseSource,
+  InvalidSeedError,
+  NoiseArgumentError,
+  NoiseStream,
+  randn,
+  slerp,
+  variationNoise,
+} from '../../src/engine/noise.ts';
 
 const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 const norm = (a: Float32Array): number => Math.sqrt(a.reduce((s, x) => s + x * x, 0));

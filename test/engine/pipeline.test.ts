@@ -16,7 +16,18 @@ const warnings: string[] = [];
 const logger: EngineLogger = { info() {}, warn: (_o, msg) => warnings.push(msg ?? ''), error() {} };
 
 function req(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  return { prompt: 'a red apple', negativePrompt: 'blurry', seed: 42, steps: 4, guidance: 7, width: 64, height: 64, sampler: 'euler_a', count: 1, ...overrides };
+  return {
+    prompt: 'a red apple',
+    negativePrompt: 'blurry',
+    seed: 42,
+    steps: 4,
+    guidance: 7,
+    width: 64,
+    height: 64,
+    sampler: 'euler_a',
+    count: 1,
+    ...overrides,
+  };
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
@@ -24,7 +35,8 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 before(async () => {
-  for (const v of VARIANTS) pipelines.set(v, await DiffusionPipeline.load(join(FIXTURES, v), { logger, intraOpNumThreads: 1 }));
+  for (const v of VARIANTS)
+    pipelines.set(v, await DiffusionPipeline.load(join(FIXTURES, v), { logger, intraOpNumThreads: 1 }));
 });
 after(async () => {
   for (const p of pipelines.values()) await p.close();
@@ -89,14 +101,21 @@ test('onStep is called once per step with previews, and without them when previe
   for (const v of VARIANTS) {
     const seen: StepProgress[] = [];
     const withPreviews = await pipelines.get(v)!.generate(req({ steps: 5, count: 2 }), { onStep: (p) => seen.push(p) });
-    assert.deepEqual(seen.map((p) => p.step), [1, 2, 3, 4, 5]);
-    assert.ok(seen.every((p) => p.total === 5 && p.preview && p.preview.data.length === p.preview.width * p.preview.height * 3));
+    assert.deepEqual(
+      seen.map((p) => p.step),
+      [1, 2, 3, 4, 5],
+    );
+    assert.ok(
+      seen.every((p) => p.total === 5 && p.preview && p.preview.data.length === p.preview.width * p.preview.height * 3),
+    );
     const lastPreview = seen[4].preview!;
     // two images side by side: TAESD previews are full size, linear ones latent size
     const expectedWidth = v === 'tiny-fp32' ? 128 : 2 * (64 / pipelines.get(v)!.model.vaeScaleFactor);
     assert.equal(lastPreview.width, expectedWidth, v);
     const plain: StepProgress[] = [];
-    const without = await pipelines.get(v)!.generate(req({ steps: 5, count: 2 }), { onStep: (p) => plain.push(p), previews: false });
+    const without = await pipelines
+      .get(v)!
+      .generate(req({ steps: 5, count: 2 }), { onStep: (p) => plain.push(p), previews: false });
     assert.equal(plain.length, 5);
     assert.ok(plain.every((p) => p.preview === undefined));
     assert.ok(same(withPreviews.images[1].data, without.images[1].data), 'previews must not change the result');
@@ -147,7 +166,11 @@ test('bad requests are refused with InvalidRequestError naming the problem', asy
     [{ guidance: NaN }, 'guidance', /got NaN/],
     [{ seed: -1 }, 'seed', /expected seed to be an integer between 0 and 4294967295, got -1/],
     [{ seed: 2 ** 32 }, 'seed', /got 4294967296/],
-    [{ variation: { seed: 1, strength: 1.5 } }, 'variation.strength', /expected variation strength between 0 and 1, got 1.5/],
+    [
+      { variation: { seed: 1, strength: 1.5 } },
+      'variation.strength',
+      /expected variation strength between 0 and 1, got 1.5/,
+    ],
     [{ init: { imagePath: '/no/such.png', strength: 0.5 } }, 'init.imagePath', /expected an existing image file/],
   ];
   for (const [overrides, field, message] of cases) {
@@ -161,7 +184,10 @@ test('bad requests are refused with InvalidRequestError naming the problem', asy
   // the int64 fixture's VAE factor is 4, so 36 is refused as not a multiple of 8 either way
   await assert.rejects(pipelines.get('tiny-int64')!.generate(req({ width: 36 })), /multiple of 8/);
   // no VAE encoder: image-to-image is refused up front
-  await assert.rejects(pipelines.get('tiny-fp16')!.generate(req({ init: { imagePath: __filename(), strength: 0.5 } })), (e: unknown) => e instanceof InvalidRequestError && /VAE encoder/.test(e.message));
+  await assert.rejects(
+    pipelines.get('tiny-fp16')!.generate(req({ init: { imagePath: __filename(), strength: 0.5 } })),
+    (e: unknown) => e instanceof InvalidRequestError && /VAE encoder/.test(e.message),
+  );
 });
 
 function __filename(): string {
@@ -192,7 +218,9 @@ test('image-to-image starts from the source image', async () => {
     const path = join(dir, 'src.png');
     writeFileSync(path, await encodePng(src.images[0], { prompt: 'x' }));
     const seen: number[] = [];
-    const low = await fp32().generate(req({ seed: 9, steps: 10, init: { imagePath: path, strength: 0.3 } }), { onStep: (p) => seen.push(p.total) });
+    const low = await fp32().generate(req({ seed: 9, steps: 10, init: { imagePath: path, strength: 0.3 } }), {
+      onStep: (p) => seen.push(p.total),
+    });
     assert.ok(seen.length === 3 && seen.every((t) => t === 3), `expected 3 of 10 steps, got ${seen}`);
     const high = await fp32().generate(req({ seed: 9, steps: 10, init: { imagePath: path, strength: 1 } }));
     assert.equal(low.images[0].width, 64);

@@ -62,7 +62,12 @@ function unscale(s: Scheduler, input: Float32Array, i: number): Float32Array {
 }
 
 /** Runs a whole sampling loop with `denoiser(x, sigma) -> x0 estimate`, the model answering with epsilon. */
-function sample(s: Scheduler, start: Float32Array, denoiser: (x: Float32Array, sigma: number) => Float32Array, noise = noNoise): Float32Array {
+function sample(
+  s: Scheduler,
+  start: Float32Array,
+  denoiser: (x: Float32Array, sigma: number) => Float32Array,
+  noise = noNoise,
+): Float32Array {
   let x = start;
   for (let i = 0; i < s.timesteps.length; i++) {
     const input = s.scaleModelInput(x, i);
@@ -103,10 +108,25 @@ test('parses scheduler_config.json with defaults and refuses bad values', () => 
   assert.equal(defaults.numTrainTimesteps, 1000);
   assert.equal(defaults.betaSchedule, 'linear');
   assert.equal(defaults.originalInferenceSteps, 50);
-  assert.equal(parseSchedulerConfig({ prediction_type: 'v_prediction', timestep_spacing: 'trailing' }).predictionType, 'v_prediction');
-  const bad = [{ beta_schedule: 'cosine' }, { prediction_type: 'noise' }, { steps_offset: -1 }, { beta_start: 'x' }, { beta_start: 0.5, beta_end: 0.1 }, '{oops', [], null];
+  assert.equal(
+    parseSchedulerConfig({ prediction_type: 'v_prediction', timestep_spacing: 'trailing' }).predictionType,
+    'v_prediction',
+  );
+  const bad = [
+    { beta_schedule: 'cosine' },
+    { prediction_type: 'noise' },
+    { steps_offset: -1 },
+    { beta_start: 'x' },
+    { beta_start: 0.5, beta_end: 0.1 },
+    '{oops',
+    [],
+    null,
+  ];
   for (const json of bad) assert.throws(() => parseSchedulerConfig(json), SchedulerConfigError, JSON.stringify(json));
-  assert.throws(() => parseSchedulerConfig({ beta_schedule: 'cosine' }), /expected beta_schedule to be one of linear, scaled_linear, squaredcos_cap_v2, got "cosine"/);
+  assert.throws(
+    () => parseSchedulerConfig({ beta_schedule: 'cosine' }),
+    /expected beta_schedule to be one of linear, scaled_linear, squaredcos_cap_v2, got "cosine"/,
+  );
 });
 
 test('beta schedules: linear endpoints, scaled_linear, cosine capped; alphas_cumprod decreasing', () => {
@@ -127,7 +147,10 @@ test('beta schedules: linear endpoints, scaled_linear, cosine capped; alphas_cum
 test('timesteps match diffusers for known configs', () => {
   const ddim = new DdimScheduler(SD);
   ddim.setTimesteps(50);
-  assert.deepEqual(ddim.timesteps, Array.from({ length: 50 }, (_, k) => 981 - 20 * k));
+  assert.deepEqual(
+    ddim.timesteps,
+    Array.from({ length: 50 }, (_, k) => 981 - 20 * k),
+  );
   const euler = new EulerScheduler(with_({ timestepSpacing: 'linspace' }));
   euler.setTimesteps(25);
   assert.deepEqual(euler.timesteps.slice(0, 3), [999, 957.375, 915.75]);
@@ -171,9 +194,19 @@ test('sigma samplers scale the model input by 1/sqrt(sigma^2+1) and add noise as
   const x = randn(1, 16);
   const sigma = s.sigmas[3];
   const scaled = s.scaleModelInput(x, 3);
-  assert.ok(maxDiff(scaled, x.map((v) => v / Math.sqrt(sigma * sigma + 1))) < 1e-6);
+  assert.ok(
+    maxDiff(
+      scaled,
+      x.map((v) => v / Math.sqrt(sigma * sigma + 1)),
+    ) < 1e-6,
+  );
   const n = randn(2, 16);
-  assert.ok(maxDiff(s.addNoise(x, n, 3), x.map((v, i) => v + sigma * n[i])) < 1e-6);
+  assert.ok(
+    maxDiff(
+      s.addNoise(x, n, 3),
+      x.map((v, i) => v + sigma * n[i]),
+    ) < 1e-6,
+  );
   assert.ok(Math.abs(s.initNoiseSigma - Math.sqrt(s.sigmas[0] ** 2 + 1)) < 1e-9);
   const ddim = new DdimScheduler(SD);
   ddim.setTimesteps(10);
@@ -192,9 +225,16 @@ test('DDIM returns x0 exactly from the exact noise, at every step, for epsilon a
         const xt = s.addNoise(x0, eps, i);
         const a = s.alphasCumprod[s.timesteps[i]];
         const output =
-          predictionType === 'epsilon' ? eps : predictionType === 'sample' ? x0 : eps.map((e, k) => Math.sqrt(a) * e - Math.sqrt(1 - a) * x0[k]);
+          predictionType === 'epsilon'
+            ? eps
+            : predictionType === 'sample'
+              ? x0
+              : eps.map((e, k) => Math.sqrt(a) * e - Math.sqrt(1 - a) * x0[k]);
         const { predOriginalSample } = s.step(output, i, xt, noNoise);
-        assert.ok(maxDiff(predOriginalSample, x0) < 1e-5, `${predictionType} ${timestepSpacing} step ${i}: ${maxDiff(predOriginalSample, x0)}`);
+        assert.ok(
+          maxDiff(predOriginalSample, x0) < 1e-5,
+          `${predictionType} ${timestepSpacing} step ${i}: ${maxDiff(predOriginalSample, x0)}`,
+        );
       }
     }
   }
@@ -222,9 +262,17 @@ test('every sampler denoises a point-mass toy problem to x0', () => {
     const s = createScheduler(name, with_({ setAlphaToOne: true }));
     s.setTimesteps(name === 'lcm' ? 4 : 12);
     const z = randn(32, 512);
-    const start = startFrom(s, x0.map((v, i) => v + sigmaOf(s, 0) * z[i]));
+    const start = startFrom(
+      s,
+      x0.map((v, i) => v + sigmaOf(s, 0) * z[i]),
+    );
     const stream = new NoiseStream(33);
-    const result = sample(s, start, () => x0, () => stream.next(512));
+    const result = sample(
+      s,
+      start,
+      () => x0,
+      () => stream.next(512),
+    );
     assert.ok(maxDiff(result, x0) < 1e-3, `${name}: ${maxDiff(result, x0)}`);
   }
 });
@@ -234,14 +282,18 @@ test('deterministic samplers solve the ODE of Gaussian data at their order; DDIM
   // x = mu + sqrt(s^2 + sigma_0^2) z at sigma_0 to exactly mu + s z at sigma 0.
   const mu = 0.3;
   const s2 = 0.25;
-  const denoiser = (x: Float32Array, sigma: number): Float32Array => x.map((v) => mu + (s2 / (s2 + sigma * sigma)) * (v - mu));
+  const denoiser = (x: Float32Array, sigma: number): Float32Array =>
+    x.map((v) => mu + (s2 / (s2 + sigma * sigma)) * (v - mu));
   const z = randn(41, 1024);
   const exact = z.map((v) => mu + Math.sqrt(s2) * v);
   const solve = (name: SamplerName, steps: number): Float32Array => {
     const s = createScheduler(name, with_({ setAlphaToOne: true }));
     s.setTimesteps(steps);
     const sigma0 = sigmaOf(s, 0);
-    const start = startFrom(s, z.map((v) => mu + Math.sqrt(s2 + sigma0 * sigma0) * v));
+    const start = startFrom(
+      s,
+      z.map((v) => mu + Math.sqrt(s2 + sigma0 * sigma0) * v),
+    );
     const first = sample(s, start, denoiser);
     assert.ok(bytes(first).equals(bytes(sample(s, start, denoiser))), `${name} is not deterministic`);
     return first;
@@ -262,7 +314,8 @@ test('deterministic samplers solve the ODE of Gaussian data at their order; DDIM
 test('Euler ancestral samples the data distribution; its noise source decides the result', () => {
   const mu = -0.4;
   const s2 = 0.36;
-  const denoiser = (x: Float32Array, sigma: number): Float32Array => x.map((v) => mu + (s2 / (s2 + sigma * sigma)) * (v - mu));
+  const denoiser = (x: Float32Array, sigma: number): Float32Array =>
+    x.map((v) => mu + (s2 / (s2 + sigma * sigma)) * (v - mu));
   const n = 4096;
   const run = (seed: number, steps: number): Float32Array => {
     const s = new EulerAncestralScheduler(SD);
@@ -292,7 +345,12 @@ test('LCM: same noise, same result; other noise, another result; boundary condit
     s.setTimesteps(4);
     const stream = new NoiseStream(seed);
     // A model that is only roughly right, so the re-noising shows in the result.
-    return sample(s, stream.next(64), (x, sigma) => x0.map((v, i) => v + (0.1 * sigma * x[i]) / (1 + sigma)), () => stream.next(64));
+    return sample(
+      s,
+      stream.next(64),
+      (x, sigma) => x0.map((v, i) => v + (0.1 * sigma * x[i]) / (1 + sigma)),
+      () => stream.next(64),
+    );
   };
   assert.ok(bytes(run(1)).equals(bytes(run(1))));
   assert.ok(!bytes(run(1)).equals(bytes(run(2))));
@@ -304,27 +362,55 @@ test('LCM: same noise, same result; other noise, another result; boundary condit
 test('DPM++ 2M starts afresh after setTimesteps and from a later step (image-to-image)', () => {
   const s = new DpmPp2mKarrasScheduler(SD);
   const x0 = randn(61, 64);
-  const denoiser = (x: Float32Array, sigma: number): Float32Array => x.map((v, i) => (v + sigma * sigma * x0[i]) / (1 + sigma * sigma));
+  const denoiser = (x: Float32Array, sigma: number): Float32Array =>
+    x.map((v, i) => (v + sigma * sigma * x0[i]) / (1 + sigma * sigma));
   s.setTimesteps(10);
-  const first = sample(s, randn(62, 64).map((v) => v * s.sigmas[0]), denoiser);
+  const first = sample(
+    s,
+    randn(62, 64).map((v) => v * s.sigmas[0]),
+    denoiser,
+  );
   s.setTimesteps(10);
-  const second = sample(s, randn(62, 64).map((v) => v * s.sigmas[0]), denoiser);
+  const second = sample(
+    s,
+    randn(62, 64).map((v) => v * s.sigmas[0]),
+    denoiser,
+  );
   assert.ok(bytes(first).equals(bytes(second)));
   // Image-to-image from step 6: a first-order step, then second-order ones, solving the same ODE.
   const start = startIndexForStrength(10, 0.4);
   assert.equal(start, 6);
   const mu = 0.1;
   const s2 = 0.5;
-  const gaussian = (x: Float32Array, sigma: number): Float32Array => x.map((v) => mu + (s2 / (s2 + sigma * sigma)) * (v - mu));
+  const gaussian = (x: Float32Array, sigma: number): Float32Array =>
+    x.map((v) => mu + (s2 / (s2 + sigma * sigma)) * (v - mu));
   const z = randn(63, 64);
   const sigmaStart = s.sigmas[start];
-  let x = s.addNoise(new Float32Array(64).fill(mu), z.map((v) => v * Math.sqrt((s2 + sigmaStart ** 2) / sigmaStart ** 2)), start);
+  let x = s.addNoise(
+    new Float32Array(64).fill(mu),
+    z.map((v) => v * Math.sqrt((s2 + sigmaStart ** 2) / sigmaStart ** 2)),
+    start,
+  );
   for (let i = start; i < 10; i++) {
     const sigma = s.sigmas[i];
     const d = gaussian(x, sigma);
-    x = s.step(x.map((v, k) => (v - d[k]) / sigma), i, x, noNoise).prevSample;
+    x = s.step(
+      x.map((v, k) => (v - d[k]) / sigma),
+      i,
+      x,
+      noNoise,
+    ).prevSample;
   }
-  assert.ok(maxDiff(x, z.map((v) => mu + Math.sqrt(s2) * v)) < 0.05, `img2img error ${maxDiff(x, z.map((v) => mu + Math.sqrt(s2) * v))}`);
+  assert.ok(
+    maxDiff(
+      x,
+      z.map((v) => mu + Math.sqrt(s2) * v),
+    ) < 0.05,
+    `img2img error ${maxDiff(
+      x,
+      z.map((v) => mu + Math.sqrt(s2) * v),
+    )}`,
+  );
 });
 
 test('startIndexForStrength follows diffusers and always leaves a step', () => {
@@ -340,23 +426,37 @@ test('clear errors: step before setTimesteps, steps out of range, bad index, unk
     const s = createScheduler(name, SD);
     assert.deepEqual(s.timesteps, []);
     const x = new Float32Array(4);
-    assert.throws(() => s.step(x, 0, x, noNoise), (e: unknown) => e instanceof SchedulerStateError && /call setTimesteps before step/.test(e.message), name);
+    assert.throws(
+      () => s.step(x, 0, x, noNoise),
+      (e: unknown) => e instanceof SchedulerStateError && /call setTimesteps before step/.test(e.message),
+      name,
+    );
     assert.throws(() => s.scaleModelInput(x, 0), SchedulerStateError);
     assert.throws(() => s.addNoise(x, x, 0), SchedulerStateError);
-    for (const steps of [0, -3, 2.5, 1001]) assert.throws(() => s.setTimesteps(steps), SchedulerRangeError, `${name} ${steps}`);
+    for (const steps of [0, -3, 2.5, 1001])
+      assert.throws(() => s.setTimesteps(steps), SchedulerRangeError, `${name} ${steps}`);
     s.setTimesteps(4);
     assert.throws(() => s.step(x, 4, x, noNoise), /expected stepIndex between 0 and 3, got 4/);
     assert.throws(() => s.step(new Float32Array(3), 0, x, noNoise), /same length, got 3 and 4/);
   }
   assert.throws(() => new EulerScheduler(SD).setTimesteps(500_000), /expected steps between 1 and 1000, got 500000/);
   assert.throws(() => new LcmScheduler(SD).setTimesteps(51), /expected steps between 1 and 50, got 51/);
-  assert.throws(() => createScheduler('plms', SD), (e: unknown) => e instanceof UnknownSamplerError && e.message.includes('euler_a'));
+  assert.throws(
+    () => createScheduler('plms', SD),
+    (e: unknown) => e instanceof UnknownSamplerError && e.message.includes('euler_a'),
+  );
   // steps_offset pushing a timestep past the end is refused, not wrapped.
   assert.throws(() => new DdimScheduler(with_({ stepsOffset: 5 })).setTimesteps(1000), SchedulerRangeError);
 });
 
 test('createScheduler builds each sampler by name, fresh each time', () => {
-  const classes = { euler_a: EulerAncestralScheduler, euler: EulerScheduler, ddim: DdimScheduler, dpmpp_2m_karras: DpmPp2mKarrasScheduler, lcm: LcmScheduler };
+  const classes = {
+    euler_a: EulerAncestralScheduler,
+    euler: EulerScheduler,
+    ddim: DdimScheduler,
+    dpmpp_2m_karras: DpmPp2mKarrasScheduler,
+    lcm: LcmScheduler,
+  };
   for (const name of SAMPLERS) {
     const s = createScheduler(name, SD);
     assert.equal(s.name, name);

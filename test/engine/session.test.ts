@@ -11,7 +11,10 @@ test('timestep follows the declared type and shape', () => {
   assert.deepEqual([one.type, one.dims, [...(one.data as BigInt64Array)]], ['int64', [1], [982n]]);
   // a symbolic dim named like the sample's batch dim gets one value per row
   const perRow = timestepTensor(10, info('float16', ['batch']), 3, 'batch');
-  assert.deepEqual([perRow.type, perRow.dims, [...(perRow.data as Uint16Array)]], ['float16', [3], [0x4900, 0x4900, 0x4900]]);
+  assert.deepEqual(
+    [perRow.type, perRow.dims, [...(perRow.data as Uint16Array)]],
+    ['float16', [3], [0x4900, 0x4900, 0x4900]],
+  );
   // any other symbolic name gets [1], as diffusers' ONNX pipeline passes it
   const other = timestepTensor(10, info('float32', ['timestep_batch']), 3, 'batch');
   assert.deepEqual(other.dims, [1]);
@@ -19,7 +22,13 @@ test('timestep follows the declared type and shape', () => {
 });
 
 test('ids as int32 or int64, [rows, length]', () => {
-  const a = idsTensor([[1, 2, 3], [4, 5, 6]], 'int32');
+  const a = idsTensor(
+    [
+      [1, 2, 3],
+      [4, 5, 6],
+    ],
+    'int32',
+  );
   assert.deepEqual([a.type, a.dims, [...(a.data as Int32Array)]], ['int32', [2, 3], [1, 2, 3, 4, 5, 6]]);
   const b = idsTensor([[49406, 49407]], 'int64');
   assert.deepEqual([b.type, [...(b.data as BigInt64Array)]], ['int64', [49406n, 49407n]]);

@@ -16,7 +16,18 @@ const pipelines = new Map<string, DiffusionPipeline>();
 const fp32 = (): DiffusionPipeline => pipelines.get('tiny-fp32')!;
 
 function req(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  return { prompt: 'a red apple', negativePrompt: 'blurry', seed: 42, steps: 12, guidance: 7, width: 64, height: 64, sampler: 'euler_a', count: 1, ...overrides };
+  return {
+    prompt: 'a red apple',
+    negativePrompt: 'blurry',
+    seed: 42,
+    steps: 12,
+    guidance: 7,
+    width: 64,
+    height: 64,
+    sampler: 'euler_a',
+    count: 1,
+    ...overrides,
+  };
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
@@ -34,10 +45,17 @@ function psnr(a: Uint8Array, b: Uint8Array): number {
 /** Every page of an animated WebP as RGB. */
 async function pages(webp: Buffer): Promise<{ frames: RawImage[]; delay: number[]; loop: number | undefined }> {
   const meta = await sharp(webp, { animated: true }).metadata();
-  const { data, info } = await sharp(webp, { animated: true }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(webp, { animated: true })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const h = meta.pageHeight!;
   const per = info.width * h * 3;
-  const frames = Array.from({ length: meta.pages! }, (_, i) => ({ width: info.width, height: h, data: new Uint8Array(data.subarray(i * per, (i + 1) * per)) }));
+  const frames = Array.from({ length: meta.pages! }, (_, i) => ({
+    width: info.width,
+    height: h,
+    data: new Uint8Array(data.subarray(i * per, (i + 1) * per)),
+  }));
   return { frames, delay: meta.delay ?? [], loop: meta.loop };
 }
 
@@ -55,14 +73,19 @@ test('recording a run leaves its images exactly as a plain generate() makes them
       const plain = await pipelines.get(v)!.generate(r);
       const trace = await traceGeneration(pipelines.get(v)!, r);
       assert.equal(trace.result.images.length, 2);
-      for (let i = 0; i < 2; i++) assert.ok(same(plain.images[i].data, trace.result.images[i].data), `${v} ${sampler} image ${i}`);
+      for (let i = 0; i < 2; i++)
+        assert.ok(same(plain.images[i].data, trace.result.images[i].data), `${v} ${sampler} image ${i}`);
       assert.equal(trace.steps.length, 6);
-      assert.deepEqual(trace.steps.map((s) => s.step), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(
+        trace.steps.map((s) => s.step),
+        [1, 2, 3, 4, 5, 6],
+      );
       const per = trace.latent.channels * trace.latent.height * trace.latent.width;
       assert.equal(trace.start.length, 2 * per);
       assert.equal(trace.final.length, 2 * per);
       // timesteps fall as the sampler goes
-      for (let k = 1; k < trace.steps.length; k++) assert.ok(trace.steps[k].timestep < trace.steps[k - 1].timestep, `${v} ${sampler} timesteps`);
+      for (let k = 1; k < trace.steps.length; k++)
+        assert.ok(trace.steps[k].timestep < trace.steps[k - 1].timestep, `${v} ${sampler} timesteps`);
     }
   }
 });
@@ -79,7 +102,10 @@ test('a recorded run reports the same progress and previews as a plain run (TAES
       assert.equal(traced[k].step, plain[k].step);
       assert.equal(traced[k].total, plain[k].total);
       assert.ok(plain[k].preview && traced[k].preview, `${v} step ${k + 1} has a preview`);
-      assert.deepEqual([traced[k].preview!.width, traced[k].preview!.height], [plain[k].preview!.width, plain[k].preview!.height]);
+      assert.deepEqual(
+        [traced[k].preview!.width, traced[k].preview!.height],
+        [plain[k].preview!.width, plain[k].preview!.height],
+      );
       assert.ok(same(traced[k].preview!.data, plain[k].preview!.data), `${v} preview ${k + 1}`);
     }
     const quiet: StepProgress[] = [];
@@ -95,11 +121,15 @@ test('the last frame is the image a plain run of the same request posts; the fir
   const trace = await traceGeneration(fp32(), r);
   const frames = await timelapseFrames(fp32(), trace, 24);
   assert.equal(frames.length, 13, 'static + x0 after steps 1..11 + final');
-  assert.deepEqual(frames.map((f) => f.step), [0, ...Array.from({ length: 11 }, (_, i) => i + 1), 13]);
+  assert.deepEqual(
+    frames.map((f) => f.step),
+    [0, ...Array.from({ length: 11 }, (_, i) => i + 1), 13],
+  );
   const last = frames[frames.length - 1].image;
   assert.ok(same(last.data, plain.images[0].data));
   // the film moves: no two neighbouring frames are the same picture
-  for (let k = 1; k < frames.length; k++) assert.ok(!same(frames[k - 1].image.data, frames[k].image.data), `frames ${k - 1} and ${k}`);
+  for (let k = 1; k < frames.length; k++)
+    assert.ok(!same(frames[k - 1].image.data, frames[k].image.data), `frames ${k - 1} and ${k}`);
   // the starting noise is far from the result, the frame before the end is close to it
   assert.ok(psnr(frames[0].image.data, last.data) < psnr(frames[frames.length - 2].image.data, last.data));
 });
@@ -169,7 +199,10 @@ test('the byte limit is respected by dropping frames, then shrinking; too small 
   assert.ok(tight.webp.length <= 6000);
   assert.ok(tight.width < 512, `expected a smaller size, got ${tight.width}`);
 
-  await assert.rejects(encodeTimelapse(frames, trace.total, { byteLimit: 100 }), (e: unknown) => e instanceof MediaTooLargeError && /timelapse .*at most 100 bytes/.test(e.message));
+  await assert.rejects(
+    encodeTimelapse(frames, trace.total, { byteLimit: 100 }),
+    (e: unknown) => e instanceof MediaTooLargeError && /timelapse .*at most 100 bytes/.test(e.message),
+  );
 });
 
 test('a cancelled timelapse stops with the engine cancellation error', async () => {

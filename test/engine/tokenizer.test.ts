@@ -9,11 +9,16 @@ import { ClipTokenizer, TokenizerError, vocabFromMerges } from '../../src/engine
 
 // ../shared/reference from the repo root; reference data is read in place, never copied into the project.
 const REFERENCE = fileURLToPath(new URL('../../../shared/reference/clip/', import.meta.url));
-const haveReference = existsSync(join(REFERENCE, 'bpe_simple_vocab_16e6.txt.gz')) && existsSync(join(REFERENCE, 'token-vectors.json'));
-const skipReference = haveReference ? false : `reference data not found at ${REFERENCE} (needs ../shared/reference/clip)`;
+const haveReference =
+  existsSync(join(REFERENCE, 'bpe_simple_vocab_16e6.txt.gz')) && existsSync(join(REFERENCE, 'token-vectors.json'));
+const skipReference = haveReference
+  ? false
+  : `reference data not found at ${REFERENCE} (needs ../shared/reference/clip)`;
 
 test('reproduces every id list of the CLIP reference tokenizer', { skip: skipReference }, () => {
-  const lines = gunzipSync(readFileSync(join(REFERENCE, 'bpe_simple_vocab_16e6.txt.gz'))).toString('utf8').split('\n');
+  const lines = gunzipSync(readFileSync(join(REFERENCE, 'bpe_simple_vocab_16e6.txt.gz')))
+    .toString('utf8')
+    .split('\n');
   // Line 1 is a header; CLIP uses the next 49152 - 256 - 2 = 48,894 merges.
   const merges = lines.slice(1, 1 + 48_894);
   const vocab = vocabFromMerges(merges);
@@ -21,7 +26,10 @@ test('reproduces every id list of the CLIP reference tokenizer', { skip: skipRef
   assert.equal(vocab.get('<|startoftext|>'), 49_406);
   assert.equal(vocab.get('<|endoftext|>'), 49_407);
   const tokenizer = new ClipTokenizer({ vocab, merges });
-  const vectors = JSON.parse(readFileSync(join(REFERENCE, 'token-vectors.json'), 'utf8')) as { text: string; ids: number[] }[];
+  const vectors = JSON.parse(readFileSync(join(REFERENCE, 'token-vectors.json'), 'utf8')) as {
+    text: string;
+    ids: number[];
+  }[];
   assert.ok(vectors.length > 0);
   for (const { text, ids } of vectors) {
     assert.deepEqual(tokenizer.tokenize(text), ids, `ids of ${JSON.stringify(text)}`);
@@ -97,7 +105,7 @@ test('truncates to maxLength keeping the end token, and says so', () => {
   const fits = tiny().encode('cat '.repeat(6));
   assert.equal(fits.truncated, false);
   assert.deepEqual(fits.ids, [0, 7, 7, 7, 7, 7, 7, 1]);
-  const over = tiny().encode('cat '.repeat(6) + 'dog');
+  const over = tiny().encode(`${'cat '.repeat(6)}dog`);
   assert.equal(over.truncated, true);
   assert.equal(over.tokenCount, 7);
   assert.deepEqual(over.ids, [0, 7, 7, 7, 7, 7, 7, 1]);
@@ -116,16 +124,25 @@ test('fromFolder reads vocab, merges and the special-token configs', () => {
     assert.deepEqual(tokenizer.encode('dog').ids, [0, 12, 1, 2, 2, 2]);
 
     rmSync(join(dir, 'merges.txt'));
-    assert.throws(() => ClipTokenizer.fromFolder(dir), (error: unknown) => error instanceof TokenizerError && error.message.includes('merges.txt'));
+    assert.throws(
+      () => ClipTokenizer.fromFolder(dir),
+      (error: unknown) => error instanceof TokenizerError && error.message.includes('merges.txt'),
+    );
     writeFileSync(join(dir, 'merges.txt'), 'c a\n');
     writeFileSync(join(dir, 'vocab.json'), '{not json');
-    assert.throws(() => ClipTokenizer.fromFolder(dir), (error: unknown) => error instanceof TokenizerError && error.message.includes('vocab.json'));
+    assert.throws(
+      () => ClipTokenizer.fromFolder(dir),
+      (error: unknown) => error instanceof TokenizerError && error.message.includes('vocab.json'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('refuses a pad token that is not in the vocabulary', () => {
-  assert.throws(() => tiny({ padToken: '<pad>' }), (error: unknown) => error instanceof TokenizerError && error.message.includes('<pad>'));
+  assert.throws(
+    () => tiny({ padToken: '<pad>' }),
+    (error: unknown) => error instanceof TokenizerError && error.message.includes('<pad>'),
+  );
   assert.throws(() => tiny({ maxLength: 1 }), TokenizerError);
 });

@@ -10,10 +10,23 @@ const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32
 let engine: WorkerPipeline;
 const logs: string[] = [];
 
-const req = (o: Partial<GenerateRequest> = {}): GenerateRequest => ({ prompt: 'a red apple', seed: 3, steps: 4, guidance: 7, width: 64, height: 64, sampler: 'euler_a', count: 2, ...o });
+const req = (o: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  prompt: 'a red apple',
+  seed: 3,
+  steps: 4,
+  guidance: 7,
+  width: 64,
+  height: 64,
+  sampler: 'euler_a',
+  count: 2,
+  ...o,
+});
 
 before(async () => {
-  engine = await WorkerPipeline.load(FIXTURE, { logger: { info: (_o, m) => logs.push(m ?? ''), warn() {}, error() {} }, intraOpNumThreads: 1 });
+  engine = await WorkerPipeline.load(FIXTURE, {
+    logger: { info: (_o, m) => logs.push(m ?? ''), warn() {}, error() {} },
+    intraOpNumThreads: 1,
+  });
 });
 after(async () => {
   await engine.close();
@@ -42,8 +55,16 @@ test('images from the worker equal the in-thread pipeline, byte for byte', async
 test('steps and previews arrive through the worker; previews can be off', async () => {
   const seen: StepProgress[] = [];
   await engine.generate(req({ steps: 5 }), { onStep: (p) => seen.push(p) });
-  assert.deepEqual(seen.map((p) => p.step), [1, 2, 3, 4, 5]);
-  assert.ok(seen.every((p) => p.preview!.data instanceof Uint8Array && p.preview!.data.length === p.preview!.width * p.preview!.height * 3));
+  assert.deepEqual(
+    seen.map((p) => p.step),
+    [1, 2, 3, 4, 5],
+  );
+  assert.ok(
+    seen.every(
+      (p) =>
+        p.preview!.data instanceof Uint8Array && p.preview!.data.length === p.preview!.width * p.preview!.height * 3,
+    ),
+  );
   const plain: StepProgress[] = [];
   await engine.generate(req({ steps: 3 }), { onStep: (p) => plain.push(p), previews: false });
   assert.ok(plain.length === 3 && plain.every((p) => p.preview === undefined));
@@ -56,7 +77,10 @@ test('cancellation crosses the thread and keeps its class', async () => {
   try {
     const controller = new AbortController();
     await assert.rejects(
-      slow.generate(req({ steps: 50, count: 1 }), { signal: controller.signal, onStep: ({ step }) => step === 2 && controller.abort() }),
+      slow.generate(req({ steps: 50, count: 1 }), {
+        signal: controller.signal,
+        onStep: ({ step }) => step === 2 && controller.abort(),
+      }),
       (e: unknown) => e instanceof GenerationCancelledError && e.step >= 2 && e.step < 50 && e.total === 50,
     );
   } finally {
@@ -67,14 +91,23 @@ test('cancellation crosses the thread and keeps its class', async () => {
 });
 
 test('invalid requests come back as InvalidRequestError with the field', async () => {
-  await assert.rejects(engine.generate(req({ steps: 500 })), (e: unknown) => e instanceof InvalidRequestError && e.field === 'steps' && /got 500/.test(e.message));
+  await assert.rejects(
+    engine.generate(req({ steps: 500 })),
+    (e: unknown) => e instanceof InvalidRequestError && e.field === 'steps' && /got 500/.test(e.message),
+  );
 });
 
 test('concurrent calls run one after another and each gets its own result', async () => {
-  const [a, b] = await Promise.all([engine.generate(req({ seed: 10, count: 1 })), engine.generate(req({ seed: 11, count: 1 }))]);
+  const [a, b] = await Promise.all([
+    engine.generate(req({ seed: 10, count: 1 })),
+    engine.generate(req({ seed: 11, count: 1 })),
+  ]);
   assert.deepEqual([a.seeds, b.seeds], [[10], [11]]);
 });
 
 test('a broken folder rejects load with ModelLoadError naming the file', async () => {
-  await assert.rejects(WorkerPipeline.load(join(FIXTURE, 'unet')), (e: unknown) => e instanceof ModelLoadError && /model_index\.json/.test(e.file));
+  await assert.rejects(
+    WorkerPipeline.load(join(FIXTURE, 'unet')),
+    (e: unknown) => e instanceof ModelLoadError && /model_index\.json/.test(e.file),
+  );
 });

@@ -6,7 +6,15 @@ const job = (id: string, userId: string) => ({ id, owner: { userId } });
 
 function filled(): FairLines<ReturnType<typeof job>> {
   const fair = new FairLines<ReturnType<typeof job>>();
-  for (const [id, user] of [['a1', 'A'], ['a2', 'A'], ['a3', 'A'], ['b1', 'B'], ['c1', 'C'], ['c2', 'C']]) fair.add(job(id, user), 'back');
+  for (const [id, user] of [
+    ['a1', 'A'],
+    ['a2', 'A'],
+    ['a3', 'A'],
+    ['b1', 'B'],
+    ['c1', 'C'],
+    ['c2', 'C'],
+  ])
+    fair.add(job(id, user), 'back');
   return fair;
 }
 
@@ -23,14 +31,25 @@ test('inOrder and ahead agree with what takeNext will hand out', () => {
   const fair = filled();
   const order = fair.inOrder().map((j) => j.id);
   assert.deepEqual(order, ['a1', 'b1', 'c1', 'a2', 'c2', 'a3']);
-  for (const [i, id] of order.entries()) assert.deepEqual(fair.ahead(fair.get(id)!).map((j) => j.id).sort(), order.slice(0, i).sort(), `ahead of ${id}`);
+  for (const [i, id] of order.entries())
+    assert.deepEqual(
+      fair
+        .ahead(fair.get(id)!)
+        .map((j) => j.id)
+        .sort(),
+      order.slice(0, i).sort(),
+      `ahead of ${id}`,
+    );
 });
 
 test('a job put back at the front runs next and its owner leads the rotation', () => {
   const fair = filled();
   const first = fair.takeNext()!; // a1 was interrupted
   fair.add(first, 'front');
-  assert.deepEqual(fair.inOrder().map((j) => j.id), ['a1', 'b1', 'c1', 'a2', 'c2', 'a3']);
+  assert.deepEqual(
+    fair.inOrder().map((j) => j.id),
+    ['a1', 'b1', 'c1', 'a2', 'c2', 'a3'],
+  );
 });
 
 test('remove keeps the rest of the order and drops an emptied line', () => {
@@ -38,5 +57,8 @@ test('remove keeps the rest of the order and drops an emptied line', () => {
   fair.remove(fair.get('b1')!);
   assert.equal(fair.waitingUsers, 2);
   assert.deepEqual(fair.lineOf('B'), []);
-  assert.deepEqual(fair.inOrder().map((j) => j.id), ['a1', 'c1', 'a2', 'c2', 'a3']);
+  assert.deepEqual(
+    fair.inOrder().map((j) => j.id),
+    ['a1', 'c1', 'a2', 'c2', 'a3'],
+  );
 });

@@ -43,7 +43,11 @@ export interface RedisServer {
 /** A throwaway redis-server on a free loopback port, no persistence. */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}: ${out}`)), 10_000);
@@ -119,7 +123,17 @@ export function owner(userId: string, guildId = '100', channelId = '200'): JobOw
 }
 
 export function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  return { prompt: 'a happy cat', seed: 42, steps: 4, guidance: 7, width: 16, height: 16, sampler: 'euler', count: 1, ...overrides };
+  return {
+    prompt: 'a happy cat',
+    seed: 42,
+    steps: 4,
+    guidance: 7,
+    width: 16,
+    height: 16,
+    sampler: 'euler',
+    count: 1,
+    ...overrides,
+  };
 }
 
 /**
@@ -152,7 +166,12 @@ export class FakeGenerator implements ImageGenerator {
       }
       const images = Array.from({ length: req.count }, (_, i) => solid(req.width, req.height, (req.seed + i) % 256));
       call.finished = true;
-      return { images, seeds: images.map((_, i) => req.seed + i), model: this.modelName, timings: { totalMs: performance.now() - started, sessionRunMs: 0 } };
+      return {
+        images,
+        seeds: images.map((_, i) => req.seed + i),
+        model: this.modelName,
+        timings: { totalMs: performance.now() - started, sessionRunMs: 0 },
+      };
     } finally {
       this.active--;
     }
@@ -172,7 +191,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Resolves with the listener's argument the first time `pred` holds. */
-export function waitFor<T>(subscribe: (cb: (v: T) => void) => () => void, pred: (v: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
+export function waitFor<T>(
+  subscribe: (cb: (v: T) => void) => () => void,
+  pred: (v: T) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
@@ -190,5 +213,13 @@ export function waitFor<T>(subscribe: (cb: (v: T) => void) => () => void, pred: 
 /** A clock the test moves by hand. */
 export function manualClock(start = Date.UTC(2026, 10, 27, 10, 0, 0)) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => { now += ms; }, set: (t: number) => { now = t; } };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    set: (t: number) => {
+      now = t;
+    },
+  };
 }

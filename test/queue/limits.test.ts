@@ -14,17 +14,30 @@ for (const { name, make, skip } of BACKENDS) {
     let backend: Backend;
     let n = 0;
     const cleanups: Array<() => Promise<void>> = [];
-    before(async () => { backend = await make(); });
-    afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
-    after(async () => { await backend?.cleanup(); });
+    before(async () => {
+      backend = await make();
+    });
+    afterEach(async () => {
+      while (cleanups.length) await cleanups.pop()!();
+    });
+    after(async () => {
+      await backend?.cleanup();
+    });
 
     const clock = manualClock();
-    async function setup(settingsPatch: Partial<GuildSettings> = {}, options: Partial<JobQueueOptions> = {}, storeName = `l${++n}`) {
+    async function setup(
+      settingsPatch: Partial<GuildSettings> = {},
+      options: Partial<JobQueueOptions> = {},
+      storeName = `l${++n}`,
+    ) {
       const store: Store = await backend.open(storeName);
       const settings = new GuildSettingsStore(store);
       await settings.update('100', { cooldownSeconds: 0, maxPending: 20, ...settingsPatch });
       const queue = await JobQueue.open({ store, settings, clock: clock.now, pruneIntervalMs: 0, ...options });
-      cleanups.push(async () => { await queue.close(); await store.close(); });
+      cleanups.push(async () => {
+        await queue.close();
+        await store.close();
+      });
       return { store, settings, queue, storeName };
     }
 
@@ -51,8 +64,16 @@ for (const { name, make, skip } of BACKENDS) {
       await settings.update('101', { cooldownSeconds: 0 });
       await queue.submit({ owner: owner('A'), request: request() });
       await queue.submit({ owner: owner('A', '101'), request: request() });
-      const err = await refused(queue, { owner: owner('A'), request: request() }, 'pending', /already have 2 jobs waiting or running \(the limit is 2\)/);
-      assert.ok(err.resetsAt !== undefined && err.resetsAt > clock.now(), 'resetsAt estimates when the first job finishes');
+      const err = await refused(
+        queue,
+        { owner: owner('A'), request: request() },
+        'pending',
+        /already have 2 jobs waiting or running \(the limit is 2\)/,
+      );
+      assert.ok(
+        err.resetsAt !== undefined && err.resetsAt > clock.now(),
+        'resetsAt estimates when the first job finishes',
+      );
       await queue.submit({ owner: owner('B'), request: request() });
       const [first] = await queue.listForUser('A');
       await queue.cancel(first.id, { userId: 'A', isModerator: false });
@@ -65,7 +86,12 @@ for (const { name, make, skip } of BACKENDS) {
       const t0 = clock.now();
       await queue.submit({ owner: owner('A'), request: request() });
       clock.advance(3_000);
-      const err = await refused(queue, { owner: owner('A'), request: request() }, 'cooldown', /wait 7 more seconds .*cooldown is 10 s/);
+      const err = await refused(
+        queue,
+        { owner: owner('A'), request: request() },
+        'cooldown',
+        /wait 7 more seconds .*cooldown is 10 s/,
+      );
       assert.equal(err.resetsAt, t0 + 10_000);
       await queue.submit({ owner: owner('B'), request: request() });
       await queue.submit({ owner: owner('A', '101'), request: request() });
@@ -78,7 +104,12 @@ for (const { name, make, skip } of BACKENDS) {
       const first = await setup({ dailyQuota: 2 });
       await first.queue.submit({ owner: owner('A'), request: request() });
       await first.queue.submit({ owner: owner('A'), request: request() });
-      const err = await refused(first.queue, { owner: owner('A'), request: request() }, 'daily_quota', /today's 2 images in this server.*00:00 UTC/);
+      const err = await refused(
+        first.queue,
+        { owner: owner('A'), request: request() },
+        'daily_quota',
+        /today's 2 images in this server.*00:00 UTC/,
+      );
       assert.equal(err.resetsAt, Date.UTC(2026, 10, 28));
       await first.queue.close();
       await first.store.close();
@@ -94,7 +125,12 @@ for (const { name, make, skip } of BACKENDS) {
     test('global queue cap (back-pressure) with a reset estimate while a job runs', async () => {
       const { queue } = await setup({}, { maxQueued: 3 });
       for (const u of ['A', 'B', 'C']) await queue.submit({ owner: owner(u), request: request() });
-      const err = await refused(queue, { owner: owner('D'), request: request() }, 'queue_full', /queue is full \(3 jobs waiting\)/);
+      const err = await refused(
+        queue,
+        { owner: owner('D'), request: request() },
+        'queue_full',
+        /queue is full \(3 jobs waiting\)/,
+      );
       assert.equal(err.resetsAt, undefined, 'nothing running: no honest estimate');
       const worker = new Worker(queue, new FakeGenerator(30), { resultsDir: tempDir() });
       const started = waitFor<JobRecord>((cb) => queue.on('started', cb));
@@ -128,14 +164,24 @@ for (const { name, make, skip } of BACKENDS) {
 
     test('banned words (evasions included) name the word', async () => {
       const { queue } = await setup({ bannedWords: ['gore'] });
-      const err = await refused(queue, { owner: owner('A'), request: request({ prompt: 'a g0r3 scene' }) }, 'banned_word', /not allow \("gore"\)/);
+      const err = await refused(
+        queue,
+        { owner: owner('A'), request: request({ prompt: 'a g0r3 scene' }) },
+        'banned_word',
+        /not allow \("gore"\)/,
+      );
       assert.equal(err.detail, 'gore');
       await queue.submit({ owner: owner('A'), request: request({ prompt: 'a gory... no, a cute scene' }) });
     });
 
     test('the negative prompt is moderated like the prompt (it is shown with the result)', async () => {
       const { queue } = await setup({ bannedWords: ['gore'] });
-      const err = await refused(queue, { owner: owner('A'), request: request({ prompt: 'a cat', negativePrompt: 'blurry, g\u200Bore' }) }, 'banned_word', /negative prompt contains a word this server does not allow \("gore"\)/);
+      const err = await refused(
+        queue,
+        { owner: owner('A'), request: request({ prompt: 'a cat', negativePrompt: 'blurry, g\u200Bore' }) },
+        'banned_word',
+        /negative prompt contains a word this server does not allow \("gore"\)/,
+      );
       assert.equal(err.detail, 'gore');
       await queue.submit({ owner: owner('A'), request: request({ prompt: 'a cat', negativePrompt: 'blurry, gory' }) });
     });
@@ -143,8 +189,14 @@ for (const { name, make, skip } of BACKENDS) {
     test('posting a stored image obeys the channel rules and a per-user cooldown of its own', async () => {
       const { queue } = await setup({ cooldownSeconds: 30, deniedChannels: ['201'] });
       await queue.admitPost(owner('A'));
-      await assert.rejects(queue.admitPost(owner('A')), (e: unknown) => e instanceof LimitError && e.code === 'cooldown' && /wait 30 more seconds/.test(e.message));
-      await assert.rejects(queue.admitPost(owner('B', '100', '201')), (e: unknown) => e instanceof LimitError && e.code === 'channel');
+      await assert.rejects(
+        queue.admitPost(owner('A')),
+        (e: unknown) => e instanceof LimitError && e.code === 'cooldown' && /wait 30 more seconds/.test(e.message),
+      );
+      await assert.rejects(
+        queue.admitPost(owner('B', '100', '201')),
+        (e: unknown) => e instanceof LimitError && e.code === 'channel',
+      );
       await queue.admitPost(owner('B'));
       // Kept apart from submits: a post does not hold up the user's next job.
       await queue.submit({ owner: owner('A'), request: request() });
@@ -166,14 +218,27 @@ for (const { name, make, skip } of BACKENDS) {
         clock.advance(24 * 60 * 60 * 1000);
       }
       await queue.admitPost(owner('last'));
-      assert.ok(queue.ledgerSize <= 2, `expected the counters to hold only the last user, got ${queue.ledgerSize} entries`);
+      assert.ok(
+        queue.ledgerSize <= 2,
+        `expected the counters to hold only the last user, got ${queue.ledgerSize} entries`,
+      );
     });
 
     test('channel allow and deny lists', async () => {
       const { queue } = await setup({ allowedChannels: ['200', '201'], deniedChannels: ['201'] });
       await queue.submit({ owner: owner('A', '100', '200'), request: request() });
-      await refused(queue, { owner: owner('A', '100', '201'), request: request() }, 'channel', /not allowed in this channel/);
-      await refused(queue, { owner: owner('A', '100', '202'), request: request() }, 'channel', /not allowed in this channel/);
+      await refused(
+        queue,
+        { owner: owner('A', '100', '201'), request: request() },
+        'channel',
+        /not allowed in this channel/,
+      );
+      await refused(
+        queue,
+        { owner: owner('A', '100', '202'), request: request() },
+        'channel',
+        /not allowed in this channel/,
+      );
     });
 
     /** A real store whose writes of keys starting with `prefix` are refused `times` times. */
@@ -183,13 +248,13 @@ for (const { name, make, skip } of BACKENDS) {
       const store: Store = {
         backend: inner.backend,
         location: inner.location,
-        get: <T,>(key: string) => inner.get<T>(key),
+        get: <T>(key: string) => inner.get<T>(key),
         set: async (key, value, ttlMs) => {
           if (key.startsWith(prefix) && left-- > 0) throw new Error(`disk full (injected, writing ${prefix})`);
           return inner.set(key, value, ttlMs);
         },
         delete: (key) => inner.delete(key),
-        iterate: <T,>(prefix: string) => inner.iterate<T>(prefix),
+        iterate: <T>(prefix: string) => inner.iterate<T>(prefix),
         close: () => inner.close(),
       };
       return { store, inner };
@@ -201,18 +266,28 @@ for (const { name, make, skip } of BACKENDS) {
         const settings = new GuildSettingsStore(store);
         await settings.update('100', { cooldownSeconds: 60, dailyQuota: 1, maxPending: 1 });
         const queue = await JobQueue.open({ store, settings, clock: clock.now, pruneIntervalMs: 0 });
-        cleanups.push(async () => { await queue.close(); await store.close(); });
+        cleanups.push(async () => {
+          await queue.close();
+          await store.close();
+        });
         const before = JSON.stringify(queue.stats());
 
         await assert.rejects(queue.submit({ owner: owner('A'), request: request() }), /disk full \(injected/);
         assert.equal(JSON.stringify(queue.stats()), before, 'nothing queued, nothing counted');
-        const stored = async (p: string) => { const keys = []; for await (const [k] of inner.iterate(p)) keys.push(k); return keys; };
+        const stored = async (p: string) => {
+          const keys = [];
+          for await (const [k] of inner.iterate(p)) keys.push(k);
+          return keys;
+        };
         assert.deepEqual(await stored('job:'), [], 'no half of the refused pair stays stored');
         for (const key of await stored('usage:')) assert.equal(await inner.get(key), 0, `${key} is back to 0`);
 
         // At once, same user and server: neither the pending limit (1), the cooldown (60 s) nor the quota (1) holds it.
         const job = await queue.submit({ owner: owner('A'), request: request() });
-        assert.deepEqual((await queue.listForUser('A')).map((j) => j.id), [job.id]);
+        assert.deepEqual(
+          (await queue.listForUser('A')).map((j) => j.id),
+          [job.id],
+        );
         assert.deepEqual(await stored('job:'), [`job:${job.id}`]);
         const usage = await stored('usage:');
         assert.equal(usage.length, 1);
@@ -223,7 +298,9 @@ for (const { name, make, skip } of BACKENDS) {
 
     test('concurrent submits cannot slip past a limit together', async () => {
       const { queue } = await setup({ maxPending: 2 });
-      const results = await Promise.allSettled(Array.from({ length: 5 }, () => queue.submit({ owner: owner('A'), request: request() })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, () => queue.submit({ owner: owner('A'), request: request() })),
+      );
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
       assert.equal(queue.stats().queued, 2);
     });

@@ -35,7 +35,8 @@ test('evasions are caught', () => {
     ['an EVIL   thing', 'evil thing'], // phrase
     ['evil-thing', 'evil thing'],
   ];
-  for (const [text, want] of cases) assert.equal(findBannedWord(text, BANNED), want, `expected ${JSON.stringify(text)} to match ${want}`);
+  for (const [text, want] of cases)
+    assert.equal(findBannedWord(text, BANNED), want, `expected ${JSON.stringify(text)} to match ${want}`);
 });
 
 test('short banned words do not flag innocent longer words', () => {

@@ -2,7 +2,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { BACKENDS, FakeGenerator, manualClock, owner, request, sleep, tempDir, waitFor, type Backend } from './helpers.ts';
+import { BACKENDS, FakeGenerator, manualClock, owner, request, tempDir, waitFor, type Backend } from './helpers.ts';
 import { GuildSettingsStore, type GuildSettings } from '../../src/queue/settings.ts';
 import { JobQueue, type JobQueueOptions } from '../../src/queue/queue.ts';
 import { JobNotFoundError, JobStateError, PermissionError } from '../../src/queue/errors.ts';
@@ -16,11 +16,15 @@ for (const { name, make, skip } of BACKENDS) {
     let backend: Backend;
     let n = 0;
     const cleanups: Array<() => Promise<void>> = [];
-    before(async () => { backend = await make(); });
+    before(async () => {
+      backend = await make();
+    });
     afterEach(async () => {
       while (cleanups.length) await cleanups.pop()!();
     });
-    after(async () => { await backend?.cleanup(); });
+    after(async () => {
+      await backend?.cleanup();
+    });
 
     interface Setup {
       store: Store;
@@ -31,7 +35,15 @@ for (const { name, make, skip } of BACKENDS) {
       resultsDir: string;
       storeName: string;
     }
-    async function setup(opts: { settings?: Partial<GuildSettings>; queue?: Partial<JobQueueOptions>; worker?: Partial<WorkerOptions>; stepMs?: number; storeName?: string } = {}): Promise<Setup> {
+    async function setup(
+      opts: {
+        settings?: Partial<GuildSettings>;
+        queue?: Partial<JobQueueOptions>;
+        worker?: Partial<WorkerOptions>;
+        stepMs?: number;
+        storeName?: string;
+      } = {},
+    ): Promise<Setup> {
       const storeName = opts.storeName ?? `q${++n}`;
       const store = await backend.open(storeName);
       const settings = new GuildSettingsStore(store);
@@ -56,21 +68,33 @@ for (const { name, make, skip } of BACKENDS) {
       return events;
     }
 
-    const idle = (queue: JobQueue) => waitFor<JobRecord>((cb) => {
-      const offs = (['done', 'failed', 'cancelled'] as const).map((e) => queue.on(e, cb));
-      return () => offs.forEach((off) => off());
-    }, () => queue.stats().queued === 0 && queue.stats().running === 0, 10_000);
+    const idle = (queue: JobQueue) =>
+      waitFor<JobRecord>(
+        (cb) => {
+          const offs = (['done', 'failed', 'cancelled'] as const).map((e) => queue.on(e, cb));
+          return () => offs.forEach((off) => off());
+        },
+        () => queue.stats().queued === 0 && queue.stats().running === 0,
+        10_000,
+      );
 
     test('fair order: round-robin between users, FIFO within a user; position() predicts it', async () => {
       const { queue, engine, worker } = await setup();
       const submitted: JobRecord[] = [];
-      for (let i = 1; i <= 5; i++) submitted.push(await queue.submit({ owner: owner('A'), request: request({ prompt: `A${i}` }) }));
+      for (let i = 1; i <= 5; i++)
+        submitted.push(await queue.submit({ owner: owner('A'), request: request({ prompt: `A${i}` }) }));
       submitted.push(await queue.submit({ owner: owner('B'), request: request({ prompt: 'B1' }) }));
-      for (let i = 1; i <= 2; i++) submitted.push(await queue.submit({ owner: owner('C'), request: request({ prompt: `C${i}` }) }));
+      for (let i = 1; i <= 2; i++)
+        submitted.push(await queue.submit({ owner: owner('C'), request: request({ prompt: `C${i}` }) }));
       const expected = ['A1', 'B1', 'C1', 'A2', 'C2', 'A3', 'A4', 'A5'];
-      const predicted = [...submitted].sort((x, y) => queue.position(x.id)!.position - queue.position(y.id)!.position).map((j) => j.request.prompt);
+      const predicted = [...submitted]
+        .sort((x, y) => queue.position(x.id)!.position - queue.position(y.id)!.position)
+        .map((j) => j.request.prompt);
       assert.deepEqual(predicted, expected);
-      assert.deepEqual(submitted.map((j) => queue.position(j.id)!.position).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(
+        submitted.map((j) => queue.position(j.id)!.position).sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
       // ETAs grow with position.
       const etas = expected.map((p) => queue.position(submitted.find((j) => j.request.prompt === p)!.id)!.etaMs);
       for (let i = 1; i < etas.length; i++) assert.ok(etas[i] > etas[i - 1], `eta ${etas[i]} after ${etas[i - 1]}`);
@@ -81,12 +105,15 @@ for (const { name, make, skip } of BACKENDS) {
       assert.equal(engine.maxActive, 1, 'one engine call at a time');
     });
 
-    test('a user arriving later is served before the busy user\'s backlog', async () => {
+    test("a user arriving later is served before the busy user's backlog", async () => {
       const { queue, engine, worker } = await setup({ stepMs: 5 });
       for (let i = 1; i <= 6; i++) await queue.submit({ owner: owner('A'), request: request({ prompt: `A${i}` }) });
       const finished = idle(queue);
       worker.start();
-      await waitFor<JobRecord>((cb) => queue.on('done', cb), (j) => j.request.prompt === 'A1');
+      await waitFor<JobRecord>(
+        (cb) => queue.on('done', cb),
+        (j) => j.request.prompt === 'A1',
+      );
       const late = await queue.submit({ owner: owner('L'), request: request({ prompt: 'L1' }) });
       assert.ok(queue.position(late.id)!.position <= 2, `late user at position ${queue.position(late.id)!.position}`);
       await finished;
@@ -96,10 +123,16 @@ for (const { name, make, skip } of BACKENDS) {
     test('a done job is persisted with its result before "done" fires; PNGs carry the parameters', async () => {
       const { queue, store, worker, resultsDir } = await setup();
       const seen: Array<Promise<JobRecord | undefined>> = [];
-      queue.on('done', (job) => { seen.push(store.get<JobRecord>(`job:${job.id}`)); });
+      queue.on('done', (job) => {
+        seen.push(store.get<JobRecord>(`job:${job.id}`));
+      });
       const progress: number[] = [];
       queue.on('progress', (e) => progress.push(e.step));
-      const job = await queue.submit({ owner: owner('A'), request: request({ prompt: 'grid me', count: 3, seed: 7 }), delivery: { token: 'abc' } });
+      const job = await queue.submit({
+        owner: owner('A'),
+        request: request({ prompt: 'grid me', count: 3, seed: 7 }),
+        delivery: { token: 'abc' },
+      });
       const done = waitFor<JobRecord>((cb) => queue.on('done', cb));
       worker.start();
       const record = await done;
@@ -138,7 +171,10 @@ for (const { name, make, skip } of BACKENDS) {
       assert.deepEqual(engine.prompts, ['c']);
       await assert.rejects(queue.cancel(c.id, { userId: 'A', isModerator: false }), JobStateError);
       await assert.rejects(queue.cancel(a.id, { userId: 'A', isModerator: false }), JobStateError);
-      assert.deepEqual(events.filter((e) => e.startsWith('cancelled')), ['cancelled:a', 'cancelled:b']);
+      assert.deepEqual(
+        events.filter((e) => e.startsWith('cancelled')),
+        ['cancelled:a', 'cancelled:b'],
+      );
       assert.equal((await queue.get(a.id))?.state, 'cancelled');
     });
 
@@ -146,7 +182,10 @@ for (const { name, make, skip } of BACKENDS) {
       const { queue, worker, engine } = await setup({ stepMs: 20 });
       const slow = await queue.submit({ owner: owner('A'), request: request({ prompt: 'slow', steps: 50 }) });
       await queue.submit({ owner: owner('B'), request: request({ prompt: 'next' }) });
-      const started = waitFor<JobRecord>((cb) => queue.on('progress', (e) => cb(e.job)), (j) => j.id === slow.id && j.progress!.step >= 2);
+      const started = waitFor<JobRecord>(
+        (cb) => queue.on('progress', (e) => cb(e.job)),
+        (j) => j.id === slow.id && j.progress!.step >= 2,
+      );
       const finished = idle(queue);
       worker.start();
       await started;
@@ -156,7 +195,13 @@ for (const { name, make, skip } of BACKENDS) {
       assert.ok(performance.now() - t0 < 500, 'cancel returns within a step or two');
       assert.equal(cancelled.state, 'cancelled');
       await finished;
-      assert.deepEqual(engine.calls.map((c) => [c.prompt, c.aborted, c.finished]), [['slow', true, false], ['next', false, true]]);
+      assert.deepEqual(
+        engine.calls.map((c) => [c.prompt, c.aborted, c.finished]),
+        [
+          ['slow', true, false],
+          ['next', false, true],
+        ],
+      );
       assert.equal((await queue.get(slow.id))?.state, 'cancelled');
     });
 
@@ -187,7 +232,7 @@ for (const { name, make, skip } of BACKENDS) {
       assert.equal((await queue.get(quick.id))?.state, 'done');
     });
 
-    test('stop({ requeue: true }) puts the running job back at the front of its owner\'s line', async () => {
+    test("stop({ requeue: true }) puts the running job back at the front of its owner's line", async () => {
       const { queue, worker, engine, store, settings } = await setup({ stepMs: 20 });
       const a1 = await queue.submit({ owner: owner('A'), request: request({ prompt: 'A1', steps: 50 }) });
       await queue.submit({ owner: owner('A'), request: request({ prompt: 'A2' }) });
@@ -247,7 +292,10 @@ for (const { name, make, skip } of BACKENDS) {
       await queue.submit({ owner: owner('A'), request: request({ prompt: 'b' }) });
       await queue.submit({ owner: owner('B'), request: request({ prompt: 'c' }) });
       assert.deepEqual((await queue.setDelivery(a.id, { messageId: '9' })).delivery, { messageId: '9' });
-      assert.deepEqual((await queue.listForUser('A')).map((j) => j.request.prompt), ['a', 'b']);
+      assert.deepEqual(
+        (await queue.listForUser('A')).map((j) => j.request.prompt),
+        ['a', 'b'],
+      );
       assert.deepEqual(queue.stats().byState, { queued: 3, running: 0, done: 0, failed: 0, cancelled: 0 });
       assert.equal(queue.stats().waitingUsers, 2);
       const finished = idle(queue);
@@ -267,22 +315,39 @@ for (const { name, make, skip } of BACKENDS) {
       const a1 = await first.queue.submit({ owner: owner('A'), request: request({ prompt: 'a1' }), delivery: owed });
       const b1 = await first.queue.submit({ owner: owner('B'), request: request({ prompt: 'b1' }), delivery: owed });
       const none = await first.queue.submit({ owner: owner('B'), request: request({ prompt: 'no delivery' }) });
-      const legacy = await first.queue.submit({ owner: owner('A'), request: request({ prompt: 'legacy' }), delivery: { token: 't' } });
+      const legacy = await first.queue.submit({
+        owner: owner('A'),
+        request: request({ prompt: 'legacy' }),
+        delivery: { token: 't' },
+      });
       const a2 = await first.queue.submit({ owner: owner('A'), request: request({ prompt: 'a2' }), delivery: owed });
-      assert.deepEqual((await first.queue.pendingDeliveries()).map((j) => j.request.prompt), ['a1', 'b1', 'legacy', 'no delivery', 'a2']);
-      const finished = waitFor<JobRecord>((cb) => first.queue.on('done', (j) => { if (j.id === a2.id) cb(j); }));
+      assert.deepEqual(
+        (await first.queue.pendingDeliveries()).map((j) => j.request.prompt),
+        ['a1', 'b1', 'legacy', 'no delivery', 'a2'],
+      );
+      const finished = waitFor<JobRecord>((cb) =>
+        first.queue.on('done', (j) => {
+          if (j.id === a2.id) cb(j);
+        }),
+      );
       first.worker.start();
       await finished;
       await first.worker.stop();
       // Nobody delivered anything: every job that asked for a message is still owed one.
-      assert.deepEqual((await first.queue.pendingDeliveries()).map((j) => j.id), [a1.id, b1.id, a2.id]);
+      assert.deepEqual(
+        (await first.queue.pendingDeliveries()).map((j) => j.id),
+        [a1.id, b1.id, a2.id],
+      );
       await first.queue.setDelivery(b1.id, { ...owed, delivered: true });
       await first.queue.close();
       await first.store.close();
       cleanups.pop();
       const again = await setup({ storeName: first.storeName });
       const pending = await again.queue.pendingDeliveries();
-      assert.deepEqual(pending.map((j) => j.id), [a1.id, a2.id]);
+      assert.deepEqual(
+        pending.map((j) => j.id),
+        [a1.id, a2.id],
+      );
       assert.ok(pending.every((j) => j.state === 'done' && j.result));
       assert.equal((await again.queue.get(none.id))?.state, 'done');
       assert.equal((await again.queue.get(legacy.id))?.state, 'done');
@@ -291,12 +356,20 @@ for (const { name, make, skip } of BACKENDS) {
     test('queued jobs survive a reopen in the same order', async () => {
       const first = await setup();
       const ids = [];
-      for (const [u, p] of [['A', 'A1'], ['A', 'A2'], ['B', 'B1']]) ids.push((await first.queue.submit({ owner: owner(u), request: request({ prompt: p }) })).id);
+      for (const [u, p] of [
+        ['A', 'A1'],
+        ['A', 'A2'],
+        ['B', 'B1'],
+      ])
+        ids.push((await first.queue.submit({ owner: owner(u), request: request({ prompt: p }) })).id);
       await first.queue.close();
       await first.store.close();
       cleanups.pop();
       const again = await setup({ storeName: first.storeName });
-      assert.deepEqual(ids.map((id) => again.queue.position(id)?.position), [1, 3, 2]);
+      assert.deepEqual(
+        ids.map((id) => again.queue.position(id)?.position),
+        [1, 3, 2],
+      );
       const finished = idle(again.queue);
       again.worker.start();
       await finished;

@@ -32,8 +32,12 @@ class LoggingGenerator extends FakeGenerator {
 for (const { name, make, skip } of BACKENDS) {
   describe(`restart recovery on ${name}`, { skip }, () => {
     let backend: Backend;
-    before(async () => { backend = await make(); });
-    after(async () => { await backend?.cleanup(); });
+    before(async () => {
+      backend = await make();
+    });
+    after(async () => {
+      await backend?.cleanup();
+    });
 
     test('kill -9 mid-job, reopen: the job runs first and completes exactly once', async () => {
       const dir = tempDir('queue-crash-');
@@ -41,10 +45,15 @@ for (const { name, make, skip } of BACKENDS) {
       writeFileSync(runsFile, '');
       const storeOptions = backend.options('crash');
       const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-        env: { ...process.env, CRASH_CHILD: JSON.stringify({ storeOptions, runsFile, resultsDir: join(dir, 'results') }) },
+        env: {
+          ...process.env,
+          CRASH_CHILD: JSON.stringify({ storeOptions, runsFile, resultsDir: join(dir, 'results') }),
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.once('exit', (_code, signal) => resolve(signal)),
+      );
       let ids: string[] = [];
       let storedState: string | undefined;
       for await (const line of createInterface({ input: child.stdout! })) {
@@ -66,7 +75,11 @@ for (const { name, make, skip } of BACKENDS) {
       let settings = new GuildSettingsStore(store);
       let queue = await JobQueue.open({ store, settings, pruneIntervalMs: 0 });
       assert.equal((await queue.get(a1))?.state, 'queued');
-      assert.deepEqual([a1, b1, a2].map((id) => queue.position(id)?.position), [1, 2, 3], 'the interrupted job is first');
+      assert.deepEqual(
+        [a1, b1, a2].map((id) => queue.position(id)?.position),
+        [1, 2, 3],
+        'the interrupted job is first',
+      );
       const engine = new LoggingGenerator(runsFile);
       const worker = new Worker(queue, engine, { resultsDir: join(dir, 'results') });
       // The run order is the fair order. 'done' events may come in another order: saving a result overlaps
@@ -75,13 +88,22 @@ for (const { name, make, skip } of BACKENDS) {
       const done: string[] = [];
       queue.on('started', (j) => started.push(j.id));
       queue.on('done', (j) => done.push(j.id));
-      const idle = waitFor<JobRecord>((cb) => queue.on('done', cb), () => done.length === 3);
+      const idle = waitFor<JobRecord>(
+        (cb) => queue.on('done', cb),
+        () => done.length === 3,
+      );
       worker.start();
       await idle;
       await worker.stop();
       assert.deepEqual(started, [a1, b1, a2]);
       assert.deepEqual([...done].sort(), [a1, b1, a2].sort());
-      assert.deepEqual(readFileSync(runsFile, 'utf8').split('\n').filter((l) => l.startsWith('start')).slice(1), ['start A1 parent', 'start B1 parent', 'start A2 parent']);
+      assert.deepEqual(
+        readFileSync(runsFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('start'))
+          .slice(1),
+        ['start A1 parent', 'start B1 parent', 'start A2 parent'],
+      );
       await queue.close();
       await store.close();
 
@@ -100,9 +122,12 @@ for (const { name, make, skip } of BACKENDS) {
       const runs = readFileSync(runsFile, 'utf8').trim().split('\n');
       assert.deepEqual(runs, [
         'start A1 child',
-        'start A1 parent', 'finish A1 parent',
-        'start B1 parent', 'finish B1 parent',
-        'start A2 parent', 'finish A2 parent',
+        'start A1 parent',
+        'finish A1 parent',
+        'start B1 parent',
+        'finish B1 parent',
+        'start A2 parent',
+        'finish A2 parent',
       ]);
       assert.equal(runs.filter((l) => l.startsWith('finish A1')).length, 1, 'A1 completed exactly once');
     });

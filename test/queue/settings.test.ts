@@ -18,20 +18,27 @@ test('validateSettings names the field and the expected range', () => {
     [{ maxStep: 5 }, 'maxStep', /unknown setting maxStep/],
   ];
   for (const [patch, field, message] of bad) {
-    assert.throws(() => validateSettings({ ...DEFAULT_SETTINGS }, patch as never), (err: unknown) => {
-      assert.ok(err instanceof SettingsError, `expected a SettingsError for ${JSON.stringify(patch)}`);
-      assert.equal(err.field, field);
-      assert.match(err.message, message);
-      return true;
-    });
+    assert.throws(
+      () => validateSettings({ ...DEFAULT_SETTINGS }, patch as never),
+      (err: unknown) => {
+        assert.ok(err instanceof SettingsError, `expected a SettingsError for ${JSON.stringify(patch)}`);
+        assert.equal(err.field, field);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
   }
 });
 
 for (const { name, make, skip } of BACKENDS) {
   describe(`guild settings on ${name}`, { skip }, () => {
     let backend: Backend;
-    before(async () => { backend = await make(); });
-    after(async () => { await backend?.cleanup(); });
+    before(async () => {
+      backend = await make();
+    });
+    after(async () => {
+      await backend?.cleanup();
+    });
 
     test('changes sent at once to one server are all kept, also across a reopen', async () => {
       const store = await backend.open('settings-race');
@@ -52,7 +59,10 @@ for (const { name, make, skip } of BACKENDS) {
       check(await settings.get('7'));
       assert.equal((await settings.get('8')).maxSteps, 3);
       // A refused change in the middle changes nothing and does not block the ones after it.
-      const results = await Promise.allSettled([settings.update('7', { maxSteps: 500 }), settings.update('7', { dailyQuota: 5 })]);
+      const results = await Promise.allSettled([
+        settings.update('7', { maxSteps: 500 }),
+        settings.update('7', { dailyQuota: 5 }),
+      ]);
       assert.equal(results[0].status, 'rejected');
       assert.equal((await settings.get('7')).dailyQuota, 5);
       check(await new GuildSettingsStore(store).get('7'));
@@ -75,7 +85,11 @@ for (const { name, make, skip } of BACKENDS) {
       const g = await settings.get('1');
       assert.deepEqual(g, { ...DEFAULT_SETTINGS, allowedSamplers: [...DEFAULT_SETTINGS.allowedSamplers] });
       assert.equal(g.maxSteps, 50);
-      const updated = await settings.update('1', { maxSteps: 20, bannedWords: ['gore', 'gore', ' nsfw '], cooldownSeconds: 0 });
+      const updated = await settings.update('1', {
+        maxSteps: 20,
+        bannedWords: ['gore', 'gore', ' nsfw '],
+        cooldownSeconds: 0,
+      });
       assert.equal(updated.maxSteps, 20);
       assert.deepEqual(updated.bannedWords, ['gore', 'nsfw']);
       await assert.rejects(settings.update('1', { maxSteps: 151 }), SettingsError);

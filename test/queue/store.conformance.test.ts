@@ -121,7 +121,10 @@ for (const { name, make, skip } of BACKENDS) {
       const s = await fresh();
       await Promise.all(Array.from({ length: 200 }, (_, i) => s.set(`job:c${i}`, { i })));
       const values = await Promise.all(Array.from({ length: 200 }, (_, i) => s.get<{ i: number }>(`job:c${i}`)));
-      assert.deepEqual(values.map((v) => v?.i), Array.from({ length: 200 }, (_, i) => i));
+      assert.deepEqual(
+        values.map((v) => v?.i),
+        Array.from({ length: 200 }, (_, i) => i),
+      );
     });
   });
 }
@@ -142,20 +145,28 @@ describe('openStore', () => {
   test('an unreachable Redis is a StoreError naming it, without the password', async () => {
     const { freePort } = await import('./helpers.ts');
     const port = await freePort();
-    await assert.rejects(openStore({ dataDir: '/tmp', redisUrl: `redis://user:secret@127.0.0.1:${port}`, connectTimeoutMs: 300 }), (err: unknown) => {
-      assert.ok(err instanceof StoreError);
-      assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
-      assert.doesNotMatch(err.message, /secret/);
-      return true;
-    });
+    await assert.rejects(
+      openStore({ dataDir: '/tmp', redisUrl: `redis://user:secret@127.0.0.1:${port}`, connectTimeoutMs: 300 }),
+      (err: unknown) => {
+        assert.ok(err instanceof StoreError);
+        assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+        assert.doesNotMatch(err.message, /secret/);
+        return true;
+      },
+    );
   });
 
-  test('closing a Redis store whose server has gone returns, and drops what was pending', { skip: HAVE_REDIS ? false : NO_REDIS_REASON }, async () => {
+  test('closing a Redis store whose server has gone returns, and drops what was pending', {
+    skip: HAVE_REDIS ? false : NO_REDIS_REASON,
+  }, async () => {
     const redis = await startRedis();
     const s = await openStore({ dataDir: '/tmp', redisUrl: redis.url });
     await s.set('k', 1);
     await redis.stop();
-    const pending = s.get('k').then(() => 'answered', () => 'failed');
+    const pending = s.get('k').then(
+      () => 'answered',
+      () => 'failed',
+    );
     await sleep(100);
     const started = Date.now();
     await s.close();

@@ -37,20 +37,40 @@ function start(): BotProcess {
 const doneIds = (p: BotProcess) => p.lines.filter((l) => l.msg === 'job done').map((l) => String(l.jobId));
 const finals = (i: InteractionHandle) => i.edits.filter((w) => w.message.id === i.originalId && isFinal(w.message));
 
-test('kill -9 mid-job, restart on the same DATA_DIR: one final each, no job lost, none run twice', { timeout: 120_000 }, async () => {
+test('kill -9 mid-job, restart on the same DATA_DIR: one final each, no job lost, none run twice', {
+  timeout: 120_000,
+}, async () => {
   server = await startDiscordServer({ waitTimeoutMs: 60_000 });
   await registerBotCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
 
   const first = start();
-  const { url } = (await first.waitForLog((l) => l.msg === 'metrics listening: /healthz and /metrics')) as { url: string };
+  const { url } = (await first.waitForLog((l) => l.msg === 'metrics listening: /healthz and /metrics')) as {
+    url: string;
+  };
   await first.waitForLog((l) => l.msg === 'ready');
   // One job finishes and is delivered before the crash: it must neither run nor be delivered again.
-  const early = server.slash({ user: server.users.owner, command: 'imagine', options: { prompt: 'an early job', steps: 3 } });
+  const early = server.slash({
+    user: server.users.owner,
+    command: 'imagine',
+    options: { prompt: 'an early job', steps: 3 },
+  });
   await early.waitFor(isFinal, 30_000);
-  const long = server.slash({ user: server.users.alice, command: 'imagine', options: { prompt: 'a long slow job', steps: 50 } });
+  const long = server.slash({
+    user: server.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a long slow job', steps: 50 },
+  });
   await long.acknowledged();
-  const queuedA = server.slash({ user: server.users.bob, command: 'imagine', options: { prompt: 'a queued job', steps: 5 } });
-  const queuedB = server.slash({ user: server.users.moderator, command: 'imagine', options: { prompt: 'another queued job', steps: 5 } });
+  const queuedA = server.slash({
+    user: server.users.bob,
+    command: 'imagine',
+    options: { prompt: 'a queued job', steps: 5 },
+  });
+  const queuedB = server.slash({
+    user: server.users.moderator,
+    command: 'imagine',
+    options: { prompt: 'another queued job', steps: 5 },
+  });
   await Promise.all([queuedA.acknowledged(), queuedB.acknowledged()]);
 
   // Wait until the long job is running and a few steps in, then kill the process outright.
@@ -65,7 +85,11 @@ test('kill -9 mid-job, restart on the same DATA_DIR: one final each, no job lost
   const killed = await first.exited;
   assert.equal(killed.signal, 'SIGKILL');
   const doneBeforeKill = first.lines.filter((l) => l.msg === 'job done');
-  assert.equal(doneBeforeKill.length, 1, `the kill landed while the long job was still running (only the early job had finished): ${JSON.stringify(doneBeforeKill)}`);
+  assert.equal(
+    doneBeforeKill.length,
+    1,
+    `the kill landed while the long job was still running (only the early job had finished): ${JSON.stringify(doneBeforeKill)}`,
+  );
   const earlyId = doneIds(first)[0];
   assert.equal(finals(long).length + finals(queuedA).length + finals(queuedB).length, 0);
 
@@ -79,7 +103,11 @@ test('kill -9 mid-job, restart on the same DATA_DIR: one final each, no job lost
   assert.match(results[2].content, /another queued job/);
   await sleep(500);
   for (const i of [early, long, queuedA, queuedB]) assert.equal(finals(i).length, 1, `${i.label}: exactly one final`);
-  assert.equal(server.channelMessages().filter((m) => m.kind === 'channel').length, 0, 'each final went to its own message');
+  assert.equal(
+    server.channelMessages().filter((m) => m.kind === 'channel').length,
+    0,
+    'each final went to its own message',
+  );
 
   const done = doneIds(second);
   assert.equal(done.length, 3, `three jobs done after the restart: ${done.join(', ')}`);

@@ -45,7 +45,7 @@ function doneEvents(harness: Harness, count: number): Promise<JobRecord[]> {
   });
 }
 
-test('jobs that finish while no bot runs are delivered once when it starts; a waiting job\'s message is refreshed', async () => {
+test("jobs that finish while no bot runs are delivered once when it starts; a waiting job's message is refreshed", async () => {
   h = await Harness.start({ settings: { cooldownSeconds: 0, maxPending: 5 }, wrapEngine: (e) => paced(e, 25) });
   // The worker waits while the three jobs are queued and shown, so no timing decides the order.
   await h.worker.stop();
@@ -67,16 +67,29 @@ test('jobs that finish while no bot runs are delivered once when it starts; a wa
   await h.worker.stop({ requeue: true });
   assert.equal(finals(first).length + finals(second).length, 0, 'nothing was delivered while the bot was down');
   const owed = await h.queue.pendingDeliveries();
-  assert.deepEqual(owed.map((j) => j.request.prompt), ['third lighthouse', 'first lighthouse', 'second lighthouse']);
+  assert.deepEqual(
+    owed.map((j) => j.request.prompt),
+    ['third lighthouse', 'first lighthouse', 'second lighthouse'],
+  );
 
   const restartedAt = Date.now();
   await h.startBot();
   await Promise.all([first.waitFor(isFinal), second.waitFor(isFinal)]);
-  await third.waitFor((m) => /Queued: next in line/.test(m.content) && third.edits.some((w) => w.at >= restartedAt && /next in line/.test(w.message.content)));
+  await third.waitFor(
+    (m) =>
+      /Queued: next in line/.test(m.content) &&
+      third.edits.some((w) => w.at >= restartedAt && /next in line/.test(w.message.content)),
+  );
   assert.equal(finals(first).length, 1);
   assert.equal(finals(second).length, 1);
   // Marked delivered right after the final edit is answered.
-  await eventually(async () => assert.deepEqual((await h!.queue.pendingDeliveries()).map((j) => j.request.prompt), ['third lighthouse'], 'delivered jobs are no longer owed'));
+  await eventually(async () =>
+    assert.deepEqual(
+      (await h!.queue.pendingDeliveries()).map((j) => j.request.prompt),
+      ['third lighthouse'],
+      'delivered jobs are no longer owed',
+    ),
+  );
 
   // Another bot restart must not deliver them again.
   await h.bot.stop();
@@ -90,32 +103,56 @@ test('jobs that finish while no bot runs are delivered once when it starts; a wa
   await eventually(async () => assert.deepEqual(await h!.queue.pendingDeliveries(), []));
 });
 
-test('a result over the server\'s attachment limit is re-encoded at a lower upscale; if even native size is too big, the user is told', async () => {
+test("a result over the server's attachment limit is re-encoded at a lower upscale; if even native size is too big, the user is told", async () => {
   // Display PNGs at 512 px (8x the 64 px model output). Probe their size to pick a limit between
   // the native size and the display size.
-  h = await Harness.start({ settings: { cooldownSeconds: 0 }, worker: { displayMinSide: 512 }, server: { attachmentSizeLimit: 1000 } });
-  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a big red balloon', steps: 3, seed: 11 } });
+  h = await Harness.start({
+    settings: { cooldownSeconds: 0 },
+    worker: { displayMinSide: 512 },
+    server: { attachmentSizeLimit: 1000 },
+  });
+  const i = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a big red balloon', steps: 3, seed: 11 },
+  });
   const final = await i.waitFor(isFinal);
   const png = final.attachments[0];
   assert.ok(png.size <= 1000, `attachment of ${png.size} bytes`);
   const meta = await sharp(png.data).metadata();
   assert.ok(meta.width! < 512 && meta.width! >= 64, `re-encoded at ${meta.width} px`);
-  assert.match(final.content, /Shown at [1-4]× \(the full size, [\d.]+ KiB, is over this server's 1000 bytes upload limit\)/);
+  assert.match(
+    final.content,
+    /Shown at [1-4]× \(the full size, [\d.]+ KiB, is over this server's 1000 bytes upload limit\)/,
+  );
   const job = (await h.queue.listForUser(h.users.alice.id, { finished: 1 }))[0];
   const stored = await sharp(job.result!.images[0]).metadata();
   assert.equal(stored.width, 512, 'the stored file keeps its display size');
 
   // A 4-image grid must fit too, or be explained.
-  const grid = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'four small balloons', steps: 2, count: 4, seed: 5 } });
-  const gridFinal = await grid.waitFor((m) => m.components.length > 0 && /balloons/.test(m.content) && !/Step|Queued/.test(m.content));
+  const grid = h.server.slash({
+    user: h.users.bob,
+    command: 'imagine',
+    options: { prompt: 'four small balloons', steps: 2, count: 4, seed: 5 },
+  });
+  const gridFinal = await grid.waitFor(
+    (m) => m.components.length > 0 && /balloons/.test(m.content) && !/Step|Queued/.test(m.content),
+  );
   if (gridFinal.attachments.length > 0) {
     assert.ok(gridFinal.attachments[0].size <= 1000);
     assert.match(gridFinal.content, /Shown at \d×/);
   } else {
-    assert.match(gridFinal.content, /could not be attached: even at its native size it is [\d.]+ (KiB|bytes), over this server's 1000 bytes upload limit/);
+    assert.match(
+      gridFinal.content,
+      /could not be attached: even at its native size it is [\d.]+ (KiB|bytes), over this server's 1000 bytes upload limit/,
+    );
   }
   // The U button posts one image alone: it is fitted too.
-  const u1 = h.server.click({ user: h.users.bob, message: gridFinal, customId: buttonIds(gridFinal)[buttonLabels(gridFinal).indexOf('U1')] });
+  const u1 = h.server.click({
+    user: h.users.bob,
+    message: gridFinal,
+    customId: buttonIds(gridFinal)[buttonLabels(gridFinal).indexOf('U1')],
+  });
   const picked = await u1.waitFor((m) => m.attachments.length > 0);
   assert.ok(picked.attachments[0].size <= 1000);
 });
@@ -132,7 +169,11 @@ test('when even the native size is over the limit, the final says so clearly (no
 
 test('clicks on an expired (pruned) job are refused ephemerally and queue nothing', async () => {
   h = await Harness.start({ settings: { cooldownSeconds: 0 }, queue: { retentionMs: 1 } });
-  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a short-lived cat', steps: 2, count: 2 } });
+  const i = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a short-lived cat', steps: 2, count: 2 },
+  });
   const final = await i.waitFor(isFinal);
   await sleep(5);
   assert.equal(await h.queue.prune(), 1, 'the finished job is pruned with its files');
@@ -147,7 +188,11 @@ test('clicks on an expired (pruned) job are refused ephemerally and queue nothin
 test('a final that cannot be sent after its retries is sent by the sweep, not left at its last preview', async () => {
   h = await Harness.start({ settings: { cooldownSeconds: 0 }, bot: { finalAttempts: 2, retryOwedMs: 300 } });
   const failing = h.server.inject({ method: 'PATCH', path: /\/messages\/@original$/, status: 503, times: 1000 });
-  const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a stubborn rock', steps: 2 } });
+  const i = h.server.slash({
+    user: h.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a stubborn rock', steps: 2 },
+  });
   await h.server.waitFor(() => failing.hits >= 2 || undefined, 'the final edit to fail twice');
   await eventually(async () => assert.equal(h!.bot.deliverer.owedCount, 1), 5000);
   assert.equal(finals(i).length, 0);

@@ -13,7 +13,9 @@ import { owner, request, tempDir } from '../queue/helpers.ts';
 import { MODELS } from './helpers.ts';
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Ends the engine's thread the way a crash would: from outside, mid-call. */
 function killThread(engine: WorkerPipeline): Promise<number> {
@@ -62,17 +64,31 @@ test('through the queue: the job is re-queued and finishes; one that keeps crash
   };
   const worker = new Worker(queue, crashing, { resultsDir: join(dataDir, 'results'), displayMinSide: 64 });
   const events: string[] = [];
-  for (const e of ['requeued', 'done', 'failed'] as const) queue.on(e, (job: JobRecord) => void events.push(`${e}:${job.request.prompt}`));
+  for (const e of ['requeued', 'done', 'failed'] as const)
+    queue.on(e, (job: JobRecord) => void events.push(`${e}:${job.request.prompt}`));
   worker.start();
   try {
-    const finished = (id: string) => new Promise<JobRecord>((resolve) => {
-      for (const e of ['done', 'failed'] as const) queue.on(e, (job: JobRecord) => { if (job.id === id) resolve(job); });
+    const finished = (id: string) =>
+      new Promise<JobRecord>((resolve) => {
+        for (const e of ['done', 'failed'] as const)
+          queue.on(e, (job: JobRecord) => {
+            if (job.id === id) resolve(job);
+          });
+      });
+    const lucky = await queue.submit({
+      owner: owner('alice'),
+      request: request({ prompt: 'lucky', steps: 6, width: 64, height: 64 }),
     });
-    const lucky = await queue.submit({ owner: owner('alice'), request: request({ prompt: 'lucky', steps: 6, width: 64, height: 64 }) });
     const luckyEnd = await finished(lucky.id);
     assert.equal(luckyEnd.state, 'done');
-    assert.deepEqual(events.filter((e) => e.endsWith(':lucky')), ['requeued:lucky', 'done:lucky']);
-    const doomed = await queue.submit({ owner: owner('bob'), request: request({ prompt: 'doomed', steps: 6, width: 64, height: 64 }) });
+    assert.deepEqual(
+      events.filter((e) => e.endsWith(':lucky')),
+      ['requeued:lucky', 'done:lucky'],
+    );
+    const doomed = await queue.submit({
+      owner: owner('bob'),
+      request: request({ prompt: 'doomed', steps: 6, width: 64, height: 64 }),
+    });
     const doomedEnd = await finished(doomed.id);
     assert.equal(doomedEnd.state, 'failed');
     assert.equal(doomedEnd.failure, 'engine_crash');

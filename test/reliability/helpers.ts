@@ -3,22 +3,36 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Harness } from '../e2e/harness.ts';
-import { isEphemeral, type DiscordServer, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
+import {
+  isEphemeral,
+  type DiscordServer,
+  type InteractionHandle,
+  type StoredMessage,
+} from '../support/discord/index.ts';
 
 export const ROOT = join(import.meta.dirname, '../..');
 export const MODELS = join(ROOT, 'test/fixtures/models');
 
 /** Resolves with the ephemeral answer matching `pattern`; fails if the interaction leaves a public message. */
 export async function ephemeralAnswer(h: Harness, i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  const answer = await h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m) && !m.deleted);
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`).catch((error: Error) => {
-    const seen = [i.original, ...i.followUps].filter((m) => m).map((m) => `${isEphemeral(m!) ? 'ephemeral' : 'public'}${m!.deleted ? ' (deleted)' : ''}: ${m!.content}`);
-    throw new Error(`${error.message}\nseen: ${seen.join(' | ') || 'nothing'}`);
-  });
-  const visible = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && !m.deleted && !isEphemeral(m) && !(m.flags & 128));
-  if (visible.length > 0) throw new Error(`${i.label} left a public message: ${visible.map((m) => m.content).join(' | ')}`);
+  const answer = await h.server
+    .waitFor(() => {
+      const candidates = [i.original, ...i.followUps].filter(
+        (m): m is StoredMessage => !!m && isEphemeral(m) && !m.deleted,
+      );
+      return candidates.find((m) => pattern.test(m.content));
+    }, `an ephemeral reply to ${i.label} matching ${pattern}`)
+    .catch((error: Error) => {
+      const seen = [i.original, ...i.followUps]
+        .filter((m) => m)
+        .map((m) => `${isEphemeral(m!) ? 'ephemeral' : 'public'}${m!.deleted ? ' (deleted)' : ''}: ${m!.content}`);
+      throw new Error(`${error.message}\nseen: ${seen.join(' | ') || 'nothing'}`);
+    });
+  const visible = [i.original, ...i.followUps].filter(
+    (m): m is StoredMessage => !!m && !m.deleted && !isEphemeral(m) && !(m.flags & 128),
+  );
+  if (visible.length > 0)
+    throw new Error(`${i.label} left a public message: ${visible.map((m) => m.content).join(' | ')}`);
   return answer;
 }
 
@@ -43,7 +57,11 @@ export function startBotProcess(env: Record<string, string>, server?: DiscordSer
     SHUTDOWN_GRACE_SECONDS: '1',
     ...(server ? { DISCORD_TOKEN: server.token, DISCORD_API_URL: server.apiUrl } : {}),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/index.ts')], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/index.ts')], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Record<string, unknown>[] = [];
   const listeners = new Set<() => void>();
   let buffer = '';
@@ -77,7 +95,14 @@ export function startBotProcess(env: Record<string, string>, server?: DiscordSer
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${lines.slice(-8).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${proc.stderr.slice(-2000)}`));
+          reject(
+            new Error(
+              `no matching log line within ${timeoutMs} ms; last lines:\n${lines
+                .slice(-8)
+                .map((l) => JSON.stringify(l))
+                .join('\n')}\nstderr: ${proc.stderr.slice(-2000)}`,
+            ),
+          );
         }, timeoutMs);
         const onExit = (): void => {
           done();
@@ -94,6 +119,8 @@ export function startBotProcess(env: Record<string, string>, server?: DiscordSer
       });
     },
   };
-  child.stderr!.on('data', (chunk: Buffer) => { proc.stderr += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    proc.stderr += chunk.toString();
+  });
   return proc;
 }

@@ -17,7 +17,8 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'reliability-start-'));
   writeFileSync(join(dir, 'a-file'), 'not a directory');
   // A model folder whose U-Net is not ONNX at all, one with a truncated U-Net, one missing its index.
-  for (const name of ['garbage', 'truncated', 'no-index']) cpSync(join(MODELS, 'tiny-fp32'), join(dir, name), { recursive: true });
+  for (const name of ['garbage', 'truncated', 'no-index'])
+    cpSync(join(MODELS, 'tiny-fp32'), join(dir, name), { recursive: true });
   writeFileSync(join(dir, 'garbage/unet/model.onnx'), 'this is not a model');
   const unet = join(dir, 'truncated/unet/model.onnx');
   writeFileSync(unet, readFileSync(unet).subarray(0, 2000));
@@ -36,14 +37,54 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'DATA_DIR is a file', env: () => ({ DATA_DIR: join(dir, 'a-file') }), variable: 'DATA_DIR', message: /DATA_DIR: expected a directory this process \(uid \d+\) can create and write, got ".*a-file"/ },
-  { name: 'DATA_DIR below a file', env: () => ({ DATA_DIR: join(dir, 'a-file', 'data') }), variable: 'DATA_DIR', message: /DATA_DIR: .*\(ENOTDIR\)/ },
-  { name: 'DATA_DIR where nothing can be created', env: () => ({ DATA_DIR: '/proc/emojiforge-reliability/data' }), variable: 'DATA_DIR', message: /DATA_DIR: .*"\/proc\/emojiforge-reliability\/data" \(ENOENT\)/ },
-  { name: 'MODEL_DIR does not exist', env: () => ({ MODEL_DIR: join(dir, 'no-such-model') }), variable: 'MODEL_DIR', message: /MODEL_DIR: .*no-such-model.*does not exist/ },
-  { name: 'MODEL_DIR is a file', env: () => ({ MODEL_DIR: join(dir, 'a-file') }), variable: 'MODEL_DIR', message: /MODEL_DIR: .*a-file/ },
-  { name: 'MODEL_DIR U-Net is not ONNX', env: () => ({ MODEL_DIR: join(dir, 'garbage') }), variable: 'MODEL_DIR', message: /MODEL_DIR: .*garbage\/unet\/model\.onnx: expected a loadable ONNX model/ },
-  { name: 'MODEL_DIR U-Net is cut short', env: () => ({ MODEL_DIR: join(dir, 'truncated') }), variable: 'MODEL_DIR', message: /MODEL_DIR: .*truncated\/unet\/model\.onnx/ },
-  { name: 'MODEL_DIR without model_index.json', env: () => ({ MODEL_DIR: join(dir, 'no-index') }), variable: 'MODEL_DIR', message: /MODEL_DIR: .*no-index.*model_index\.json/ },
+  {
+    name: 'DATA_DIR is a file',
+    env: () => ({ DATA_DIR: join(dir, 'a-file') }),
+    variable: 'DATA_DIR',
+    message: /DATA_DIR: expected a directory this process \(uid \d+\) can create and write, got ".*a-file"/,
+  },
+  {
+    name: 'DATA_DIR below a file',
+    env: () => ({ DATA_DIR: join(dir, 'a-file', 'data') }),
+    variable: 'DATA_DIR',
+    message: /DATA_DIR: .*\(ENOTDIR\)/,
+  },
+  {
+    name: 'DATA_DIR where nothing can be created',
+    env: () => ({ DATA_DIR: '/proc/emojiforge-reliability/data' }),
+    variable: 'DATA_DIR',
+    message: /DATA_DIR: .*"\/proc\/emojiforge-reliability\/data" \(ENOENT\)/,
+  },
+  {
+    name: 'MODEL_DIR does not exist',
+    env: () => ({ MODEL_DIR: join(dir, 'no-such-model') }),
+    variable: 'MODEL_DIR',
+    message: /MODEL_DIR: .*no-such-model.*does not exist/,
+  },
+  {
+    name: 'MODEL_DIR is a file',
+    env: () => ({ MODEL_DIR: join(dir, 'a-file') }),
+    variable: 'MODEL_DIR',
+    message: /MODEL_DIR: .*a-file/,
+  },
+  {
+    name: 'MODEL_DIR U-Net is not ONNX',
+    env: () => ({ MODEL_DIR: join(dir, 'garbage') }),
+    variable: 'MODEL_DIR',
+    message: /MODEL_DIR: .*garbage\/unet\/model\.onnx: expected a loadable ONNX model/,
+  },
+  {
+    name: 'MODEL_DIR U-Net is cut short',
+    env: () => ({ MODEL_DIR: join(dir, 'truncated') }),
+    variable: 'MODEL_DIR',
+    message: /MODEL_DIR: .*truncated\/unet\/model\.onnx/,
+  },
+  {
+    name: 'MODEL_DIR without model_index.json',
+    env: () => ({ MODEL_DIR: join(dir, 'no-index') }),
+    variable: 'MODEL_DIR',
+    message: /MODEL_DIR: .*no-index.*model_index\.json/,
+  },
 ];
 
 for (const c of CASES) {

@@ -6,10 +6,27 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GuildSettingsStore, JobQueue, openStore, type JobProgressEvent, type JobRecord, type Store } from '../../src/queue/index.ts';
+import {
+  GuildSettingsStore,
+  JobQueue,
+  openStore,
+  type JobProgressEvent,
+  type JobRecord,
+  type Store,
+} from '../../src/queue/index.ts';
 import { Redis } from 'ioredis';
 import { Dispatcher } from '../../src/queue/bullmq/index.ts';
-import { HAVE_REDIS, NO_REDIS_REASON, owner, request, startRedis, tempDir, waitFor, sleep, type RedisServer } from '../queue/helpers.ts';
+import {
+  HAVE_REDIS,
+  NO_REDIS_REASON,
+  owner,
+  request,
+  startRedis,
+  tempDir,
+  waitFor,
+  sleep,
+  type RedisServer,
+} from '../queue/helpers.ts';
 import { startWorkerProcess, type WorkerProcess } from './helpers.ts';
 
 let redis: RedisServer;
@@ -25,12 +42,21 @@ interface Bot {
 }
 
 /** The bot side: JobQueue on the Redis store + Dispatcher. Same `name` = same data (a restart). */
-async function openBot(name: string, resultsDir = tempDir('scale-results-'), options: { prefetch?: number } = {}): Promise<Bot> {
+async function openBot(
+  name: string,
+  resultsDir = tempDir('scale-results-'),
+  options: { prefetch?: number } = {},
+): Promise<Bot> {
   const store = await openStore({ dataDir: resultsDir, redisUrl: redis.url, namespace: `t-${name}` });
   const settings = new GuildSettingsStore(store);
   await settings.update('100', { cooldownSeconds: 0, maxPending: 20 });
   const queue = await JobQueue.open({ store, settings, pruneIntervalMs: 0 });
-  const dispatcher = await Dispatcher.open(queue, { redisUrl: redis.url, resultsDir, queueName: `q-${name}`, prefetch: options.prefetch ?? 1 });
+  const dispatcher = await Dispatcher.open(queue, {
+    redisUrl: redis.url,
+    resultsDir,
+    queueName: `q-${name}`,
+    prefetch: options.prefetch ?? 1,
+  });
   const finals: JobRecord[] = [];
   for (const e of ['done', 'failed', 'cancelled'] as const) queue.on(e, (job) => void finals.push(job));
   return {
@@ -50,7 +76,13 @@ async function openBot(name: string, resultsDir = tempDir('scale-results-'), opt
 
 function untilFinal(queue: JobQueue, id: string, timeoutMs = 20_000): Promise<JobRecord> {
   return Promise.race(
-    (['done', 'failed', 'cancelled'] as const).map((e) => waitFor<JobRecord>((cb) => queue.on(e, cb), (j) => j.id === id, timeoutMs)),
+    (['done', 'failed', 'cancelled'] as const).map((e) =>
+      waitFor<JobRecord>(
+        (cb) => queue.on(e, cb),
+        (j) => j.id === id,
+        timeoutMs,
+      ),
+    ),
   );
 }
 
@@ -67,13 +99,26 @@ describe('BullMQ backend with worker processes', { skip: HAVE_REDIS ? false : NO
     await redis.stop();
   });
 
-  async function setup(opts: { workers: number; stepMs?: number; lockMs?: number; stalledMs?: number; prefetch?: number }) {
+  async function setup(opts: {
+    workers: number;
+    stepMs?: number;
+    lockMs?: number;
+    stalledMs?: number;
+    prefetch?: number;
+  }) {
     const name = `s${++n}`;
     const bot = await openBot(name, undefined, { prefetch: opts.prefetch });
     bots.push(bot);
     const procs = await Promise.all(
       Array.from({ length: opts.workers }, (_, i) =>
-        startWorkerProcess({ redisUrl: redis.url, name: `${name}-w${i + 1}`, queueName: `q-${name}`, stepMs: opts.stepMs, lockMs: opts.lockMs, stalledMs: opts.stalledMs }),
+        startWorkerProcess({
+          redisUrl: redis.url,
+          name: `${name}-w${i + 1}`,
+          queueName: `q-${name}`,
+          stepMs: opts.stepMs,
+          lockMs: opts.lockMs,
+          stalledMs: opts.stalledMs,
+        }),
       ),
     );
     workers.push(...procs);
@@ -86,23 +131,35 @@ describe('BullMQ backend with worker processes', { skip: HAVE_REDIS ? false : NO
     bot.queue.on('progress', (e) => void progress.push(e.step));
     // Everything is queued before dispatch starts, so the fair order is fully decided by the queue.
     const a = [];
-    for (let i = 0; i < 6; i++) a.push(await bot.queue.submit({ owner: owner('alice'), request: request({ prompt: `alice ${i}`, seed: i }) }));
+    for (let i = 0; i < 6; i++)
+      a.push(await bot.queue.submit({ owner: owner('alice'), request: request({ prompt: `alice ${i}`, seed: i }) }));
     const b = [];
-    for (let i = 0; i < 2; i++) b.push(await bot.queue.submit({ owner: owner('bob'), request: request({ prompt: `bob ${i}`, seed: 10 + i }) }));
+    for (let i = 0; i < 2; i++)
+      b.push(await bot.queue.submit({ owner: owner('bob'), request: request({ prompt: `bob ${i}`, seed: 10 + i }) }));
     const all = [...a, ...b];
     const finished = Promise.all(all.map((j) => untilFinal(bot.queue, j.id)));
     bot.dispatcher.start();
     const records = await finished;
-    assert.deepEqual(records.map((r) => r.state), all.map(() => 'done'));
+    assert.deepEqual(
+      records.map((r) => r.state),
+      all.map(() => 'done'),
+    );
 
     const starts = procs.flatMap((p) => p.events.filter((e) => e.type === 'start')).sort((x, y) => x.at! - y.at!);
     assert.equal(starts.length, 8, 'each job started once');
     assert.equal(new Set(starts.map((s) => s.jobId)).size, 8);
     // Round-robin: bob's two jobs are among the first four to start, not after alice's six.
     const bobStarts = b.map((j) => starts.findIndex((s) => s.jobId === j.id));
-    assert.ok(bobStarts.every((i) => i >= 0 && i < 4), `bob's jobs started at positions ${bobStarts}`);
+    assert.ok(
+      bobStarts.every((i) => i >= 0 && i < 4),
+      `bob's jobs started at positions ${bobStarts}`,
+    );
     // Both workers took a fair share (4 each when timing is even; at least 2 each on a busy box).
-    for (const p of procs) assert.ok(p.events.filter((e) => e.type === 'done').length >= 2, `${p.name} ran ${p.events.filter((e) => e.type === 'done').length} jobs`);
+    for (const p of procs)
+      assert.ok(
+        p.events.filter((e) => e.type === 'done').length >= 2,
+        `${p.name} ran ${p.events.filter((e) => e.type === 'done').length} jobs`,
+      );
     // Results were copied into the bot's results folder and are real PNGs.
     for (const r of records) {
       assert.equal(r.result!.images.length, 1);
@@ -125,18 +182,30 @@ describe('BullMQ backend with worker processes', { skip: HAVE_REDIS ? false : NO
   test('a worker killed mid-job: another worker finishes it and the user gets exactly one final', async () => {
     const { bot, procs } = await setup({ workers: 2, stepMs: 150, lockMs: 1500, stalledMs: 500 });
     bot.dispatcher.start();
-    const job = await bot.queue.submit({ owner: owner('carol'), request: request({ steps: 6, count: 2, prompt: 'survivor' }) });
+    const job = await bot.queue.submit({
+      owner: owner('carol'),
+      request: request({ steps: 6, count: 2, prompt: 'survivor' }),
+    });
     const final = untilFinal(bot.queue, job.id, 30_000);
     // Whichever worker took it is killed after its first step.
-    const first = await Promise.race(procs.map((p) => p.waitFor((e) => e.type === 'start' && e.jobId === job.id).then(() => p)));
-    await waitFor<JobProgressEvent>((cb) => bot.queue.on('progress', cb), (e) => e.job.id === job.id && e.step >= 1, 10_000);
+    const first = await Promise.race(
+      procs.map((p) => p.waitFor((e) => e.type === 'start' && e.jobId === job.id).then(() => p)),
+    );
+    await waitFor<JobProgressEvent>(
+      (cb) => bot.queue.on('progress', cb),
+      (e) => e.job.id === job.id && e.step >= 1,
+      10_000,
+    );
     await first.kill('SIGKILL');
     const other = procs.find((p) => p !== first)!;
     const done = await final;
     assert.equal(done.state, 'done');
     assert.equal(done.result!.images.length, 2);
     assert.ok(done.result!.grid && existsSync(done.result!.grid));
-    assert.ok(other.events.some((e) => e.type === 'done' && e.jobId === job.id), 'the surviving worker finished it');
+    assert.ok(
+      other.events.some((e) => e.type === 'done' && e.jobId === job.id),
+      'the surviving worker finished it',
+    );
     assert.ok(!first.events.some((e) => e.type === 'done'), 'the killed worker never finished it');
     // Past a few more stall checks: no second final, no second run, and the record stays done.
     await sleep(2500);
@@ -160,7 +229,10 @@ describe('BullMQ backend with worker processes', { skip: HAVE_REDIS ? false : NO
     assert.ok(Date.now() - t0 < 2000, 'the worker stopped within a couple of steps');
     await procs[0].waitFor((e) => e.type === 'failed' && e.jobId === running.id);
     await sleep(300);
-    assert.ok(!procs[0].events.some((e) => e.type === 'start' && e.jobId === waiting.id), 'the cancelled waiting job never ran');
+    assert.ok(
+      !procs[0].events.some((e) => e.type === 'start' && e.jobId === waiting.id),
+      'the cancelled waiting job never ran',
+    );
     assert.equal(bot.finals.length, 2);
   });
 
@@ -179,7 +251,9 @@ describe('BullMQ backend with worker processes', { skip: HAVE_REDIS ? false : NO
     const name = `s${++n}`;
     const resultsDir = tempDir('scale-restart-');
     const bot1 = await openBot(name, resultsDir);
-    const [worker] = await Promise.all([startWorkerProcess({ redisUrl: redis.url, name: `${name}-w1`, queueName: `q-${name}`, stepMs: 100 })]);
+    const [worker] = await Promise.all([
+      startWorkerProcess({ redisUrl: redis.url, name: `${name}-w1`, queueName: `q-${name}`, stepMs: 100 }),
+    ]);
     workers.push(worker);
     bot1.dispatcher.start();
     const job = await bot1.queue.submit({ owner: owner('hal'), request: request({ steps: 8 }) });

@@ -12,16 +12,26 @@ const has = (cmd: string, args: string[]) => spawnSync(cmd, args).status === 0;
 
 test('yamllint accepts docker-compose.scale.yml', (t) => {
   if (!has('yamllint', ['--version'])) return t.skip('yamllint is not installed (apt-get install yamllint)');
-  const r = spawnSync('yamllint', ['-d', '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}', FILE], { encoding: 'utf8' });
+  const r = spawnSync(
+    'yamllint',
+    ['-d', '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}', FILE],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
 
 test('one bot, Redis and two workers on their own GPUs, each with a valid configuration for its role', (t) => {
   if (!has('/usr/bin/python3', ['-c', 'import yaml'])) return t.skip('python3-yaml is not installed');
   // PyYAML resolves the x-worker anchor and merge keys as compose does.
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', FILE], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', FILE],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
-  const doc = JSON.parse(r.stdout) as { services: Record<string, { environment?: Record<string, string>; deploy?: any; depends_on?: object }> };
+  const doc = JSON.parse(r.stdout) as {
+    services: Record<string, { environment?: Record<string, string>; deploy?: any; depends_on?: object }>;
+  };
   const names = Object.keys(doc.services).sort();
   assert.deepEqual(names, ['bot', 'redis', 'worker-1', 'worker-2']);
   const env = (name: string) => doc.services[name].environment ?? {};
@@ -33,7 +43,9 @@ test('one bot, Redis and two workers on their own GPUs, each with a valid config
     assert.ok(doc.services[w].depends_on && 'redis' in doc.services[w].depends_on);
     for (const d of doc.services[w].deploy.resources.reservations.devices) for (const id of d.device_ids) gpus.add(id);
     // Compose substitutes ${VAR:-default}; the defaults are what a plain `up` gets.
-    const resolved = Object.fromEntries(Object.entries(env(w)).map(([k, v]) => [k, String(v).replace(/\$\{\w+:-([^}]*)\}/g, '$1')]));
+    const resolved = Object.fromEntries(
+      Object.entries(env(w)).map(([k, v]) => [k, String(v).replace(/\$\{\w+:-([^}]*)\}/g, '$1')]),
+    );
     const config = parseConfig(resolved, { cwd: '/app' });
     assert.equal(config.queueBackend, 'bullmq');
     assert.equal(config.redisUrl, 'redis://redis:6379/0');

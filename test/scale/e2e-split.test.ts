@@ -14,7 +14,12 @@ import { startApp, type App } from '../../src/app/app.ts';
 import { startBot } from '../../src/discord/bot.ts';
 import { GuildSettingsStore, openStore } from '../../src/queue/index.ts';
 import { registerBotCommands } from '../../src/app/register-commands.ts';
-import { isEphemeral, startDiscordServer, type DiscordServer, type InteractionHandle } from '../support/discord/index.ts';
+import {
+  isEphemeral,
+  startDiscordServer,
+  type DiscordServer,
+  type InteractionHandle,
+} from '../support/discord/index.ts';
 import { FIXTURE, buttonIds, buttonLabels, isFinal } from '../e2e/harness.ts';
 import { HAVE_REDIS, NO_REDIS_REASON, startRedis, type RedisServer } from '../queue/helpers.ts';
 import { startWorkerProcess, type WorkerProcess } from './helpers.ts';
@@ -32,7 +37,16 @@ before(async () => {
   server = await startDiscordServer({ waitTimeoutMs: 30_000, editRateLimit: { limit: 5, windowMs: 1000 } });
   await registerBotCommands({ token: server.token, apiUrl: server.apiUrl, guildId: server.guildId });
   dataDir = mkdtempSync(join(tmpdir(), 'e2e-split-'));
-  const env = { ROLE: 'bot', REDIS_URL: redis.url, DISCORD_TOKEN: server.token, DISCORD_API_URL: server.apiUrl, DATA_DIR: dataDir, MODEL_DIR: FIXTURE, REGISTER_COMMANDS: 'off', LOG_LEVEL: 'silent' };
+  const env = {
+    ROLE: 'bot',
+    REDIS_URL: redis.url,
+    DISCORD_TOKEN: server.token,
+    DISCORD_API_URL: server.apiUrl,
+    DATA_DIR: dataDir,
+    MODEL_DIR: FIXTURE,
+    REGISTER_COMMANDS: 'off',
+    LOG_LEVEL: 'silent',
+  };
   const config = parseConfig(env);
   assert.equal(config.queueBackend, 'bullmq', 'ROLE=bot implies the BullMQ backend');
   // Settings live in Redis, shared with the bot: no cooldown, so tests can submit back to back.
@@ -59,7 +73,18 @@ before(async () => {
   assert.equal(app.worker.backend, 'bullmq');
   workers.push(
     ...(await Promise.all(
-      [1, 2].map((k) => startWorkerProcess({ redisUrl: redis.url, name: `gpu${k}`, queueName: 'emojiforge-generate', prefix: 'emojiforge-bull', engine: 'tiny', stepMs: 40, lockMs: 1500, stalledMs: 500 })),
+      [1, 2].map((k) =>
+        startWorkerProcess({
+          redisUrl: redis.url,
+          name: `gpu${k}`,
+          queueName: 'emojiforge-generate',
+          prefix: 'emojiforge-bull',
+          engine: 'tiny',
+          stepMs: 40,
+          lockMs: 1500,
+          stalledMs: 500,
+        }),
+      ),
     )),
   );
 });
@@ -79,8 +104,14 @@ afterEach(() => {
 
 const finalsOf = (i: InteractionHandle) => i.edits.filter((w) => w.message.id === i.originalId && isFinal(w.message));
 
-test('split roles: /imagine is deferred, previews edit the reply, the final PNG comes with its buttons', { skip }, async () => {
-  const i = server.slash({ user: server.users.alice, command: 'imagine', options: { prompt: 'a red apple --seed 42', steps: 12 } });
+test('split roles: /imagine is deferred, previews edit the reply, the final PNG comes with its buttons', {
+  skip,
+}, async () => {
+  const i = server.slash({
+    user: server.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a red apple --seed 42', steps: 12 },
+  });
   assert.equal((await i.acknowledged()).type, 5);
   const final = await i.waitFor(isFinal);
   assert.match(final.content, /seed 42/);
@@ -88,14 +119,23 @@ test('split roles: /imagine is deferred, previews edit the reply, the final PNG 
   assert.equal((await sharp(final.attachments[0].data).metadata()).format, 'png');
   assert.deepEqual(buttonLabels(final), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞']);
   const previews = i.edits.filter((w) => /Step \d+\/12/.test(w.message.content));
-  assert.ok(previews.some((w) => w.message.attachments.some((a) => a.filename === 'preview.webp')), `expected a preview edit, got ${i.edits.map((w) => w.message.content).join(' | ')}`);
+  assert.ok(
+    previews.some((w) => w.message.attachments.some((a) => a.filename === 'preview.webp')),
+    `expected a preview edit, got ${i.edits.map((w) => w.message.content).join(' | ')}`,
+  );
   assert.equal(server.maxEditsInFlight(), 1);
   assert.equal(finalsOf(i).length, 1);
 });
 
-test('split roles: two users at once run on both workers; a grid comes back with its U/V buttons', { skip }, async () => {
+test('split roles: two users at once run on both workers; a grid comes back with its U/V buttons', {
+  skip,
+}, async () => {
   const before = workers.map((w) => w.events.filter((e) => e.type === 'done').length);
-  const a = server.slash({ user: server.users.alice, command: 'imagine', options: { prompt: 'blue fish', count: 4, steps: 12 } });
+  const a = server.slash({
+    user: server.users.alice,
+    command: 'imagine',
+    options: { prompt: 'blue fish', count: 4, steps: 12 },
+  });
   const b = server.slash({ user: server.users.bob, command: 'imagine', options: { prompt: 'green tree', steps: 12 } });
   const [fa, fb] = await Promise.all([a.waitFor(isFinal), b.waitFor(isFinal)]);
   assert.equal(fa.attachments[0].filename, 'grid.png');
@@ -110,20 +150,39 @@ test('split roles: two users at once run on both workers; a grid comes back with
 });
 
 test('split roles: Cancel on a job running on a worker process stops it', { skip }, async () => {
-  const i = server.slash({ user: server.users.alice, command: 'imagine', options: { prompt: 'a slow boat', steps: 40 } });
+  const i = server.slash({
+    user: server.users.alice,
+    command: 'imagine',
+    options: { prompt: 'a slow boat', steps: 40 },
+  });
   const shown = await i.waitFor((m) => buttonLabels(m).includes('Cancel') && /Step [1-9]\d*\/40/.test(m.content));
-  const click = server.click({ user: server.users.alice, message: shown, customId: buttonIds(shown)[buttonLabels(shown).indexOf('Cancel')] });
-  await server.waitFor(() => [click.original, ...click.followUps].find((m) => m && isEphemeral(m) && /^Cancelled/.test(m.content)), 'the cancel confirmation');
+  const click = server.click({
+    user: server.users.alice,
+    message: shown,
+    customId: buttonIds(shown)[buttonLabels(shown).indexOf('Cancel')],
+  });
+  await server.waitFor(
+    () => [click.original, ...click.followUps].find((m) => m && isEphemeral(m) && /^Cancelled/.test(m.content)),
+    'the cancel confirmation',
+  );
   const ended = await i.waitFor((m) => /Cancelled\./.test(m.content));
   assert.equal(ended.attachments.length, 0);
   await Promise.race(workers.map((w) => w.waitFor((e) => e.type === 'failed' && e.error === 'cancelled')));
 });
 
-test('split roles: the worker running a job is killed; the other finishes it and the user gets one final', { skip }, async () => {
-  const i = server.slash({ user: server.users.bob, command: 'imagine', options: { prompt: 'a stubborn owl', steps: 30 } });
+test('split roles: the worker running a job is killed; the other finishes it and the user gets one final', {
+  skip,
+}, async () => {
+  const i = server.slash({
+    user: server.users.bob,
+    command: 'imagine',
+    options: { prompt: 'a stubborn owl', steps: 30 },
+  });
   // Step 0 shows as soon as the job is handed to BullMQ; wait for a step a worker really ran.
   await i.waitFor((m) => /Step [1-9]\d*\/30/.test(m.content));
-  const victim = workers.find((w) => w.events.some((e) => e.type === 'start' && !w.events.some((d) => d.jobId === e.jobId && d.type !== 'start')));
+  const victim = workers.find((w) =>
+    w.events.some((e) => e.type === 'start' && !w.events.some((d) => d.jobId === e.jobId && d.type !== 'start')),
+  );
   assert.ok(victim, 'a worker is running the job');
   await victim.kill('SIGKILL');
   const final = await i.waitFor(isFinal);

@@ -83,7 +83,14 @@ export async function startWorkerProcess(o: WorkerProcessOptions): Promise<Worke
       }, timeoutMs);
       if (!check()) listeners.add(check);
       void exited.then(() => {
-        if (listeners.has(check)) setTimeout(() => { if (listeners.has(check)) { listeners.delete(check); clearTimeout(timer); reject(new Error(`worker ${o.name} exited (code ${child.exitCode}) before the event`)); } }, 50);
+        if (listeners.has(check))
+          setTimeout(() => {
+            if (listeners.has(check)) {
+              listeners.delete(check);
+              clearTimeout(timer);
+              reject(new Error(`worker ${o.name} exited (code ${child.exitCode}) before the event`));
+            }
+          }, 50);
       });
     });
   const proc: WorkerProcess = {

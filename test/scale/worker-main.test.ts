@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { GuildSettingsStore, JobQueue, openStore, type JobRecord } from '../../src/queue/index.ts';
 import { Dispatcher } from '../../src/queue/bullmq/index.ts';
 import { FIXTURE } from '../e2e/harness.ts';
-import { HAVE_REDIS, NO_REDIS_REASON, owner, startRedis, tempDir, waitFor, type RedisServer } from '../queue/helpers.ts';
+import {
+  HAVE_REDIS,
+  NO_REDIS_REASON,
+  owner,
+  startRedis,
+  tempDir,
+  waitFor,
+  type RedisServer,
+} from '../queue/helpers.ts';
 
 const ENTRY = join(import.meta.dirname, '../../src/index.ts');
 const skip = HAVE_REDIS ? false : NO_REDIS_REASON;
@@ -19,7 +27,10 @@ const dir = tempDir('worker-main-');
 function run(env: Record<string, string>) {
   const clean = { ...process.env };
   for (const k of ['ROLE', 'DISCORD_TOKEN', 'REDIS_URL', 'QUEUE_BACKEND', 'MODEL_DIR', 'DATA_DIR']) delete clean[k];
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env: { ...clean, ROLE: 'worker', DATA_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    env: { ...clean, ROLE: 'worker', DATA_DIR: dir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => void (out += d.toString()));
@@ -44,7 +55,13 @@ after(async () => {
 });
 
 test('src/worker-main.ts: joins the queue, runs a job on MODEL_DIR, stops cleanly on SIGTERM', { skip }, async () => {
-  const worker = run({ REDIS_URL: redis.url, MODEL_DIR: FIXTURE, WORKER_NAME: 'gpu-a', LOG_LEVEL: 'info', SHUTDOWN_GRACE_SECONDS: '5' });
+  const worker = run({
+    REDIS_URL: redis.url,
+    MODEL_DIR: FIXTURE,
+    WORKER_NAME: 'gpu-a',
+    LOG_LEVEL: 'info',
+    SHUTDOWN_GRACE_SECONDS: '5',
+  });
   await worker.until(/"msg":"worker ready"/);
   assert.match(worker.output(), /"name":"gpu-a"/);
 
@@ -54,8 +71,24 @@ test('src/worker-main.ts: joins the queue, runs a job on MODEL_DIR, stops cleanl
   const dispatcher = await Dispatcher.open(queue, { redisUrl: redis.url, resultsDir: join(dir, 'results') });
   try {
     dispatcher.start();
-    const job = await queue.submit({ owner: owner('ann'), request: { prompt: 'a smiling sun', seed: 7, steps: 4, guidance: 5, width: 64, height: 64, sampler: 'euler', count: 1 } });
-    const done = await waitFor<JobRecord>((cb) => queue.on('done', cb), (j) => j.id === job.id, 30_000);
+    const job = await queue.submit({
+      owner: owner('ann'),
+      request: {
+        prompt: 'a smiling sun',
+        seed: 7,
+        steps: 4,
+        guidance: 5,
+        width: 64,
+        height: 64,
+        sampler: 'euler',
+        count: 1,
+      },
+    });
+    const done = await waitFor<JobRecord>(
+      (cb) => queue.on('done', cb),
+      (j) => j.id === job.id,
+      30_000,
+    );
     assert.equal(done.result!.seeds[0], 7);
     assert.ok(existsSync(done.result!.images[0]));
     await worker.until(/"msg":"job done"/);

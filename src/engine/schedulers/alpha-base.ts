@@ -35,7 +35,10 @@ export abstract class AlphaScheduler implements Scheduler {
   protected alphas(stepIndex: number): { alpha: number; alphaPrev: number } {
     const t = this.currentTimesteps[stepIndex];
     const next = this.currentTimesteps[stepIndex + 1];
-    return { alpha: this.alphasCumprod[t], alphaPrev: next === undefined ? this.finalAlphaCumprod : this.alphasCumprod[next] };
+    return {
+      alpha: this.alphasCumprod[t],
+      alphaPrev: next === undefined ? this.finalAlphaCumprod : this.alphasCumprod[next],
+    };
   }
 
   /** The model sees the sample unscaled; this returns `sample` itself (do not mutate it). */
@@ -56,7 +59,11 @@ export abstract class AlphaScheduler implements Scheduler {
   }
 
   /** x0 and eps estimates from the model output, for each prediction type (DDIM eq. 12; v: Salimans & Ho 2022). */
-  protected predict(modelOutput: Float32Array, alpha: number, sample: Float32Array): { x0: Float32Array; eps: Float32Array } {
+  protected predict(
+    modelOutput: Float32Array,
+    alpha: number,
+    sample: Float32Array,
+  ): { x0: Float32Array; eps: Float32Array } {
     const sa = Math.sqrt(alpha);
     const sb = Math.sqrt(1 - alpha);
     const x0 = new Float32Array(sample.length);

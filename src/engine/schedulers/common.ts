@@ -54,7 +54,9 @@ export function parseSchedulerConfig(json: unknown): Required<SchedulerConfig> {
     }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new SchedulerConfigError(`expected scheduler_config.json to hold an object, got ${raw === null ? 'null' : typeof raw}`);
+    throw new SchedulerConfigError(
+      `expected scheduler_config.json to hold an object, got ${raw === null ? 'null' : typeof raw}`,
+    );
   }
   const obj = raw as Record<string, unknown>;
   const d = DEFAULT_SCHEDULER_CONFIG;
@@ -73,7 +75,9 @@ export function parseSchedulerConfig(json: unknown): Required<SchedulerConfig> {
     timestepScaling: num(obj, 'timestep_scaling', d.timestepScaling),
   };
   if (!(config.betaStart > 0 && config.betaEnd >= config.betaStart && config.betaEnd < 1)) {
-    throw new SchedulerConfigError(`expected 0 < beta_start <= beta_end < 1, got beta_start ${config.betaStart} and beta_end ${config.betaEnd}`);
+    throw new SchedulerConfigError(
+      `expected 0 < beta_start <= beta_end < 1, got beta_start ${config.betaStart} and beta_end ${config.betaEnd}`,
+    );
   }
   return config;
 }
@@ -81,27 +85,31 @@ export function parseSchedulerConfig(json: unknown): Required<SchedulerConfig> {
 /** Fills the optional keys of a hand-written config with the defaults. */
 export function withDefaults(config: SchedulerConfig): Required<SchedulerConfig> {
   const out = { ...DEFAULT_SCHEDULER_CONFIG } as Required<SchedulerConfig>;
-  for (const [key, value] of Object.entries(config)) if (value !== undefined) (out as unknown as Record<string, unknown>)[key] = value;
+  for (const [key, value] of Object.entries(config))
+    if (value !== undefined) (out as unknown as Record<string, unknown>)[key] = value;
   return out;
 }
 
 function num(obj: Record<string, unknown>, key: string, fallback: number): number {
   const value = obj[key];
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new SchedulerConfigError(`expected ${key} to be a number, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new SchedulerConfigError(`expected ${key} to be a number, got ${JSON.stringify(value)}`);
   return value;
 }
 
 function int(obj: Record<string, unknown>, key: string, fallback: number, min: number): number {
   const value = num(obj, key, fallback);
-  if (!Number.isInteger(value) || value < min) throw new SchedulerConfigError(`expected ${key} to be an integer >= ${min}, got ${value}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new SchedulerConfigError(`expected ${key} to be an integer >= ${min}, got ${value}`);
   return value;
 }
 
 function bool(obj: Record<string, unknown>, key: string, fallback: boolean): boolean {
   const value = obj[key];
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') throw new SchedulerConfigError(`expected ${key} to be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean')
+    throw new SchedulerConfigError(`expected ${key} to be true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -135,7 +143,9 @@ export function betas(config: SchedulerConfig): Float64Array {
       break;
     }
     default:
-      throw new SchedulerConfigError(`expected beta_schedule linear, scaled_linear or squaredcos_cap_v2, got ${String(config.betaSchedule)}`);
+      throw new SchedulerConfigError(
+        `expected beta_schedule linear, scaled_linear or squaredcos_cap_v2, got ${String(config.betaSchedule)}`,
+      );
   }
   return out;
 }
@@ -191,10 +201,15 @@ export function spacedTimesteps(config: SchedulerConfig, steps: number, integer:
       break;
     }
     default:
-      throw new SchedulerConfigError(`expected timestep_spacing leading, linspace or trailing, got ${String(config.timestepSpacing)}`);
+      throw new SchedulerConfigError(
+        `expected timestep_spacing leading, linspace or trailing, got ${String(config.timestepSpacing)}`,
+      );
   }
   for (const t of out) {
-    if (t < 0 || t > n - 1) throw new SchedulerRangeError(`expected timesteps within 0..${n - 1}, got ${t} (steps_offset ${config.stepsOffset} with ${steps} steps)`);
+    if (t < 0 || t > n - 1)
+      throw new SchedulerRangeError(
+        `expected timesteps within 0..${n - 1}, got ${t} (steps_offset ${config.stepsOffset} with ${steps} steps)`,
+      );
   }
   return out;
 }
@@ -233,16 +248,21 @@ export function karrasSigmas(sigmaMin: number, sigmaMax: number, steps: number, 
 }
 
 export function checkStepCount(steps: number, max: number): void {
-  if (!Number.isInteger(steps) || steps < 1 || steps > max) throw new SchedulerRangeError(`expected steps between 1 and ${max}, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > max)
+    throw new SchedulerRangeError(`expected steps between 1 and ${max}, got ${steps}`);
 }
 
 /** The checks at the top of every step(): order of calls, index range, matching lengths. */
 export function checkStepArgs(timesteps: readonly number[], stepIndex: number, a: Float32Array, b: Float32Array): void {
-  if (timesteps.length === 0) throw new SchedulerStateError('no timesteps yet: call setTimesteps before step, scaleModelInput or addNoise');
+  if (timesteps.length === 0)
+    throw new SchedulerStateError('no timesteps yet: call setTimesteps before step, scaleModelInput or addNoise');
   if (!Number.isInteger(stepIndex) || stepIndex < 0 || stepIndex >= timesteps.length) {
     throw new SchedulerRangeError(`expected stepIndex between 0 and ${timesteps.length - 1}, got ${stepIndex}`);
   }
-  if (a.length !== b.length) throw new SchedulerRangeError(`expected the model output and the sample to have the same length, got ${a.length} and ${b.length}`);
+  if (a.length !== b.length)
+    throw new SchedulerRangeError(
+      `expected the model output and the sample to have the same length, got ${a.length} and ${b.length}`,
+    );
 }
 
 /**
@@ -250,6 +270,7 @@ export function checkStepArgs(timesteps: readonly number[], stepIndex: number, a
  * of the first step to run (at least one step always runs). addNoise(source, noise, thatIndex) starts it.
  */
 export function startIndexForStrength(steps: number, strength: number): number {
-  if (!(strength > 0 && strength <= 1)) throw new SchedulerRangeError(`expected a strength above 0 and at most 1, got ${strength}`);
+  if (!(strength > 0 && strength <= 1))
+    throw new SchedulerRangeError(`expected a strength above 0 and at most 1, got ${strength}`);
   return steps - Math.max(1, Math.min(Math.floor(steps * strength), steps));
 }

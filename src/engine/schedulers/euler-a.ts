@@ -20,7 +20,9 @@ export class EulerAncestralScheduler extends SigmaScheduler {
     // 1. estimate x0
     const x0 = this.denoised(modelOutput, sigmaFrom, sample);
     // 2. split the move to sigma_to into a deterministic part (down) and fresh noise (up)
-    const sigmaUp = Math.sqrt((sigmaTo * sigmaTo * (sigmaFrom * sigmaFrom - sigmaTo * sigmaTo)) / (sigmaFrom * sigmaFrom));
+    const sigmaUp = Math.sqrt(
+      (sigmaTo * sigmaTo * (sigmaFrom * sigmaFrom - sigmaTo * sigmaTo)) / (sigmaFrom * sigmaFrom),
+    );
     const sigmaDown = Math.sqrt(sigmaTo * sigmaTo - sigmaUp * sigmaUp);
     const dt = sigmaDown - sigmaFrom;
     // 3. Euler step to sigma_down
@@ -29,7 +31,8 @@ export class EulerAncestralScheduler extends SigmaScheduler {
     // 4. add noise of std sigma_up (none on the last step, where sigma_to = 0)
     if (sigmaUp > 0) {
       const z = noise();
-      if (z.length !== prev.length) throw new SchedulerRangeError(`expected the noise source to give ${prev.length} values, got ${z.length}`);
+      if (z.length !== prev.length)
+        throw new SchedulerRangeError(`expected the noise source to give ${prev.length} values, got ${z.length}`);
       for (let i = 0; i < prev.length; i++) prev[i] += z[i] * sigmaUp;
     }
     return { prevSample: prev, predOriginalSample: x0 };

@@ -47,7 +47,8 @@ export class LcmScheduler extends AlphaScheduler {
     // 5. re-noise to the next timestep, except after the last step
     if (stepIndex === this.timesteps.length - 1) return { prevSample: denoised.slice(), predOriginalSample: denoised };
     const z = noise();
-    if (z.length !== sample.length) throw new SchedulerRangeError(`expected the noise source to give ${sample.length} values, got ${z.length}`);
+    if (z.length !== sample.length)
+      throw new SchedulerRangeError(`expected the noise source to give ${sample.length} values, got ${z.length}`);
     const a = Math.sqrt(alphaPrev);
     const b = Math.sqrt(1 - alphaPrev);
     const prev = new Float32Array(sample.length);

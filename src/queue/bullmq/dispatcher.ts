@@ -3,14 +3,15 @@
 // `prefetch` more than the workers are running, so the fair order decides which job a free worker gets.
 // Worker events come back through QueueEvents and settle the JobQueue's lease, so everything above the
 // queue (delivery, metrics, /queue) sees the same events as with the in-process Worker.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { RawImage } from '../../engine/types.ts';
 import type { JobQueue, JobLease } from '../queue.ts';
 import type { JobResult } from '../types.ts';
-import { writeMediaFile } from '../media-jobs.ts';
+import { DAY_MS } from '../limits.ts';
+import { collectResults, connect, DispatchError } from './collect.ts';
 import {
   cancelChannel,
   cancelKey,
@@ -19,7 +20,6 @@ import {
   DEFAULT_PREFIX,
   DEFAULT_QUEUE_NAME,
   JOB_NAME,
-  resultKey,
   workersKey,
   wireJob,
   type WireJob,
@@ -27,7 +27,7 @@ import {
   type WireResult,
 } from './protocol.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export { DispatchError };
 
 export interface DispatcherOptions {
   /** redis:// or rediss:// URL shared with the workers. */
@@ -61,11 +61,6 @@ interface InFlight {
   preview?: RawImage;
 }
 
-/** The BullMQ backend could not take a job. */
-export class DispatchError extends Error {
-  override name = 'DispatchError';
-}
-
 export class Dispatcher {
   private readonly resultsDir: string;
   private readonly queueName: string;
@@ -94,7 +89,8 @@ export class Dispatcher {
     this.queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.prefetch = options.prefetch ?? 1;
-    if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new RangeError(`expected prefetch to be a whole number of at least 0, got ${options.prefetch}`);
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 0)
+      throw new RangeError(`expected prefetch to be a whole number of at least 0, got ${options.prefetch}`);
     this.workerPollMs = options.workerPollMs ?? 1000;
     this.keepFinishedMs = options.keepFinishedMs ?? DAY_MS;
     this.warn = options.warn ?? ((m) => process.emitWarning(m));
@@ -104,22 +100,7 @@ export class Dispatcher {
   static async open(queue: JobQueue, options: DispatcherOptions): Promise<Dispatcher> {
     const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
     const prefix = options.prefix ?? DEFAULT_PREFIX;
-    const connection = { url: options.redisUrl };
-    const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
-    let bull: Queue | undefined;
-    let events: QueueEvents | undefined;
-    try {
-      await redis.connect();
-      // Read events from the stream's current end, fixed now: '$' would be taken when the first read
-      // is issued, and a job finished between this open and that read would never be heard of.
-      const [last] = await redis.xrevrange(`${prefix}:${queueName}:events`, '+', '-', 'COUNT', 1);
-      bull = new Queue(queueName, { connection, prefix });
-      events = new QueueEvents(queueName, { connection: { ...connection }, prefix, autorun: false, lastEventId: last?.[0] ?? '0' });
-      await Promise.all([bull.waitUntilReady(), events.waitUntilReady()]);
-    } catch (err) {
-      await Promise.allSettled([bull?.close(), events?.close(), redis.quit()]);
-      throw new DispatchError(`could not reach Redis for the BullMQ queue: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+    const { redis, bull, events } = await connect(options.redisUrl, queueName, prefix);
     const dispatcher = new Dispatcher(queue, bull, events, redis, options);
     dispatcher.listen();
     return dispatcher;
@@ -185,7 +166,11 @@ export class Dispatcher {
   // ---- Internals ----------------------------------------------------------------------------
 
   private listen(): void {
-    const on = <A extends unknown[]>(emitter: { on(e: string, f: (...a: A) => void): unknown; off(e: string, f: (...a: A) => void): unknown }, event: string, f: (...a: A) => void): void => {
+    const on = <A extends unknown[]>(
+      emitter: { on(e: string, f: (...a: A) => void): unknown; off(e: string, f: (...a: A) => void): unknown },
+      event: string,
+      f: (...a: A) => void,
+    ): void => {
       emitter.on(event, f);
       this.unsubscribe.push(() => emitter.off(event, f));
     };
@@ -198,12 +183,24 @@ export class Dispatcher {
       if (prev === 'active') this.onWaitingAgain(jobId);
     });
     on(this.events, 'stalled', ({ jobId }: { jobId: string }) => this.onWaitingAgain(jobId));
-    on(this.events, 'progress', ({ jobId, data }: { jobId: string; data: unknown }) => this.onProgress(jobId, data as WireProgress));
-    on(this.events, 'completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.onCompleted(jobId, returnvalue as WireResult));
-    on(this.events, 'failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.onFailed(jobId, failedReason));
-    on(this.events, 'error', (err: unknown) => this.warn(`BullMQ events: ${err instanceof Error ? err.message : String(err)}`));
-    on(this.bull, 'error', (err: unknown) => this.warn(`BullMQ queue: ${err instanceof Error ? err.message : String(err)}`));
-    void this.events.run().catch((err: unknown) => this.warn(`BullMQ events stopped: ${err instanceof Error ? err.message : String(err)}`));
+    on(this.events, 'progress', ({ jobId, data }: { jobId: string; data: unknown }) =>
+      this.onProgress(jobId, data as WireProgress),
+    );
+    on(this.events, 'completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) =>
+      this.onCompleted(jobId, returnvalue as WireResult),
+    );
+    on(this.events, 'failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) =>
+      this.onFailed(jobId, failedReason),
+    );
+    on(this.events, 'error', (err: unknown) =>
+      this.warn(`BullMQ events: ${err instanceof Error ? err.message : String(err)}`),
+    );
+    on(this.bull, 'error', (err: unknown) =>
+      this.warn(`BullMQ queue: ${err instanceof Error ? err.message : String(err)}`),
+    );
+    void this.events
+      .run()
+      .catch((err: unknown) => this.warn(`BullMQ events stopped: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /**
@@ -229,7 +226,10 @@ export class Dispatcher {
   private async pollWorkers(): Promise<void> {
     try {
       const key = workersKey(this.prefix, this.queueName);
-      const [, [, count]] = (await this.redis.multi().zremrangebyscore(key, '-inf', Date.now()).zcard(key).exec()) as [unknown, [unknown, number]];
+      const [, [, count]] = (await this.redis.multi().zremrangebyscore(key, '-inf', Date.now()).zcard(key).exec()) as [
+        unknown,
+        [unknown, number],
+      ];
       if (count !== this.liveWorkers) {
         this.liveWorkers = count;
         this.pump();
@@ -243,13 +243,22 @@ export class Dispatcher {
     const id = lease.job.id;
     const entry: InFlight = { lease, phase: 'waiting', settling: false };
     this.inFlight.set(id, entry);
-    lease.signal.addEventListener('abort', () => void this.cancel(id).catch((err) => this.warn(`cancelling job ${id} failed: ${err}`)), { once: true });
+    lease.signal.addEventListener(
+      'abort',
+      () => void this.cancel(id).catch((err) => this.warn(`cancelling job ${id} failed: ${err}`)),
+      { once: true },
+    );
     const add = async (): Promise<void> => {
       const data: WireJob = { job: wireJob(lease.job) };
       if (lease.job.request.init) data.initPng = (await readFile(lease.job.request.init.imagePath)).toString('base64');
       const keep = { age: Math.ceil(this.keepFinishedMs / 1000) };
       // jobId = our id: a re-add after a bot restart is a no-op on a job BullMQ already has.
-      const job = await this.bull.add(JOB_NAME, data, { jobId: id, attempts: 1, removeOnComplete: keep, removeOnFail: keep });
+      const job = await this.bull.add(JOB_NAME, data, {
+        jobId: id,
+        attempts: 1,
+        removeOnComplete: keep,
+        removeOnFail: keep,
+      });
       const state = await job.getState();
       if (state === 'active') this.onActive(id);
       else if (state === 'completed' || state === 'failed') {
@@ -267,14 +276,14 @@ export class Dispatcher {
 
   private onActive(jobId: string): void {
     const entry = this.inFlight.get(jobId);
-    if (!entry || entry.phase !== 'waiting') return;
+    if (entry?.phase !== 'waiting') return;
     entry.phase = 'active';
     this.pump();
   }
 
   private onWaitingAgain(jobId: string): void {
     const entry = this.inFlight.get(jobId);
-    if (!entry || entry.phase !== 'active' || entry.settling) return;
+    if (entry?.phase !== 'active' || entry.settling) return;
     entry.phase = 'waiting';
   }
 
@@ -295,9 +304,12 @@ export class Dispatcher {
       if (entry.lease.signal.aborted) return entry.lease.cancelled();
       let collected: { result: JobResult; keys: string[] };
       try {
-        collected = await this.collect(jobId, wire);
+        collected = await collectResults(this.redis, this.prefix, join(this.resultsDir, jobId), jobId, wire);
       } catch (err) {
-        return entry.lease.fail(`could not collect the images from the worker: ${err instanceof Error ? err.message : String(err)}`, 'internal');
+        return entry.lease.fail(
+          `could not collect the images from the worker: ${err instanceof Error ? err.message : String(err)}`,
+          'internal',
+        );
       }
       const record = await entry.lease.complete(collected.result, wire?.engineMs);
       // Only once 'done' is stored: a bot that dies before that collects them again after its restart.
@@ -311,7 +323,9 @@ export class Dispatcher {
     if (!entry || entry.settling) return;
     // Our own state decides: a job we cancelled reports 'cancelled' whatever the worker's text says.
     const failure = decodeFailure(reason);
-    this.settle(jobId, () => (entry.lease.signal.aborted ? entry.lease.cancelled() : entry.lease.fail(failure.message, failure.code)));
+    this.settle(jobId, () =>
+      entry.lease.signal.aborted ? entry.lease.cancelled() : entry.lease.fail(failure.message, failure.code),
+    );
   }
 
   /** Runs the one settlement of a job; later events for it are ignored (idempotent completion). */
@@ -324,7 +338,9 @@ export class Dispatcher {
     entry.phase = 'ended';
     this.pump();
     const done = run()
-      .catch((err: unknown) => this.warn(`settling job ${jobId} failed: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) =>
+        this.warn(`settling job ${jobId} failed: ${err instanceof Error ? err.message : String(err)}`),
+      )
       .finally(() => {
         if (this.inFlight.get(jobId) === entry) this.inFlight.delete(jobId);
         if (this.inFlight.size === 0) for (const wake of this.drainWaiters.splice(0)) wake();
@@ -336,39 +352,6 @@ export class Dispatcher {
   private track(p: Promise<unknown>): void {
     const tracked = p.catch(() => {}).finally(() => this.settling.delete(tracked));
     this.settling.add(tracked);
-  }
-
-  /** Copies the worker's PNGs from Redis into resultsDir (the caller deletes the keys once 'done' is stored). */
-  private async collect(jobId: string, wire: WireResult | undefined): Promise<{ result: JobResult; keys: string[] }> {
-    // A worker is another machine: its description is checked like any input before it shapes a record.
-    if (!wire || !Number.isInteger(wire.images) || wire.images < 0 || wire.images > 16) throw new DispatchError(`expected a result description from the worker, got ${JSON.stringify(wire)?.slice(0, 200)}`);
-    if (!Array.isArray(wire.seeds) || !wire.seeds.every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffffffff)) throw new DispatchError(`expected the worker's seeds as whole numbers, got ${JSON.stringify(wire.seeds)?.slice(0, 200)}`);
-    if (typeof wire.model !== 'string' || wire.model.length > 200) throw new DispatchError('expected the worker to name its model in at most 200 characters');
-    const names = [...Array.from({ length: wire.images }, (_, i) => String(i)), ...(wire.grid ? ['grid'] : [])];
-    const keys = names.map((n) => resultKey(this.prefix, jobId, n));
-    const buffers = await Promise.all(keys.map((k) => this.redis.getBuffer(k)));
-    const missing = names.filter((_, i) => !buffers[i]);
-    if (missing.length > 0) throw new DispatchError(`images ${missing.join(', ')} of job ${jobId} are not in Redis (expired?)`);
-    const dir = join(this.resultsDir, jobId);
-    await mkdir(dir, { recursive: true });
-    const paths = names.map((n) => join(dir, `${n}.png`));
-    await Promise.all(paths.map((p, i) => writeFile(p, buffers[i]!)));
-    const result: JobResult = {
-      images: paths.slice(0, wire.images),
-      ...(wire.grid ? { grid: paths[wire.images] } : {}),
-      seeds: wire.seeds,
-      model: wire.model,
-      elapsedMs: Math.round(wire.engineMs),
-    };
-    if (wire.media) {
-      // issue 8: the timelapse WebP or diffusion strip, kept with the job like its PNGs
-      const key = resultKey(this.prefix, jobId, 'media');
-      const data = await this.redis.getBuffer(key);
-      if (!data) throw new DispatchError(`the ${wire.media.name} of job ${jobId} is not in Redis (expired?)`);
-      result.media = await writeMediaFile(dir, { data, name: wire.media.name, caption: wire.media.caption });
-      keys.push(key);
-    }
-    return { result, keys };
   }
 
   /** A waiting job is removed from BullMQ; an active one is told to stop through pub/sub and a key. */

@@ -14,9 +14,21 @@ import type { MediaFile, MediaRenderer } from '../../engine/media.ts';
 import { isMediaJob, requestSeeds, runMediaJob, type MediaRun } from '../media-jobs.ts';
 import { CrashCounts, JobTimeoutError, StopRequeue, runEnd, untilAbortedPlusGrace } from '../job-run.ts';
 import { encodeResultPngs } from '../result-files.ts';
-import { cancelChannel, cancelKey, CANCELLED_REASON, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, encodeFailure, encodePreview, resultKey, workersKey, type WireJob, type WireProgress, type WireResult } from './protocol.ts';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { DAY_MS } from '../limits.ts';
+import {
+  cancelChannel,
+  cancelKey,
+  CANCELLED_REASON,
+  DEFAULT_PREFIX,
+  DEFAULT_QUEUE_NAME,
+  encodeFailure,
+  encodePreview,
+  resultKey,
+  workersKey,
+  type WireJob,
+  type WireProgress,
+  type WireResult,
+} from './protocol.ts';
 
 export interface GpuWorkerOptions {
   redisUrl: string;
@@ -49,7 +61,14 @@ export interface GpuWorkerOptions {
   /** Makes timelapse / diffusion / --video jobs; without it they fail with a clear message. */
   media?: MediaRenderer;
   /** Observes each job's start and end (logs, tests). */
-  onJob?: (event: { type: 'start' | 'done' | 'failed'; jobId: string; error?: string; engineMs?: number; encodeMs?: number; storeMs?: number }) => void;
+  onJob?: (event: {
+    type: 'start' | 'done' | 'failed';
+    jobId: string;
+    error?: string;
+    engineMs?: number;
+    encodeMs?: number;
+    storeMs?: number;
+  }) => void;
 }
 
 export class GpuWorker {
@@ -73,7 +92,10 @@ export class GpuWorker {
   /** Jobs this worker finished (completed or failed), for logs and tests. */
   finished = 0;
 
-  private constructor(private readonly generator: ImageGenerator, private readonly options: GpuWorkerOptions) {
+  private constructor(
+    private readonly generator: ImageGenerator,
+    private readonly options: GpuWorkerOptions,
+  ) {
     this.name = options.name ?? `worker-${randomBytes(4).toString('hex')}`;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
@@ -119,7 +141,9 @@ export class GpuWorker {
     this.redis = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
     this.sub = new Redis(this.options.redisUrl, { lazyConnect: true });
     await Promise.all([this.redis.connect(), this.sub.connect()]);
-    this.sub.on('message', (_channel: string, jobId: string) => this.controllers.get(jobId)?.abort(new Error(CANCELLED_REASON)));
+    this.sub.on('message', (_channel: string, jobId: string) =>
+      this.controllers.get(jobId)?.abort(new Error(CANCELLED_REASON)),
+    );
     await this.sub.subscribe(cancelChannel(this.prefix, this.queueName));
     this.bull = new BullWorker<WireJob, WireResult>(this.queueName, (job, token) => this.process(job, token), {
       connection: { url: this.options.redisUrl },
@@ -135,11 +159,16 @@ export class GpuWorker {
     await this.bull.waitUntilReady();
     // Tell the dispatcher this worker is alive (it hands out one job per idle live worker). The entry
     // expires with the lock, so a killed worker stops counting when its job is rescued.
-    const announce = (): Promise<unknown> => this.redis.zadd(workersKey(this.prefix, this.queueName), Date.now() + this.lockMs, this.name).catch(() => 0);
+    const announce = (): Promise<unknown> =>
+      this.redis.zadd(workersKey(this.prefix, this.queueName), Date.now() + this.lockMs, this.name).catch(() => 0);
     await announce();
     this.announceTimer = setInterval(() => void announce(), Math.max(50, Math.floor(this.lockMs / 3)));
     this.announceTimer.unref();
-    void this.bull.run().catch((err: unknown) => process.emitWarning(`BullMQ worker ${this.name} stopped: ${err instanceof Error ? err.message : String(err)}`));
+    void this.bull
+      .run()
+      .catch((err: unknown) =>
+        process.emitWarning(`BullMQ worker ${this.name} stopped: ${err instanceof Error ? err.message : String(err)}`),
+      );
   }
 
   private async process(job: Job<WireJob, WireResult>, token?: string): Promise<WireResult> {
@@ -152,7 +181,12 @@ export class GpuWorker {
     let tmp: string | undefined;
     try {
       // Cancelled before this worker got it? Checked alongside the engine start, not before it (a round trip saved per job).
-      void this.redis.exists(cancelKey(this.prefix, id)).then((n) => { if (n > 0) controller.abort(new Error(CANCELLED_REASON)); }, () => {});
+      void this.redis.exists(cancelKey(this.prefix, id)).then(
+        (n) => {
+          if (n > 0) controller.abort(new Error(CANCELLED_REASON));
+        },
+        () => {},
+      );
       let request: GenerateRequest = record.request;
       if (request.init && job.data.initPng) {
         // The source image came inline: the bot's path means nothing on this machine.
@@ -164,12 +198,17 @@ export class GpuWorker {
       const started = performance.now();
       let lastPreview = -Infinity;
       const onStep = (p: StepProgress): void => {
-          const now = performance.now();
-          const withPreview = p.preview !== undefined && (now - lastPreview >= this.previewIntervalMs || p.step === p.total);
-          if (withPreview) lastPreview = now;
-          const data: WireProgress = { step: p.step, total: p.total, ...(withPreview ? { preview: encodePreview(p.preview!) } : {}) };
-          // Not awaited: one connection keeps them in order, and the engine must not wait on Redis.
-          job.updateProgress(data as unknown as object).catch(() => {});
+        const now = performance.now();
+        const withPreview =
+          p.preview !== undefined && (now - lastPreview >= this.previewIntervalMs || p.step === p.total);
+        if (withPreview) lastPreview = now;
+        const data: WireProgress = {
+          step: p.step,
+          total: p.total,
+          ...(withPreview ? { preview: encodePreview(p.preview!) } : {}),
+        };
+        // Not awaited: one connection keeps them in order, and the engine must not wait on Redis.
+        job.updateProgress(data as unknown as object).catch(() => {});
       };
       const run = { signal: controller.signal, previews: this.previews, onStep };
       const call: Promise<GenerateResult | MediaRun> = isMediaJob(record)
@@ -180,13 +219,28 @@ export class GpuWorker {
       const engineMs = performance.now() - started;
       const pngs = result ? await encodeResultPngs(job.data.job, result, this.displayMinSide) : { images: [] };
       const encodeMs = performance.now() - started - engineMs;
-      const wire = await this.storeResult(id, pngs, result ?? { seeds: requestSeeds(record.request), model: this.generator.modelName }, engineMs, media);
+      const wire = await this.storeResult(
+        id,
+        pngs,
+        result ?? { seeds: requestSeeds(record.request), model: this.generator.modelName },
+        engineMs,
+        media,
+      );
       this.finished++;
       this.crashes.forget(id);
-      this.options.onJob?.({ type: 'done', jobId: id, engineMs, encodeMs, storeMs: performance.now() - started - engineMs - encodeMs });
+      this.options.onJob?.({
+        type: 'done',
+        jobId: id,
+        engineMs,
+        encodeMs,
+        storeMs: performance.now() - started - engineMs - encodeMs,
+      });
       return wire;
     } catch (err) {
-      const cancelled = controller.signal.aborted && !(controller.signal.reason instanceof StopRequeue) && !(controller.signal.reason instanceof JobTimeoutError);
+      const cancelled =
+        controller.signal.aborted &&
+        !(controller.signal.reason instanceof StopRequeue) &&
+        !(controller.signal.reason instanceof JobTimeoutError);
       const end = runEnd(err, controller.signal.reason, cancelled, this.crashes.of(id));
       if (end.kind === 'requeue' && token) {
         // Stopping, or the engine's thread died under it (it restarts): back to the front of the wait list.
@@ -196,7 +250,11 @@ export class GpuWorker {
       }
       this.crashes.forget(id);
       this.finished++;
-      this.options.onJob?.({ type: 'failed', jobId: id, error: end.kind === 'failed' ? end.message : CANCELLED_REASON });
+      this.options.onJob?.({
+        type: 'failed',
+        jobId: id,
+        error: end.kind === 'failed' ? end.message : CANCELLED_REASON,
+      });
       // attempts is 1: every failure is final; Unrecoverable says so explicitly. The code travels with it.
       throw new UnrecoverableError(end.kind === 'failed' ? encodeFailure(end.code, end.message) : CANCELLED_REASON);
     } finally {
@@ -206,12 +264,26 @@ export class GpuWorker {
     }
   }
 
-  private async storeResult(jobId: string, pngs: { images: Buffer[]; grid?: Buffer }, result: Pick<GenerateResult, 'seeds' | 'model'>, engineMs: number, media?: MediaFile): Promise<WireResult> {
+  private async storeResult(
+    jobId: string,
+    pngs: { images: Buffer[]; grid?: Buffer },
+    result: Pick<GenerateResult, 'seeds' | 'model'>,
+    engineMs: number,
+    media?: MediaFile,
+  ): Promise<WireResult> {
     const multi = this.redis.multi();
     pngs.images.forEach((png, i) => multi.set(resultKey(this.prefix, jobId, String(i)), png, 'PX', this.resultTtlMs));
     if (pngs.grid) multi.set(resultKey(this.prefix, jobId, 'grid'), pngs.grid, 'PX', this.resultTtlMs);
     if (media) multi.set(resultKey(this.prefix, jobId, 'media'), media.data, 'PX', this.resultTtlMs);
     await multi.exec();
-    return { images: pngs.images.length, grid: pngs.grid !== undefined, seeds: result.seeds, model: result.model, engineMs, worker: this.name, ...(media ? { media: { name: media.name, caption: media.caption } } : {}) };
+    return {
+      images: pngs.images.length,
+      grid: pngs.grid !== undefined,
+      seeds: result.seeds,
+      model: result.model,
+      engineMs,
+      worker: this.name,
+      ...(media ? { media: { name: media.name, caption: media.caption } } : {}),
+    };
   }
 }

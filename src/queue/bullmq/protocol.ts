@@ -74,12 +74,20 @@ export function cancelChannel(prefix: string, queueName: string): string {
 }
 
 export function encodePreview(image: RawImage): WireProgress['preview'] {
-  return { width: image.width, height: image.height, data: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength).toString('base64') };
+  return {
+    width: image.width,
+    height: image.height,
+    data: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength).toString('base64'),
+  };
 }
 
 export function decodePreview(wire: NonNullable<WireProgress['preview']>): RawImage {
   const bytes = Buffer.from(wire.data, 'base64');
-  return { width: wire.width, height: wire.height, data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  return {
+    width: wire.width,
+    height: wire.height,
+    data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  };
 }
 
 /** A processor error that names the job's fate; the dispatcher decides by its own state, not by text. */
@@ -94,7 +102,8 @@ export function encodeFailure(code: FailureCode, message: string): string {
 export function decodeFailure(reason: string | undefined): { code: FailureCode; message: string } {
   try {
     const parsed = JSON.parse(reason ?? '') as { code?: unknown; message?: unknown };
-    if ((FAILURE_CODES as readonly unknown[]).includes(parsed.code) && typeof parsed.message === 'string') return { code: parsed.code as FailureCode, message: parsed.message };
+    if ((FAILURE_CODES as readonly unknown[]).includes(parsed.code) && typeof parsed.message === 'string')
+      return { code: parsed.code as FailureCode, message: parsed.message };
   } catch {
     // not ours
   }

@@ -14,8 +14,13 @@ const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: se
 const ready = new Promise((resolve) => client.once(Events.ClientReady, resolve));
 await client.login(server.token);
 await ready;
-await client.application!.commands.set([new SlashCommandBuilder().setName('go').setDescription('Go').toJSON()], server.guildId);
-const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#336699' } }).png().toBuffer();
+await client.application!.commands.set(
+  [new SlashCommandBuilder().setName('go').setDescription('Go').toJSON()],
+  server.guildId,
+);
+const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#336699' } })
+  .png()
+  .toBuffer();
 const editMs: number[] = [];
 client.on(Events.InteractionCreate, async (i) => {
   if (!i.isChatInputCommand()) return;
@@ -33,14 +38,21 @@ for (let n = 0; n < count; n++) {
 }
 const wall = performance.now() - started;
 
-const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+const pct = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 const ack = server.ackLatencies();
 const fmt = (v: number) => v.toFixed(1);
-console.log(`interactions: ${count} sequential, ${gapMs} ms apart (slash -> deferReply -> editReply with a ${png.length}-byte PNG)`);
+console.log(
+  `interactions: ${count} sequential, ${gapMs} ms apart (slash -> deferReply -> editReply with a ${png.length}-byte PNG)`,
+);
 console.log(`ack latency ms: p50 ${fmt(pct(ack, 50))}  p99 ${fmt(pct(ack, 99))}  max ${fmt(Math.max(...ack))}`);
-console.log(`editReply round trip ms: p50 ${fmt(pct(editMs, 50))}  p99 ${fmt(pct(editMs, 99))}  max ${fmt(Math.max(...editMs))}`);
+console.log(
+  `editReply round trip ms: p50 ${fmt(pct(editMs, 50))}  p99 ${fmt(pct(editMs, 99))}  max ${fmt(Math.max(...editMs))}`,
+);
 const rate = server.requests.filter((r) => r.at >= Date.now() - wall).length / (wall / 1000);
-console.log(`REST requests/s: ${rate.toFixed(0)} (discord.js holds itself to 50/s globally, so above that its own waits show in the tail)`);
+console.log(
+  `REST requests/s: ${rate.toFixed(0)} (discord.js holds itself to 50/s globally, so above that its own waits show in the tail)`,
+);
 console.log(`violations: ${server.violations.length}`);
 await client.destroy();
 await server.close();

@@ -50,7 +50,8 @@ export class CommandRegistry {
 
   /** Replaces the whole list (PUT), keeping the ids of commands whose name stays, like Discord. */
   overwrite(bodies: unknown, guildId?: string): RegisteredCommand[] {
-    if (!Array.isArray(bodies)) throw invalidFormBody([{ path: '_root', code: 'BASE_TYPE_LIST', message: 'Must be an array.' }]);
+    if (!Array.isArray(bodies))
+      throw invalidFormBody([{ path: '_root', code: 'BASE_TYPE_LIST', message: 'Must be an array.' }]);
     const problems = bodies.flatMap((b, i) => checkCommand(b as Json, `${i}`));
     if (problems.length) throw invalidFormBody(problems);
     const scope = this.#scope(guildId);
@@ -124,15 +125,26 @@ export class CommandRegistry {
 function checkCommand(body: Json, path: string): FieldError[] {
   const at = (field: string) => (path ? `${path}.${field}` : field);
   const problems: FieldError[] = [];
-  if (!body || typeof body !== 'object') return [{ path: path || '_root', code: 'DICT_TYPE_CONVERT', message: 'Only dictionaries may be used in a DictType' }];
+  if (!body || typeof body !== 'object')
+    return [
+      { path: path || '_root', code: 'DICT_TYPE_CONVERT', message: 'Only dictionaries may be used in a DictType' },
+    ];
   const type = (body.type as number) ?? 1;
   if (typeof body.name !== 'string' || !NAME.test(body.name) || (type === 1 && body.name !== body.name.toLowerCase())) {
-    problems.push({ path: at('name'), code: 'APPLICATION_COMMAND_INVALID_NAME', message: `Command name is invalid: ${String(body.name)}` });
+    problems.push({
+      path: at('name'),
+      code: 'APPLICATION_COMMAND_INVALID_NAME',
+      message: `Command name is invalid: ${String(body.name)}`,
+    });
   }
   if (type === 1) {
     const d = body.description;
     if (typeof d !== 'string' || d.length < 1 || d.length > 100) {
-      problems.push({ path: at('description'), code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 100 in length.' });
+      problems.push({
+        path: at('description'),
+        code: 'BASE_TYPE_BAD_LENGTH',
+        message: 'Must be between 1 and 100 in length.',
+      });
     }
     problems.push(...checkOptions(body.options, at('options')));
   }
@@ -143,22 +155,40 @@ function checkOptions(options: unknown, path: string): FieldError[] {
   if (options === undefined || options === null) return [];
   if (!Array.isArray(options)) return [{ path, code: 'BASE_TYPE_LIST', message: 'Must be an array.' }];
   const problems: FieldError[] = [];
-  if (options.length > 25) problems.push({ path, code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 25 or fewer in length.' });
+  if (options.length > 25)
+    problems.push({ path, code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 25 or fewer in length.' });
   let sawOptional = false;
   const names = new Set<string>();
   options.forEach((option: Json, i) => {
     const at = `${path}.${i}`;
     if (typeof option.name !== 'string' || !NAME.test(option.name) || option.name !== option.name.toLowerCase()) {
-      problems.push({ path: `${at}.name`, code: 'APPLICATION_COMMAND_INVALID_NAME', message: `Command name is invalid: ${String(option.name)}` });
+      problems.push({
+        path: `${at}.name`,
+        code: 'APPLICATION_COMMAND_INVALID_NAME',
+        message: `Command name is invalid: ${String(option.name)}`,
+      });
     } else if (names.has(option.name)) {
-      problems.push({ path: `${at}.name`, code: 'APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS', message: 'Option names must be unique' });
+      problems.push({
+        path: `${at}.name`,
+        code: 'APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS',
+        message: 'Option names must be unique',
+      });
     } else names.add(option.name);
     const d = option.description;
     if (typeof d !== 'string' || d.length < 1 || d.length > 100) {
-      problems.push({ path: `${at}.description`, code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 100 in length.' });
+      problems.push({
+        path: `${at}.description`,
+        code: 'BASE_TYPE_BAD_LENGTH',
+        message: 'Must be between 1 and 100 in length.',
+      });
     }
     if (option.required) {
-      if (sawOptional) problems.push({ path: `${at}.required`, code: 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID', message: 'Required options must be placed before non-required options' });
+      if (sawOptional)
+        problems.push({
+          path: `${at}.required`,
+          code: 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID',
+          message: 'Required options must be placed before non-required options',
+        });
     } else sawOptional = true;
     if (Array.isArray(option.choices) && option.choices.length > 25) {
       problems.push({ path: `${at}.choices`, code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 25 or fewer in length.' });
@@ -195,20 +225,32 @@ export function buildOptions(
   let definitions = (command.options ?? []) as Json[];
   const wrap: ((inner: Json[]) => Json[])[] = [];
   for (const part of subcommand ? subcommand.trim().split(/\s+/) : []) {
-    const sub = definitions.find((o) => o.name === part && (o.type === OptionType.Subcommand || o.type === OptionType.SubcommandGroup));
-    if (!sub) throw new SlashCommandError(`expected a subcommand of /${command.name} named one of [${definitions.filter((o) => (o.type as number) <= 2).map((o) => o.name).join(', ')}], got "${part}"`);
+    const sub = definitions.find(
+      (o) => o.name === part && (o.type === OptionType.Subcommand || o.type === OptionType.SubcommandGroup),
+    );
+    if (!sub)
+      throw new SlashCommandError(
+        `expected a subcommand of /${command.name} named one of [${definitions
+          .filter((o) => (o.type as number) <= 2)
+          .map((o) => o.name)
+          .join(', ')}], got "${part}"`,
+      );
     wrap.push((inner) => [{ type: sub.type, name: sub.name, options: inner }]);
     definitions = (sub.options ?? []) as Json[];
   }
   if (definitions.some((o) => o.type === OptionType.Subcommand || o.type === OptionType.SubcommandGroup)) {
-    throw new SlashCommandError(`/${command.name}${subcommand ? ' ' + subcommand : ''} needs a subcommand: one of [${definitions.map((o) => o.name).join(', ')}]`);
+    throw new SlashCommandError(
+      `/${command.name}${subcommand ? ` ${subcommand}` : ''} needs a subcommand: one of [${definitions.map((o) => o.name).join(', ')}]`,
+    );
   }
   const leaf: Json[] = [];
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined) continue;
     const definition = definitions.find((o) => o.name === name);
     if (!definition) {
-      throw new SlashCommandError(`/${command.name} has no option "${name}"; it has [${definitions.map((o) => o.name).join(', ')}]`);
+      throw new SlashCommandError(
+        `/${command.name} has no option "${name}"; it has [${definitions.map((o) => o.name).join(', ')}]`,
+      );
     }
     const type = definition.type as number;
     const converted = convertOption(command.name, definition, value, unchecked);
@@ -219,7 +261,7 @@ export function buildOptions(
   }
   if (!unchecked) {
     for (const definition of definitions) {
-      if (definition.required && !(definition.name as string in values)) {
+      if (definition.required && !((definition.name as string) in values)) {
         throw new SlashCommandError(`/${command.name} requires option "${definition.name}"`);
       }
     }
@@ -228,7 +270,12 @@ export function buildOptions(
   return built;
 }
 
-function convertOption(commandName: string, definition: Json, value: OptionValue, unchecked: boolean): string | number | boolean {
+function convertOption(
+  commandName: string,
+  definition: Json,
+  value: OptionValue,
+  unchecked: boolean,
+): string | number | boolean {
   const name = `/${commandName} option "${definition.name}"`;
   const type = definition.type as number;
   const raw = typeof value === 'object' ? value.id : value;
@@ -238,14 +285,17 @@ function convertOption(commandName: string, definition: Json, value: OptionValue
       if (typeof raw !== 'string') throw new SlashCommandError(`${name} expects a string, got ${typeof raw}`);
       const min = (definition.min_length as number) ?? 0;
       const max = (definition.max_length as number) ?? 6000;
-      if (raw.length < min || raw.length > max) throw new SlashCommandError(`${name} expects ${min} to ${max} characters, got ${raw.length}`);
+      if (raw.length < min || raw.length > max)
+        throw new SlashCommandError(`${name} expects ${min} to ${max} characters, got ${raw.length}`);
       checkChoice(name, definition, raw);
       return raw;
     }
     case OptionType.Integer:
     case OptionType.Number: {
       if (typeof raw !== 'number' || (type === OptionType.Integer && !Number.isInteger(raw))) {
-        throw new SlashCommandError(`${name} expects ${type === OptionType.Integer ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`);
+        throw new SlashCommandError(
+          `${name} expects ${type === OptionType.Integer ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`,
+        );
       }
       const min = definition.min_value as number | undefined;
       const max = definition.max_value as number | undefined;
@@ -256,10 +306,12 @@ function convertOption(commandName: string, definition: Json, value: OptionValue
       return raw;
     }
     case OptionType.Boolean:
-      if (typeof raw !== 'boolean') throw new SlashCommandError(`${name} expects a boolean, got ${JSON.stringify(raw)}`);
+      if (typeof raw !== 'boolean')
+        throw new SlashCommandError(`${name} expects a boolean, got ${JSON.stringify(raw)}`);
       return raw;
     default:
-      if (typeof raw !== 'string') throw new SlashCommandError(`${name} expects an id or an object with an id, got ${JSON.stringify(raw)}`);
+      if (typeof raw !== 'string')
+        throw new SlashCommandError(`${name} expects an id or an object with an id, got ${JSON.stringify(raw)}`);
       return raw;
   }
 }
@@ -267,6 +319,8 @@ function convertOption(commandName: string, definition: Json, value: OptionValue
 function checkChoice(name: string, definition: Json, value: string | number): void {
   const choices = definition.choices as Json[] | undefined;
   if (choices && choices.length > 0 && !choices.some((c) => c.value === value)) {
-    throw new SlashCommandError(`${name} expects one of [${choices.map((c) => JSON.stringify(c.value)).join(', ')}], got ${JSON.stringify(value)}`);
+    throw new SlashCommandError(
+      `${name} expects one of [${choices.map((c) => JSON.stringify(c.value)).join(', ')}], got ${JSON.stringify(value)}`,
+    );
   }
 }

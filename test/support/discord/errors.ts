@@ -26,8 +26,7 @@ export const unknownWebhook = () => new DiscordHttpError(404, 10015, 'Unknown We
 export const unknownApplication = () => new DiscordHttpError(404, 10002, 'Unknown Application');
 export const unknownCommand = () => new DiscordHttpError(404, 10063, 'Unknown application command');
 export const invalidWebhookToken = () => new DiscordHttpError(401, 50027, 'Invalid Webhook Token');
-export const alreadyAcknowledged = () =>
-  new DiscordHttpError(400, 40060, 'Interaction has already been acknowledged.');
+export const alreadyAcknowledged = () => new DiscordHttpError(400, 40060, 'Interaction has already been acknowledged.');
 export const entityTooLarge = () => new DiscordHttpError(413, 40005, 'Request entity too large');
 export const unauthorized = () => new DiscordHttpError(401, 0, '401: Unauthorized');
 export const notFound = () => new DiscordHttpError(404, 0, '404: Not Found');

@@ -9,8 +9,17 @@ import type { StoredMessage } from './messages.ts';
 import { apiGuildCreate, apiMember, apiUser, findGuild } from './world.ts';
 
 export const Op = {
-  Dispatch: 0, Heartbeat: 1, Identify: 2, PresenceUpdate: 3, VoiceStateUpdate: 4, Resume: 6, Reconnect: 7,
-  RequestGuildMembers: 8, InvalidSession: 9, Hello: 10, HeartbeatAck: 11,
+  Dispatch: 0,
+  Heartbeat: 1,
+  Identify: 2,
+  PresenceUpdate: 3,
+  VoiceStateUpdate: 4,
+  Resume: 6,
+  Reconnect: 7,
+  RequestGuildMembers: 8,
+  InvalidSession: 9,
+  Hello: 10,
+  HeartbeatAck: 11,
 } as const;
 
 export const GATEWAY_PATH = '/gateway';
@@ -43,12 +52,19 @@ export class Gateway {
   readonly #sessions = new Map<string, Session>();
   readonly info: GatewayInfo = { identifies: 0, resumes: 0, heartbeats: 0, connected: 0, timeouts: 0 };
 
-  constructor(readonly state: ServerState, readonly url: () => string) {
+  constructor(
+    readonly state: ServerState,
+    readonly url: () => string,
+  ) {
     state.events.on('message', (kind: 'create' | 'update' | 'delete', message: StoredMessage) => {
       const t = kind === 'create' ? 'MESSAGE_CREATE' : kind === 'update' ? 'MESSAGE_UPDATE' : 'MESSAGE_DELETE';
-      const d = kind === 'delete'
-        ? { id: message.id, channel_id: message.channelId, guild_id: message.guildId }
-        : { ...state.apiMessage(message), member: apiMember(state.world, findGuild(state.world, message.guildId)!, state.world.bot) };
+      const d =
+        kind === 'delete'
+          ? { id: message.id, channel_id: message.channelId, guild_id: message.guildId }
+          : {
+              ...state.apiMessage(message),
+              member: apiMember(state.world, findGuild(state.world, message.guildId)!, state.world.bot),
+            };
       for (const session of this.#sessions.values()) {
         if (session.ready && session.intents & GUILD_MESSAGES) this.#send(session, t, d);
       }
@@ -84,7 +100,8 @@ export class Gateway {
   /** A guild the bot joined after it connected: GUILD_CREATE to sessions with the Guilds intent. */
   guildJoined(guild: Parameters<typeof apiGuildCreate>[1]): void {
     for (const session of this.#sessions.values()) {
-      if (session.ready && session.intents & GUILDS) this.#send(session, 'GUILD_CREATE', apiGuildCreate(this.state.world, guild));
+      if (session.ready && session.intents & GUILDS)
+        this.#send(session, 'GUILD_CREATE', apiGuildCreate(this.state.world, guild));
     }
   }
 
@@ -105,7 +122,9 @@ export class Gateway {
 
   #open(ws: WebSocket, query: URLSearchParams): void {
     if (query.get('v') !== '10' || (query.get('encoding') ?? 'json') !== 'json' || query.has('compress')) {
-      this.state.violation(`gateway connection asked for v=${query.get('v')} encoding=${query.get('encoding')} compress=${query.get('compress')}; this server speaks v10 JSON without transport compression`);
+      this.state.violation(
+        `gateway connection asked for v=${query.get('v')} encoding=${query.get('encoding')} compress=${query.get('compress')}; this server speaks v10 JSON without transport compression`,
+      );
       ws.close(4012, 'Invalid API version');
       return;
     }
@@ -116,14 +135,19 @@ export class Gateway {
     // Like Discord, drop a connection whose heartbeats stop (a blocked event loop looks like this).
     let lastBeat = Date.now();
     const deadline = Math.round(interval * 1.5);
-    const watchdog = setInterval(() => {
-      const silent = Date.now() - lastBeat;
-      if (silent <= deadline) return;
-      clearInterval(watchdog);
-      this.info.timeouts++;
-      this.state.violation(`gateway: no heartbeat for ${silent} ms (interval ${interval} ms); the bot's event loop may be blocked`);
-      ws.close(4009, 'Session timed out');
-    }, Math.max(50, Math.round(interval / 4)));
+    const watchdog = setInterval(
+      () => {
+        const silent = Date.now() - lastBeat;
+        if (silent <= deadline) return;
+        clearInterval(watchdog);
+        this.info.timeouts++;
+        this.state.violation(
+          `gateway: no heartbeat for ${silent} ms (interval ${interval} ms); the bot's event loop may be blocked`,
+        );
+        ws.close(4009, 'Session timed out');
+      },
+      Math.max(50, Math.round(interval / 4)),
+    );
     watchdog.unref();
     ws.on('message', (raw) => {
       let payload: { op: number; d: any };
@@ -188,7 +212,14 @@ export class Gateway {
       return null;
     }
     this.info.identifies++;
-    const session: Session = { id: randomBytes(16).toString('hex'), seq: 0, sent: [], socket: ws, ready: true, intents: d.intents };
+    const session: Session = {
+      id: randomBytes(16).toString('hex'),
+      seq: 0,
+      sent: [],
+      socket: ws,
+      ready: true,
+      intents: d.intents,
+    };
     this.#sessions.set(session.id, session);
     const { world } = this.state;
     this.#send(session, 'READY', {
@@ -206,7 +237,8 @@ export class Gateway {
       relationships: [],
       geo_ordered_rtc_regions: [],
     });
-    if (d.intents & GUILDS) for (const guild of world.guilds) this.#send(session, 'GUILD_CREATE', apiGuildCreate(world, guild));
+    if (d.intents & GUILDS)
+      for (const guild of world.guilds) this.#send(session, 'GUILD_CREATE', apiGuildCreate(world, guild));
     this.state.log(`gateway READY session ${session.id}`);
     this.#refresh();
     return session;

@@ -4,7 +4,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DiscordHttpError, methodNotAllowed, notFound, unauthorized } from './errors.ts';
 import { parseBody, BodyParseError, type UploadedFile } from './multipart.ts';
-import { Injector, RateLimiter, bucketHash, rateLimitHeaders, type InjectOptions, type RateLimitPolicy } from './ratelimit.ts';
+import {
+  Injector,
+  RateLimiter,
+  bucketHash,
+  rateLimitHeaders,
+  type InjectOptions,
+  type RateLimitPolicy,
+} from './ratelimit.ts';
 import type { InteractionHandle } from './interactions.ts';
 import type { ServerState } from './state.ts';
 
@@ -87,14 +94,23 @@ export class Router {
     const path = pathname.startsWith(API_PREFIX) ? pathname.slice(API_PREFIX.length) : null;
     const match = path === null ? undefined : this.#match(method, path);
     const record = (status: number, injected = false) => {
-      this.state.requests.push({ at: receivedAt, method, path: redact(path ?? url.pathname, match), status, durationMs: Date.now() - receivedAt, ...(injected ? { injected } : {}) });
+      this.state.requests.push({
+        at: receivedAt,
+        method,
+        path: redact(path ?? url.pathname, match),
+        status,
+        durationMs: Date.now() - receivedAt,
+        ...(injected ? { injected } : {}),
+      });
       this.state.log(`${method} ${redact(path ?? url.pathname, match)} -> ${status}${injected ? ' (injected)' : ''}`);
     };
     if (path === null || !match) {
       await readAll(req);
       const known = path !== null && this.#routes.some((r) => r.pattern.test(path));
       const error = known ? methodNotAllowed() : notFound();
-      this.state.violation(`${method} ${url.pathname}: this server does not implement that ${known ? 'method' : 'route'} (extend test/support/discord/routes.ts if Discord has it)`);
+      this.state.violation(
+        `${method} ${url.pathname}: this server does not implement that ${known ? 'method' : 'route'} (extend test/support/discord/routes.ts if Discord has it)`,
+      );
       send(res, error.status, error.body());
       record(error.status);
       return;
@@ -111,7 +127,14 @@ export class Router {
       record(reply.status, reply.headers?.['X-Injected'] === '1');
       if (reply.status >= 400) {
         const body = (reply.body ?? {}) as { code?: number; message?: string };
-        route.interaction?.(params)?.errors.push({ at: receivedAt, method, path: redact(path, match), status: reply.status, code: body.code ?? 0, message: body.message ?? '' });
+        route.interaction?.(params)?.errors.push({
+          at: receivedAt,
+          method,
+          path: redact(path, match),
+          status: reply.status,
+          code: body.code ?? 0,
+          message: body.message ?? '',
+        });
       }
     } finally {
       if (editTarget) this.state.editFinished(editTarget);
@@ -120,7 +143,16 @@ export class Router {
     }
   }
 
-  async #answer(route: CompiledRoute, params: Record<string, string>, method: string, path: string, url: URL, req: IncomingMessage, raw: Buffer, receivedAt: number): Promise<Reply> {
+  async #answer(
+    route: CompiledRoute,
+    params: Record<string, string>,
+    method: string,
+    path: string,
+    url: URL,
+    req: IncomingMessage,
+    raw: Buffer,
+    receivedAt: number,
+  ): Promise<Reply> {
     const injected = this.injector.take(method, path);
     if (injected?.delayMs) await sleep(injected.delayMs);
     if (injected?.status) return injectedFailure(injected, route.template);
@@ -131,10 +163,16 @@ export class Router {
       return { status: error.status, body: error.body() };
     }
 
-    const policy: RateLimitPolicy | null = route.policy === 'edit' ? this.state.options.editRateLimit : this.state.options.defaultRateLimit;
+    const policy: RateLimitPolicy | null =
+      route.policy === 'edit' ? this.state.options.editRateLimit : this.state.options.defaultRateLimit;
     let headers: Record<string, string> = {};
     if (policy) {
-      const bucket = this.#limiter.take(route.template, `${route.template}:${route.major?.(params) ?? ''}`, policy, receivedAt);
+      const bucket = this.#limiter.take(
+        route.template,
+        `${route.template}:${route.major?.(params) ?? ''}`,
+        policy,
+        receivedAt,
+      );
       headers = rateLimitHeaders(bucket, receivedAt);
       if (bucket.exceeded) {
         const retryAfter = Math.max(0, bucket.resetAt - receivedAt) / 1000;
@@ -157,7 +195,9 @@ export class Router {
         this.state.violation(`${method} ${route.template}: ${error.message}`);
         return { status: 400, body: { message: 'The request body contains invalid JSON.', code: 50109 }, headers };
       }
-      this.state.violation(`${method} ${route.template}: the fake Discord server itself failed: ${(error as Error).stack ?? error}`);
+      this.state.violation(
+        `${method} ${route.template}: the fake Discord server itself failed: ${(error as Error).stack ?? error}`,
+      );
       return { status: 500, body: { message: '500: Internal Server Error', code: 0 }, headers };
     }
   }
@@ -215,7 +255,9 @@ function injectedFailure(options: InjectOptions, routeTemplate: string): Reply {
 
 function redact(path: string, match: { route: CompiledRoute; params: Record<string, string> } | undefined): string {
   if (!match) return path;
-  return match.route.template.replace(/:(\w+)/g, (_, name: string) => (name === 'token' ? ':token' : match.params[name]));
+  return match.route.template.replace(/:(\w+)/g, (_, name: string) =>
+    name === 'token' ? ':token' : match.params[name],
+  );
 }
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {

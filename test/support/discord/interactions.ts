@@ -3,7 +3,20 @@
 // and button clicks (shaped like Discord's, with what discord.js 14 needs).
 import type { EventEmitter } from 'node:events';
 import { snowflake, randomToken } from './snowflake.ts';
-import { allChannels, allMembers, allRoles, apiChannel, apiMember, apiRole, apiUser, guildOf, memberPermissions, type FakeChannel, type FakeUser, type World } from './world.ts';
+import {
+  allChannels,
+  allMembers,
+  allRoles,
+  apiChannel,
+  apiMember,
+  apiRole,
+  apiUser,
+  guildOf,
+  memberPermissions,
+  type FakeChannel,
+  type FakeUser,
+  type World,
+} from './world.ts';
 import type { MessageStore, MessageWrite, StoredMessage } from './messages.ts';
 import type { RegisteredCommand, BuiltOptions } from './commands.ts';
 import { waitUntil } from './waiting.ts';
@@ -101,7 +114,12 @@ export class InteractionHandle {
 
   /** Resolves with the first acknowledgement (rejects after the timeout). */
   acknowledged(timeoutMs = this.host.waitTimeoutMs): Promise<Acknowledgement> {
-    return waitUntil(this.host.events, () => this.ack ?? undefined, timeoutMs, () => `${this.label} to be acknowledged; ${this.describe()}`);
+    return waitUntil(
+      this.host.events,
+      () => this.ack ?? undefined,
+      timeoutMs,
+      () => `${this.label} to be acknowledged; ${this.describe()}`,
+    );
   }
 
   /** Resolves with the original message once `predicate` holds for it. */
@@ -118,7 +136,10 @@ export class InteractionHandle {
   }
 
   /** Resolves with the first follow-up for which `predicate` holds. */
-  waitForFollowUp(predicate: (message: StoredMessage) => boolean = () => true, timeoutMs = this.host.waitTimeoutMs): Promise<StoredMessage> {
+  waitForFollowUp(
+    predicate: (message: StoredMessage) => boolean = () => true,
+    timeoutMs = this.host.waitTimeoutMs,
+  ): Promise<StoredMessage> {
     return waitUntil(
       this.host.events,
       () => this.followUps.find(predicate),
@@ -132,12 +153,18 @@ export class InteractionHandle {
     const show = (m: StoredMessage) =>
       `${JSON.stringify(m.content.slice(0, 160))}${m.flags & 64 ? ' (ephemeral)' : ''}, ${m.attachments.length} attachment(s), ${m.components.length} row(s), ${m.version} edit(s)`;
     const stored = this.originalId ? this.host.messages.getEvenDeleted(this.originalId) : undefined;
-    const original = !stored ? 'no original response' : stored.deleted ? `original deleted (was ${show(stored)})` : `original: ${show(stored)}`;
+    const original = !stored
+      ? 'no original response'
+      : stored.deleted
+        ? `original deleted (was ${show(stored)})`
+        : `original: ${show(stored)}`;
     const followUps = this.followUpIds
       .map((id) => this.host.messages.getEvenDeleted(id))
       .filter((m): m is StoredMessage => m !== undefined)
       .map((m) => `${m.deleted ? '(deleted) ' : ''}${show(m)}`);
-    const errors = this.errors.length ? `; errors: ${this.errors.map((e) => `${e.status}/${e.code} ${e.method} ${e.path}`).join(', ')}` : '';
+    const errors = this.errors.length
+      ? `; errors: ${this.errors.map((e) => `${e.status}/${e.code} ${e.method} ${e.path}`).join(', ')}`
+      : '';
     return `ack ${this.ack ? `type ${this.ack.type} after ${this.ack.latencyMs} ms` : 'none'}; ${original}; follow-ups: [${followUps.join('; ')}]${errors}`;
   }
 }
@@ -156,7 +183,10 @@ function basePayload(type: number, context: PayloadContext, data: Json): Json {
   const { world, user, channel } = context;
   const guild = guildOf(world, channel);
   // Discord sends the member's permissions in this channel (overwrites applied).
-  const permissions = context.memberPermissions === undefined ? memberPermissions(guild, user, channel) : BigInt(context.memberPermissions);
+  const permissions =
+    context.memberPermissions === undefined
+      ? memberPermissions(guild, user, channel)
+      : BigInt(context.memberPermissions);
   return {
     id: '',
     application_id: world.applicationId,
@@ -188,20 +218,38 @@ export function slashPayload(context: PayloadContext, command: RegisteredCommand
     const known = allMembers(world, guild);
     const found = users.map((id) => known.find((u) => u.id === id)).filter((u): u is FakeUser => u !== undefined);
     resolved.users = Object.fromEntries(found.map((u) => [u.id, apiUser(u)]));
-    resolved.members = Object.fromEntries(found.map((u) => {
-      const { user: _user, deaf: _deaf, mute: _mute, ...member } = apiMember(world, guild, u, memberPermissions(guild, u));
-      return [u.id, member];
-    }));
+    resolved.members = Object.fromEntries(
+      found.map((u) => {
+        const {
+          user: _user,
+          deaf: _deaf,
+          mute: _mute,
+          ...member
+        } = apiMember(world, guild, u, memberPermissions(guild, u));
+        return [u.id, member];
+      }),
+    );
   }
   if (built.channels.length) {
     const known = allChannels(guild);
-    resolved.channels = Object.fromEntries(built.channels.map((id) => known.find((c) => c.id === id))
-      .filter((c): c is FakeChannel => c !== undefined)
-      .map((c) => [c.id, { id: c.id, name: c.name, type: 0, permissions: memberPermissions(guild, context.user, c).toString() }]));
+    resolved.channels = Object.fromEntries(
+      built.channels
+        .map((id) => known.find((c) => c.id === id))
+        .filter((c): c is FakeChannel => c !== undefined)
+        .map((c) => [
+          c.id,
+          { id: c.id, name: c.name, type: 0, permissions: memberPermissions(guild, context.user, c).toString() },
+        ]),
+    );
   }
   if (built.roles.length) {
     const known = allRoles(guild);
-    resolved.roles = Object.fromEntries(built.roles.map((id) => known.find((r) => r.id === id)).filter((r) => r !== undefined).map((r) => [r.id, apiRole(r)]));
+    resolved.roles = Object.fromEntries(
+      built.roles
+        .map((id) => known.find((r) => r.id === id))
+        .filter((r) => r !== undefined)
+        .map((r) => [r.id, apiRole(r)]),
+    );
   }
   return basePayload(InteractionType.ApplicationCommand, context, {
     id: command.id,
@@ -237,6 +285,9 @@ export function findComponent(components: Json[], customId: string): Json | unde
 export function customIds(components: Json[]): string[] {
   return components.flatMap((c) => [
     ...(typeof c.custom_id === 'string' ? [c.custom_id] : []),
-    ...customIds([...(Array.isArray(c.components) ? (c.components as Json[]) : []), ...(c.accessory ? [c.accessory as Json] : [])]),
+    ...customIds([
+      ...(Array.isArray(c.components) ? (c.components as Json[]) : []),
+      ...(c.accessory ? [c.accessory as Json] : []),
+    ]),
   ]);
 }

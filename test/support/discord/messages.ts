@@ -6,7 +6,12 @@ import { apiUser, type FakeUser } from './world.ts';
 
 type Json = Record<string, unknown>;
 
-export const MessageFlags = { Ephemeral: 1 << 6, Loading: 1 << 7, SuppressEmbeds: 1 << 2, IsComponentsV2: 1 << 15 } as const;
+export const MessageFlags = {
+  Ephemeral: 1 << 6,
+  Loading: 1 << 7,
+  SuppressEmbeds: 1 << 2,
+  IsComponentsV2: 1 << 15,
+} as const;
 
 export interface StoredAttachment {
   id: string;
@@ -80,7 +85,9 @@ export class MessageStore {
 
   constructor(readonly baseUrl: () => string) {}
 
-  create(fields: Pick<StoredMessage, 'channelId' | 'guildId' | 'authorId' | 'kind' | 'interactionId'> & { flags?: number }): StoredMessage {
+  create(
+    fields: Pick<StoredMessage, 'channelId' | 'guildId' | 'authorId' | 'kind' | 'interactionId'> & { flags?: number },
+  ): StoredMessage {
     const message: StoredMessage = {
       id: snowflake(),
       content: '',

@@ -33,7 +33,11 @@ export async function parseBody(contentType: string | undefined, raw: Buffer): P
 }
 
 async function parseMultipart(contentType: string, raw: Buffer): Promise<ParsedBody> {
-  const form = await new Request('http://local/', { method: 'POST', headers: { 'content-type': contentType }, body: new Blob([new Uint8Array(raw)]) })
+  const form = await new Request('http://local/', {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: new Blob([new Uint8Array(raw)]),
+  })
     .formData()
     .catch((error: Error) => {
       throw new BodyParseError(`expected a well-formed multipart body: ${error.message}`);

@@ -17,15 +17,26 @@ export function addCommandRoutes(router: Router, state: ServerState): void {
     return params.guild;
   };
   const refused = (req: ApiRequest, error: unknown): never => {
-    state.violation(`${req.method} ${req.path}: command registration refused (${(error as Error).message}): ${JSON.stringify((error as { errors?: unknown }).errors ?? {}).slice(0, 400)}`);
+    state.violation(
+      `${req.method} ${req.path}: command registration refused (${(error as Error).message}): ${JSON.stringify((error as { errors?: unknown }).errors ?? {}).slice(0, 400)}`,
+    );
     throw error;
   };
 
   for (const base of ['/applications/:app/commands', '/applications/:app/guilds/:guild/commands']) {
     const major = (p: Record<string, string>) => p.guild ?? p.app;
-    router.add({ method: 'GET', template: base, auth: true, major, handle: (req) => ({ status: 200, body: commands.list(scope(req)) }) });
     router.add({
-      method: 'PUT', template: base, auth: true, major,
+      method: 'GET',
+      template: base,
+      auth: true,
+      major,
+      handle: (req) => ({ status: 200, body: commands.list(scope(req)) }),
+    });
+    router.add({
+      method: 'PUT',
+      template: base,
+      auth: true,
+      major,
       handle: (req) => {
         const guildId = scope(req);
         try {
@@ -36,7 +47,10 @@ export function addCommandRoutes(router: Router, state: ServerState): void {
       },
     });
     router.add({
-      method: 'POST', template: base, auth: true, major,
+      method: 'POST',
+      template: base,
+      auth: true,
+      major,
       handle: (req) => {
         const guildId = scope(req);
         try {
@@ -48,7 +62,10 @@ export function addCommandRoutes(router: Router, state: ServerState): void {
       },
     });
     router.add({
-      method: 'GET', template: `${base}/:command`, auth: true, major,
+      method: 'GET',
+      template: `${base}/:command`,
+      auth: true,
+      major,
       handle: (req) => {
         const command = commands.get(req.params.command, scope(req));
         if (!command) throw unknownCommand();
@@ -56,7 +73,10 @@ export function addCommandRoutes(router: Router, state: ServerState): void {
       },
     });
     router.add({
-      method: 'PATCH', template: `${base}/:command`, auth: true, major,
+      method: 'PATCH',
+      template: `${base}/:command`,
+      auth: true,
+      major,
       handle: (req) => {
         const command = commands.edit(req.params.command, req.json, scope(req));
         if (!command) throw unknownCommand();
@@ -64,7 +84,10 @@ export function addCommandRoutes(router: Router, state: ServerState): void {
       },
     });
     router.add({
-      method: 'DELETE', template: `${base}/:command`, auth: true, major,
+      method: 'DELETE',
+      template: `${base}/:command`,
+      auth: true,
+      major,
       handle: (req) => {
         if (!commands.remove(req.params.command, scope(req))) throw unknownCommand();
         state.changed();

@@ -5,7 +5,12 @@ import type { ServerState } from './state.ts';
 import { CallbackType, InteractionType, type InteractionHandle } from './interactions.ts';
 import { MessageFlags, isLoading, type StoredMessage } from './messages.ts';
 import {
-  alreadyAcknowledged, invalidFormBody, invalidWebhookToken, unknownInteraction, unknownMessage, unknownWebhook,
+  alreadyAcknowledged,
+  invalidFormBody,
+  invalidWebhookToken,
+  unknownInteraction,
+  unknownMessage,
+  unknownWebhook,
 } from './errors.ts';
 import { applyWrite, enforceMessageRules } from './writes.ts';
 
@@ -15,7 +20,9 @@ const CREATION_FLAGS = MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | Me
 
 export function addInteractionRoutes(router: Router, state: ServerState): void {
   router.add({
-    method: 'POST', template: '/interactions/:interaction/:token/callback', auth: false,
+    method: 'POST',
+    template: '/interactions/:interaction/:token/callback',
+    auth: false,
     major: (p) => p.interaction,
     interaction: (p) => state.interactions.get(p.interaction),
     onArrival: (p) => {
@@ -27,7 +34,11 @@ export function addInteractionRoutes(router: Router, state: ServerState): void {
       if (!handle) return;
       handle.callbacksInFlight--;
       // The window closed while this callback was in flight, and it was refused: now it is late.
-      if (!handle.ack && handle.callbacksInFlight === 0 && Date.now() > handle.dispatchedAt + state.options.ackWindowMs) {
+      if (
+        !handle.ack &&
+        handle.callbacksInFlight === 0 &&
+        Date.now() > handle.dispatchedAt + state.options.ackWindowMs
+      ) {
         recordMissedAck(state, handle);
       }
     },
@@ -39,25 +50,39 @@ export function addInteractionRoutes(router: Router, state: ServerState): void {
 
   router.add({ ...webhook, method: 'POST', template: '/webhooks/:app/:token', handle: (req) => followUp(state, req) });
   router.add({
-    ...webhook, method: 'GET', template: '/webhooks/:app/:token/messages/:message',
+    ...webhook,
+    method: 'GET',
+    template: '/webhooks/:app/:token/messages/:message',
     handle: (req) => {
       const handle = tokenHandle(state, req);
       return { status: 200, body: state.apiMessage(webhookMessage(state, req, handle)) };
     },
   });
   router.add({
-    ...webhook, method: 'PATCH', template: '/webhooks/:app/:token/messages/:message', policy: 'edit',
+    ...webhook,
+    method: 'PATCH',
+    template: '/webhooks/:app/:token/messages/:message',
+    policy: 'edit',
     editTarget: (p) => (p.message === '@original' ? (byToken(p)?.originalId ?? undefined) : p.message),
     handle: (req) => {
       const handle = tokenHandle(state, req);
       const message = webhookMessage(state, req, handle);
-      enforceMessageRules(state, req, `${handle.label} edit of message ${req.params.message}`, req.json, false, limitOf(handle));
+      enforceMessageRules(
+        state,
+        req,
+        `${handle.label} edit of message ${req.params.message}`,
+        req.json,
+        false,
+        limitOf(handle),
+      );
       applyWrite(state, message, req, req.json, true, 'webhook', handle);
       return { status: 200, body: state.apiMessage(message) };
     },
   });
   router.add({
-    ...webhook, method: 'DELETE', template: '/webhooks/:app/:token/messages/:message',
+    ...webhook,
+    method: 'DELETE',
+    template: '/webhooks/:app/:token/messages/:message',
     handle: (req) => {
       const handle = tokenHandle(state, req);
       const message = webhookMessage(state, req, handle);
@@ -84,30 +109,58 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
   const data = body.data as Json | undefined;
   const elapsed = req.receivedAt - handle.dispatchedAt;
   if (handle.ack) {
-    state.violation(`${handle.label}: callback type ${type} after the interaction was already acknowledged with type ${handle.ack.type}`);
+    state.violation(
+      `${handle.label}: callback type ${type} after the interaction was already acknowledged with type ${handle.ack.type}`,
+    );
     throw alreadyAcknowledged();
   }
   if (elapsed > state.options.ackWindowMs) {
     if (!handle.lateRecorded) {
       handle.lateRecorded = true;
-      state.violation(`${handle.label}: first response came ${elapsed} ms after dispatch, over the ${state.options.ackWindowMs} ms window`);
+      state.violation(
+        `${handle.label}: first response came ${elapsed} ms after dispatch, over the ${state.options.ackWindowMs} ms window`,
+      );
     }
     throw unknownInteraction();
   }
-  const allowed: number[] = handle.type === InteractionType.MessageComponent
-    ? [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.DeferredUpdateMessage, CallbackType.UpdateMessage, CallbackType.Modal]
-    : [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.Modal];
+  const allowed: number[] =
+    handle.type === InteractionType.MessageComponent
+      ? [
+          CallbackType.ChannelMessageWithSource,
+          CallbackType.DeferredChannelMessageWithSource,
+          CallbackType.DeferredUpdateMessage,
+          CallbackType.UpdateMessage,
+          CallbackType.Modal,
+        ]
+      : [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.Modal];
   if (!allowed.includes(type)) {
-    state.violation(`${handle.label}: callback type ${type} is not valid for interaction type ${handle.type} (allowed: ${allowed.join(', ')})`);
-    throw invalidFormBody([{ path: 'type', code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: `Interaction response type ${type} is not valid here.` }]);
+    state.violation(
+      `${handle.label}: callback type ${type} is not valid for interaction type ${handle.type} (allowed: ${allowed.join(', ')})`,
+    );
+    throw invalidFormBody([
+      {
+        path: 'type',
+        code: 'INTERACTION_RESPONSE_TYPE_INVALID',
+        message: `Interaction response type ${type} is not valid here.`,
+      },
+    ]);
   }
   const what = `${handle.label} callback type ${type}`;
-  const base = { channelId: handle.channelId, guildId: handle.guildId, authorId: state.world.bot.id, interactionId: handle.id };
+  const base = {
+    channelId: handle.channelId,
+    guildId: handle.guildId,
+    authorId: state.world.bot.id,
+    interactionId: handle.id,
+  };
 
   switch (type) {
     case CallbackType.ChannelMessageWithSource: {
       enforceMessageRules(state, req, what, data, true, limitOf(handle));
-      const message = state.messages.create({ ...base, kind: 'interaction-response', flags: Number(data?.flags ?? 0) & CREATION_FLAGS });
+      const message = state.messages.create({
+        ...base,
+        kind: 'interaction-response',
+        flags: Number(data?.flags ?? 0) & CREATION_FLAGS,
+      });
       handle.originalId = message.id;
       applyWrite(state, message, req, data, false, 'callback', handle);
       break;
@@ -155,7 +208,10 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
             }
           : {}),
       },
-      resource: { type, ...(original && type !== CallbackType.DeferredUpdateMessage ? { message: state.apiMessage(original) } : {}) },
+      resource: {
+        type,
+        ...(original && type !== CallbackType.DeferredUpdateMessage ? { message: state.apiMessage(original) } : {}),
+      },
     },
   };
 }
@@ -164,7 +220,9 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
 export function recordMissedAck(state: ServerState, handle: InteractionHandle): void {
   if (handle.ack || handle.lateRecorded) return;
   handle.lateRecorded = true;
-  state.violation(`${handle.label} by ${handle.user.username}: not acknowledged within ${state.options.ackWindowMs} ms`);
+  state.violation(
+    `${handle.label} by ${handle.user.username}: not acknowledged within ${state.options.ackWindowMs} ms`,
+  );
 }
 
 /** The interaction behind a webhook request, refusing unknown and expired tokens like Discord. */
@@ -181,7 +239,9 @@ function tokenHandle(state: ServerState, req: ApiRequest): InteractionHandle {
   }
   const age = req.receivedAt - handle.dispatchedAt;
   if (req.receivedAt > handle.expiresAt) {
-    state.violation(`${where} for ${handle.label}: token used ${age} ms after dispatch; it expires after ${state.options.tokenLifetimeMs} ms (send a channel message instead)`);
+    state.violation(
+      `${where} for ${handle.label}: token used ${age} ms after dispatch; it expires after ${state.options.tokenLifetimeMs} ms (send a channel message instead)`,
+    );
     throw invalidWebhookToken();
   }
   return handle;
@@ -193,7 +253,9 @@ function webhookMessage(state: ServerState, req: ApiRequest, handle: Interaction
   if (id === '@original') {
     const original = handle.original;
     if (!original) {
-      state.violation(`${where}: there is no original response (${handle.ack ? 'it was deleted' : 'the interaction was not acknowledged yet'})`);
+      state.violation(
+        `${where}: there is no original response (${handle.ack ? 'it was deleted' : 'the interaction was not acknowledged yet'})`,
+      );
       throw unknownMessage();
     }
     return original;
@@ -224,8 +286,12 @@ function followUp(state: ServerState, req: ApiRequest): { status: number; body?:
     applyWrite(state, message, req, rest, true, 'webhook', handle);
   } else {
     message = state.messages.create({
-      channelId: handle.channelId, guildId: handle.guildId, authorId: state.world.bot.id,
-      kind: 'follow-up', interactionId: handle.id, flags: Number(body.flags ?? 0) & CREATION_FLAGS,
+      channelId: handle.channelId,
+      guildId: handle.guildId,
+      authorId: state.world.bot.id,
+      kind: 'follow-up',
+      interactionId: handle.id,
+      flags: Number(body.flags ?? 0) & CREATION_FLAGS,
     });
     handle.followUpIds.push(message.id);
     applyWrite(state, message, req, body, false, 'webhook', handle);

@@ -9,14 +9,24 @@ export function checkEmbeds(embeds: unknown, fail: Fail): void {
     return;
   }
   if (embeds.length > LIMITS.embeds) {
-    fail('embeds', 'BASE_TYPE_MAX_LENGTH', `Must be ${LIMITS.embeds} or fewer in length.`, `${embeds.length} embeds, at most ${LIMITS.embeds} allowed`);
+    fail(
+      'embeds',
+      'BASE_TYPE_MAX_LENGTH',
+      `Must be ${LIMITS.embeds} or fewer in length.`,
+      `${embeds.length} embeds, at most ${LIMITS.embeds} allowed`,
+    );
   }
   let total = 0;
   const text = (value: unknown, path: string, max: number, what: string) => {
     if (typeof value !== 'string') return;
     total += value.length;
     if (value.length > max) {
-      fail(path, 'BASE_TYPE_MAX_LENGTH', `Must be ${max} or fewer in length.`, `${what} at ${path} is ${value.length} characters, at most ${max} allowed`);
+      fail(
+        path,
+        'BASE_TYPE_MAX_LENGTH',
+        `Must be ${max} or fewer in length.`,
+        `${what} at ${path} is ${value.length} characters, at most ${max} allowed`,
+      );
     }
   };
   embeds.forEach((embed: Json, e: number) => {
@@ -27,7 +37,12 @@ export function checkEmbeds(embeds: unknown, fail: Fail): void {
     text((embed.author as Json | undefined)?.name, `${at}.author.name`, LIMITS.embedAuthor, 'embed author name');
     const fields = Array.isArray(embed.fields) ? (embed.fields as Json[]) : [];
     if (fields.length > LIMITS.embedFields) {
-      fail(`${at}.fields`, 'BASE_TYPE_MAX_LENGTH', `Must be ${LIMITS.embedFields} or fewer in length.`, `embed ${e} has ${fields.length} fields, at most ${LIMITS.embedFields} allowed`);
+      fail(
+        `${at}.fields`,
+        'BASE_TYPE_MAX_LENGTH',
+        `Must be ${LIMITS.embedFields} or fewer in length.`,
+        `embed ${e} has ${fields.length} fields, at most ${LIMITS.embedFields} allowed`,
+      );
     }
     fields.forEach((field, f) => {
       text(field.name, `${at}.fields.${f}.name`, LIMITS.embedFieldName, 'embed field name');
@@ -35,7 +50,11 @@ export function checkEmbeds(embeds: unknown, fail: Fail): void {
     });
   });
   if (total > LIMITS.embedTotal) {
-    fail('embeds', 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000',
-      `embeds hold ${total} characters in all, at most ${LIMITS.embedTotal} allowed`);
+    fail(
+      'embeds',
+      'MAX_EMBED_SIZE_EXCEEDED',
+      'Embed size exceeds maximum size of 6000',
+      `embeds hold ${total} characters in all, at most ${LIMITS.embedTotal} allowed`,
+    );
   }
 }

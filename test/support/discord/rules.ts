@@ -23,7 +23,11 @@ export interface MessageRuleOptions {
 
 type Json = Record<string, unknown>;
 
-export function checkMessagePayload(payload: unknown, files: UploadedFile[], options: MessageRuleOptions): RuleCheck | null {
+export function checkMessagePayload(
+  payload: unknown,
+  files: UploadedFile[],
+  options: MessageRuleOptions,
+): RuleCheck | null {
   const body = (payload ?? {}) as Json;
   const problems: FieldError[] = [];
   const violations: string[] = [];
@@ -43,16 +47,24 @@ export function checkMessagePayload(payload: unknown, files: UploadedFile[], opt
     }
   }
   if (files.length > LIMITS.attachments) {
-    fail('attachments', 'BASE_TYPE_MAX_LENGTH', `Must be ${LIMITS.attachments} or fewer in length.`,
-      `${files.length} files uploaded, at most ${LIMITS.attachments} allowed`);
+    fail(
+      'attachments',
+      'BASE_TYPE_MAX_LENGTH',
+      `Must be ${LIMITS.attachments} or fewer in length.`,
+      `${files.length} files uploaded, at most ${LIMITS.attachments} allowed`,
+    );
   }
 
   if (body.content !== undefined && body.content !== null) {
     if (typeof body.content !== 'string') {
       fail('content', 'BASE_TYPE_STRING', 'Must be a string.', `content must be a string, got ${typeof body.content}`);
     } else if (body.content.length > LIMITS.contentLength) {
-      fail('content', 'BASE_TYPE_MAX_LENGTH', `Must be ${LIMITS.contentLength} or fewer in length.`,
-        `content is ${body.content.length} characters, at most ${LIMITS.contentLength} allowed`);
+      fail(
+        'content',
+        'BASE_TYPE_MAX_LENGTH',
+        `Must be ${LIMITS.contentLength} or fewer in length.`,
+        `content is ${body.content.length} characters, at most ${LIMITS.contentLength} allowed`,
+      );
     }
   }
 
@@ -72,7 +84,10 @@ export function checkMessagePayload(payload: unknown, files: UploadedFile[], opt
       !body.poll &&
       files.length === 0;
     if (empty) {
-      return { violations: ['message has no content, embeds, components or files'], error: new DiscordHttpError(400, 50006, 'Cannot send an empty message') };
+      return {
+        violations: ['message has no content, embeds, components or files'],
+        error: new DiscordHttpError(400, 50006, 'Cannot send an empty message'),
+      };
     }
   }
 

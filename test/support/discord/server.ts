@@ -15,7 +15,24 @@ import { addInteractionRoutes, recordMissedAck } from './routes-interactions.ts'
 import { randomToken } from './snowflake.ts';
 import { ServerState, resolveOptions, type DiscordServerOptions, type RequestRecord } from './state.ts';
 import { waitUntil } from './waiting.ts';
-import { addGuild, addMember, apiChannel, createWorld, findChannel, guildOf, isMember, newChannel, user, type FakeChannel, type FakeGuild, type FakeOverwrite, type FakeUser, type GuildChannels, type GuildUsers, type World } from './world.ts';
+import {
+  addGuild,
+  addMember,
+  apiChannel,
+  createWorld,
+  findChannel,
+  guildOf,
+  isMember,
+  newChannel,
+  user,
+  type FakeChannel,
+  type FakeGuild,
+  type FakeOverwrite,
+  type FakeUser,
+  type GuildChannels,
+  type GuildUsers,
+  type World,
+} from './world.ts';
 
 export interface SlashOptions {
   user: FakeUser;
@@ -163,7 +180,11 @@ export class DiscordServer {
   }
 
   /** A text channel added to `guild`, with permission overwrites (e.g. hidden from @everyone). */
-  addChannel(guild: FakeGuild, name: string, options: { overwrites?: FakeOverwrite[]; nsfw?: boolean } = {}): FakeChannel {
+  addChannel(
+    guild: FakeGuild,
+    name: string,
+    options: { overwrites?: FakeOverwrite[]; nsfw?: boolean } = {},
+  ): FakeChannel {
     const channel = newChannel(guild, name, options);
     guild.extraChannels.push(channel);
     this.#gateway.dispatch('CHANNEL_CREATE', apiChannel(channel));
@@ -182,24 +203,46 @@ export class DiscordServer {
 
   /** Resolves once a bot session has identified (READY and GUILD_CREATE sent). */
   waitForBot(timeoutMs = this.state.options.waitTimeoutMs): Promise<void> {
-    return waitUntil(this.state.events, () => (this.#gateway.liveSessions().length > 0 ? true : undefined), timeoutMs,
-      () => `a bot to connect to the gateway (${this.#gateway.info.identifies} identifies so far)`).then(() => undefined);
+    return waitUntil(
+      this.state.events,
+      () => (this.#gateway.liveSessions().length > 0 ? true : undefined),
+      timeoutMs,
+      () => `a bot to connect to the gateway (${this.#gateway.info.identifies} identifies so far)`,
+    ).then(() => undefined);
   }
 
   /** Dispatches INTERACTION_CREATE for a slash command, as a member typing it in Discord. */
   slash(options: SlashOptions): InteractionHandle {
     const channel = this.#channel(options.channelId);
     const guild = guildOf(this.world, channel);
-    if (!isMember(guild, options.user)) throw new Error(`${options.user.username} is not a member of ${guild.name}; server.addMember(guild, user) first`);
+    if (!isMember(guild, options.user))
+      throw new Error(`${options.user.username} is not a member of ${guild.name}; server.addMember(guild, user) first`);
     const command = this.state.commands.resolve(options.command, guild.id);
     if (!command) {
       const known = [...this.state.commands.list(), ...this.state.commands.list(guild.id)].map((c) => c.name);
-      throw new SlashCommandError(`/${options.command} is not registered (registered: [${known.join(', ')}]); the bot must register it first`);
+      throw new SlashCommandError(
+        `/${options.command} is not registered (registered: [${known.join(', ')}]); the bot must register it first`,
+      );
     }
-    const values = Object.fromEntries(Object.entries(options.options ?? {}).filter(([, v]) => v !== undefined)) as Record<string, OptionValue>;
+    const values = Object.fromEntries(
+      Object.entries(options.options ?? {}).filter(([, v]) => v !== undefined),
+    ) as Record<string, OptionValue>;
     const built = buildOptions(command, options.subcommand, values, options.unchecked);
-    const payload = slashPayload(this.#context(options.user, channel, options.memberPermissions, options.locale), command, built);
-    return this.#dispatch(new InteractionHandle(this.state, InteractionType.ApplicationCommand, options.user, channel.id, payload, this.state.options.tokenLifetimeMs));
+    const payload = slashPayload(
+      this.#context(options.user, channel, options.memberPermissions, options.locale),
+      command,
+      built,
+    );
+    return this.#dispatch(
+      new InteractionHandle(
+        this.state,
+        InteractionType.ApplicationCommand,
+        options.user,
+        channel.id,
+        payload,
+        this.state.options.tokenLifetimeMs,
+      ),
+    );
   }
 
   /** Dispatches INTERACTION_CREATE for a button (or select menu) on a message the bot sent. */
@@ -210,15 +253,36 @@ export class DiscordServer {
     let component = findComponent(message.components, options.customId);
     if (!component) {
       if (!options.forge) {
-        throw new Error(`message ${id} has no component with custom_id ${JSON.stringify(options.customId)}; pass forge: true to send it anyway`);
+        throw new Error(
+          `message ${id} has no component with custom_id ${JSON.stringify(options.customId)}; pass forge: true to send it anyway`,
+        );
       }
       component = { type: 2, style: 1, custom_id: options.customId };
     }
-    if (component.disabled) throw new Error(`component ${JSON.stringify(options.customId)} on message ${id} is disabled; Discord does not let a user click it`);
+    if (component.disabled)
+      throw new Error(
+        `component ${JSON.stringify(options.customId)} on message ${id} is disabled; Discord does not let a user click it`,
+      );
     const channel = this.#channel(message.channelId);
-    if (!isMember(guildOf(this.world, channel), options.user)) throw new Error(`${options.user.username} is not a member of the guild of message ${id}`);
-    const payload = clickPayload(this.#context(options.user, channel, options.memberPermissions), this.state.apiMessage(message), component, options.values);
-    return this.#dispatch(new InteractionHandle(this.state, InteractionType.MessageComponent, options.user, channel.id, payload, this.state.options.tokenLifetimeMs, message.id));
+    if (!isMember(guildOf(this.world, channel), options.user))
+      throw new Error(`${options.user.username} is not a member of the guild of message ${id}`);
+    const payload = clickPayload(
+      this.#context(options.user, channel, options.memberPermissions),
+      this.state.apiMessage(message),
+      component,
+      options.values,
+    );
+    return this.#dispatch(
+      new InteractionHandle(
+        this.state,
+        InteractionType.MessageComponent,
+        options.user,
+        channel.id,
+        payload,
+        this.state.options.tokenLifetimeMs,
+        message.id,
+      ),
+    );
   }
 
   /** Messages in a channel, oldest first, ephemeral ones excluded (what members would see). */
@@ -227,14 +291,32 @@ export class DiscordServer {
   }
 
   /** Resolves with the first channel message for which `predicate` holds. */
-  waitForChannelMessage(channelId: string, predicate: (message: StoredMessage) => boolean, timeoutMs = this.state.options.waitTimeoutMs): Promise<StoredMessage> {
-    return waitUntil(this.state.events, () => this.channelMessages(channelId).find(predicate), timeoutMs,
-      () => `a message in channel ${channelId} matching ${predicate.toString().slice(0, 200)} (${this.channelMessages(channelId).length} messages there)`);
+  waitForChannelMessage(
+    channelId: string,
+    predicate: (message: StoredMessage) => boolean,
+    timeoutMs = this.state.options.waitTimeoutMs,
+  ): Promise<StoredMessage> {
+    return waitUntil(
+      this.state.events,
+      () => this.channelMessages(channelId).find(predicate),
+      timeoutMs,
+      () =>
+        `a message in channel ${channelId} matching ${predicate.toString().slice(0, 200)} (${this.channelMessages(channelId).length} messages there)`,
+    );
   }
 
   /** Waits until `check` returns something other than undefined/false, re-checking on every server change. */
-  waitFor<T>(check: () => T | undefined | false, description: string, timeoutMs = this.state.options.waitTimeoutMs): Promise<T> {
-    return waitUntil(this.state.events, () => check() || undefined, timeoutMs, () => description) as Promise<T>;
+  waitFor<T>(
+    check: () => T | undefined | false,
+    description: string,
+    timeoutMs = this.state.options.waitTimeoutMs,
+  ): Promise<T> {
+    return waitUntil(
+      this.state.events,
+      () => check() || undefined,
+      timeoutMs,
+      () => description,
+    ) as Promise<T>;
   }
 
   message(id: string): StoredMessage | undefined {
@@ -277,17 +359,27 @@ export class DiscordServer {
 
   #channel(id?: string): FakeChannel {
     const channel = id === undefined ? this.channels.general : findChannel(this.world, id);
-    if (!channel) throw new Error(`no channel ${id} in any guild of the world; use server.channels.*.id or guild.channels.*.id`);
+    if (!channel)
+      throw new Error(`no channel ${id} in any guild of the world; use server.channels.*.id or guild.channels.*.id`);
     return channel;
   }
 
   #context(user: FakeUser, channel: FakeChannel, memberPermissions?: bigint | string, locale?: string) {
-    return { world: this.world, user, channel, attachmentSizeLimit: this.state.options.attachmentSizeLimit, ...(memberPermissions !== undefined ? { memberPermissions } : {}), ...(locale ? { locale } : {}) };
+    return {
+      world: this.world,
+      user,
+      channel,
+      attachmentSizeLimit: this.state.options.attachmentSizeLimit,
+      ...(memberPermissions !== undefined ? { memberPermissions } : {}),
+      ...(locale ? { locale } : {}),
+    };
   }
 
   #dispatch(handle: InteractionHandle): InteractionHandle {
     if (this.#gateway.dispatch('INTERACTION_CREATE', handle.payload) === 0) {
-      throw new NoBotConnectedError(`no bot session is connected to receive ${handle.label}; await server.waitForBot() first`);
+      throw new NoBotConnectedError(
+        `no bot session is connected to receive ${handle.label}; await server.waitForBot() first`,
+      );
     }
     this.state.interactions.set(handle.id, handle);
     this.state.byToken.set(handle.token, handle);

@@ -130,7 +130,9 @@ export class ServerState {
     const max = Math.max(now, this.maxEditsInFlight.get(messageId) ?? 0);
     this.maxEditsInFlight.set(messageId, max);
     if (now > this.options.maxEditsInFlight) {
-      this.violation(`${now} edits in flight at once to message ${messageId}, at most ${this.options.maxEditsInFlight} allowed`);
+      this.violation(
+        `${now} edits in flight at once to message ${messageId}, at most ${this.options.maxEditsInFlight} allowed`,
+      );
     }
   }
 

@@ -74,7 +74,13 @@ export interface World {
 
 export function createWorld(): World {
   const bot = user('emojiforge', true);
-  const world: World = { applicationId: snowflake(), bot, people: new Map([[bot.id, bot]]), guilds: [], createdAt: Date.now() };
+  const world: World = {
+    applicationId: snowflake(),
+    bot,
+    people: new Map([[bot.id, bot]]),
+    guilds: [],
+    createdAt: Date.now(),
+  };
   addGuild(world, 'Test Guild');
   return world;
 }
@@ -98,7 +104,14 @@ export function addGuild(world: World, name: string, suffix = ''): FakeGuild {
     alice: user(`alice${suffix}`),
     bob: user(`bob${suffix}`),
   };
-  const channel = (name: string, position: number): FakeChannel => ({ id: snowflake(), name, position, guildId: id, nsfw: false, overwrites: [] });
+  const channel = (name: string, position: number): FakeChannel => ({
+    id: snowflake(),
+    name,
+    position,
+    guildId: id,
+    nsfw: false,
+    overwrites: [],
+  });
   const guild: FakeGuild = {
     id,
     name,
@@ -126,8 +139,19 @@ export function addMember(world: World, guild: FakeGuild, member: FakeUser, role
 }
 
 /** A text channel of `guild` (not added to it: DiscordServer.addChannel does that). */
-export function newChannel(guild: FakeGuild, name: string, options: { overwrites?: FakeOverwrite[]; nsfw?: boolean } = {}): FakeChannel {
-  return { id: snowflake(), name, position: allChannels(guild).length, guildId: guild.id, nsfw: options.nsfw ?? false, overwrites: options.overwrites ?? [] };
+export function newChannel(
+  guild: FakeGuild,
+  name: string,
+  options: { overwrites?: FakeOverwrite[]; nsfw?: boolean } = {},
+): FakeChannel {
+  return {
+    id: snowflake(),
+    name,
+    position: allChannels(guild).length,
+    guildId: guild.id,
+    nsfw: options.nsfw ?? false,
+    overwrites: options.overwrites ?? [],
+  };
 }
 
 export function user(username: string, bot = false): FakeUser {
@@ -211,7 +235,12 @@ export function apiUser(user: FakeUser): Record<string, unknown> {
   };
 }
 
-export function apiMember(world: World, guild: FakeGuild, user: FakeUser, withPermissions?: bigint): Record<string, unknown> {
+export function apiMember(
+  world: World,
+  guild: FakeGuild,
+  user: FakeUser,
+  withPermissions?: bigint,
+): Record<string, unknown> {
   return {
     user: apiUser(user),
     nick: null,
@@ -252,7 +281,12 @@ export function apiChannel(channel: FakeChannel): Record<string, unknown> {
     guild_id: channel.guildId,
     name: channel.name,
     position: channel.position,
-    permission_overwrites: channel.overwrites.map((o) => ({ id: o.id, type: o.type, allow: o.allow.toString(), deny: o.deny.toString() })),
+    permission_overwrites: channel.overwrites.map((o) => ({
+      id: o.id,
+      type: o.type,
+      allow: o.allow.toString(),
+      deny: o.deny.toString(),
+    })),
     parent_id: null,
     topic: null,
     nsfw: channel.nsfw,

@@ -31,7 +31,13 @@ export function applyWrite(
   handle?: InteractionHandle,
 ): MessageWrite {
   state.messages.apply(message, payload, request.files, editing);
-  const write: MessageWrite = { at: request.receivedAt, messageId: message.id, via, method: request.method, message: snapshot(message) };
+  const write: MessageWrite = {
+    at: request.receivedAt,
+    messageId: message.id,
+    via,
+    method: request.method,
+    message: snapshot(message),
+  };
   state.writes.push(write);
   state.messageEvent(editing ? 'update' : 'create', message);
   handle?.edits.push(write);

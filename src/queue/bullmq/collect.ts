@@ -1,0 +1,96 @@
+// The bot side's Redis plumbing for the Dispatcher: opening its connections, and collecting a finished
+// job's images from Redis into the bot's results folder. A worker is another machine, so what it sends
+// is checked like any input before it shapes a record.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { JobResult } from '../types.ts';
+import { writeMediaFile } from '../media-jobs.ts';
+import { resultKey, type WireResult } from './protocol.ts';
+
+/** The BullMQ backend could not take a job. */
+export class DispatchError extends Error {
+  override name = 'DispatchError';
+}
+
+/** A command connection, the BullMQ queue and its event reader, all ready (rejects with DispatchError). */
+export async function connect(
+  redisUrl: string,
+  queueName: string,
+  prefix: string,
+): Promise<{ redis: Redis; bull: Queue; events: QueueEvents }> {
+  const connection = { url: redisUrl };
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  let bull: Queue | undefined;
+  let events: QueueEvents | undefined;
+  try {
+    await redis.connect();
+    // Read events from the stream's current end, fixed now: '$' would be taken when the first read
+    // is issued, and a job finished between this open and that read would never be heard of.
+    const [last] = await redis.xrevrange(`${prefix}:${queueName}:events`, '+', '-', 'COUNT', 1);
+    bull = new Queue(queueName, { connection, prefix });
+    events = new QueueEvents(queueName, {
+      connection: { ...connection },
+      prefix,
+      autorun: false,
+      lastEventId: last?.[0] ?? '0',
+    });
+    await Promise.all([bull.waitUntilReady(), events.waitUntilReady()]);
+    return { redis, bull, events };
+  } catch (err) {
+    await Promise.allSettled([bull?.close(), events?.close(), redis.quit()]);
+    throw new DispatchError(
+      `could not reach Redis for the BullMQ queue: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+function checkWire(wire: WireResult | undefined): asserts wire is WireResult {
+  const show = (v: unknown) => JSON.stringify(v)?.slice(0, 200);
+  if (!wire || !Number.isInteger(wire.images) || wire.images < 0 || wire.images > 16) {
+    throw new DispatchError(`expected a result description from the worker, got ${show(wire)}`);
+  }
+  if (!Array.isArray(wire.seeds) || !wire.seeds.every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffffffff)) {
+    throw new DispatchError(`expected the worker's seeds as whole numbers, got ${show(wire.seeds)}`);
+  }
+  if (typeof wire.model !== 'string' || wire.model.length > 200)
+    throw new DispatchError('expected the worker to name its model in at most 200 characters');
+}
+
+/** Copies the worker's PNGs (and media) from Redis into `dir`; the caller deletes `keys` once 'done' is stored. */
+export async function collectResults(
+  redis: Redis,
+  prefix: string,
+  dir: string,
+  jobId: string,
+  wire: WireResult | undefined,
+): Promise<{ result: JobResult; keys: string[] }> {
+  checkWire(wire);
+  const names = [...Array.from({ length: wire.images }, (_, i) => String(i)), ...(wire.grid ? ['grid'] : [])];
+  const keys = names.map((n) => resultKey(prefix, jobId, n));
+  const buffers = await Promise.all(keys.map((k) => redis.getBuffer(k)));
+  const missing = names.filter((_, i) => !buffers[i]);
+  if (missing.length > 0)
+    throw new DispatchError(`images ${missing.join(', ')} of job ${jobId} are not in Redis (expired?)`);
+  await mkdir(dir, { recursive: true });
+  const paths = names.map((n) => join(dir, `${n}.png`));
+  await Promise.all(paths.map((p, i) => writeFile(p, buffers[i]!)));
+  const result: JobResult = {
+    images: paths.slice(0, wire.images),
+    ...(wire.grid ? { grid: paths[wire.images] } : {}),
+    seeds: wire.seeds,
+    model: wire.model,
+    elapsedMs: Math.round(wire.engineMs),
+  };
+  if (wire.media) {
+    // The timelapse WebP or diffusion strip, kept with the job like its PNGs.
+    const key = resultKey(prefix, jobId, 'media');
+    const data = await redis.getBuffer(key);
+    if (!data) throw new DispatchError(`the ${wire.media.name} of job ${jobId} is not in Redis (expired?)`);
+    result.media = await writeMediaFile(dir, { data, name: wire.media.name, caption: wire.media.caption });
+    keys.push(key);
+  }
+  return { result, keys };
+}
