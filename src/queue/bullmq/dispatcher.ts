@@ -3,26 +3,20 @@
 // `prefetch` more than the workers are running, so the fair order decides which job a free worker gets.
 // Worker events come back through QueueEvents and settle the JobQueue's lease, so everything above the
 // queue (delivery, metrics, /queue) sees the same events as with the in-process Worker.
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { RawImage } from '../../engine/types.ts';
 import type { JobQueue, JobLease } from '../queue.ts';
 import type { JobResult } from '../types.ts';
 import { DAY_MS } from '../limits.ts';
-import { collectResults, connect, DispatchError } from './collect.ts';
+import { addToBull, cancelInBull, collectResults, connect, countLiveWorkers, DispatchError } from './bot-redis.ts';
+import { InFlightJobs } from './in-flight.ts';
 import {
-  cancelChannel,
-  cancelKey,
   decodeFailure,
   decodePreview,
   DEFAULT_PREFIX,
   DEFAULT_QUEUE_NAME,
-  JOB_NAME,
   workersKey,
-  wireJob,
-  type WireJob,
   type WireProgress,
   type WireResult,
 } from './protocol.ts';
@@ -52,15 +46,6 @@ export interface DispatcherOptions {
   warn?: (message: string) => void;
 }
 
-interface InFlight {
-  lease: JobLease;
-  /** 'waiting' = in BullMQ's wait list; 'active' = a worker holds it; 'ended' = finished there, settling here. */
-  phase: 'waiting' | 'active' | 'ended';
-  settling: boolean;
-  /** The newest preview: workers send one at most every previewIntervalMs, steps in between reuse it. */
-  preview?: RawImage;
-}
-
 export class Dispatcher {
   private readonly resultsDir: string;
   private readonly queueName: string;
@@ -68,14 +53,12 @@ export class Dispatcher {
   private readonly prefetch: number;
   private readonly keepFinishedMs: number;
   private readonly warn: (message: string) => void;
-  private readonly inFlight = new Map<string, InFlight>();
-  private readonly settling = new Set<Promise<unknown>>();
+  private readonly inFlight: InFlightJobs;
   /** GPU workers that announced themselves within their lock duration. */
   private liveWorkers = 0;
   private pollTimer?: NodeJS.Timeout;
   private readonly workerPollMs: number;
   private running = false;
-  private drainWaiters: Array<() => void> = [];
   private readonly unsubscribe: Array<() => void> = [];
 
   private constructor(
@@ -94,6 +77,7 @@ export class Dispatcher {
     this.workerPollMs = options.workerPollMs ?? 1000;
     this.keepFinishedMs = options.keepFinishedMs ?? DAY_MS;
     this.warn = options.warn ?? ((m) => process.emitWarning(m));
+    this.inFlight = new InFlightJobs(this.warn);
   }
 
   /** Connects to Redis (rejects when it cannot) and subscribes to worker events. Call start() next. */
@@ -142,17 +126,9 @@ export class Dispatcher {
   async stop(options: { requeue?: boolean } = {}): Promise<void> {
     this.running = false;
     clearTimeout(this.pollTimer);
-    if (options.requeue) {
-      for (const [id, entry] of [...this.inFlight]) {
-        if (entry.settling) continue;
-        this.inFlight.delete(id);
-        this.track(entry.lease.requeue());
-      }
-      for (const wake of this.drainWaiters.splice(0)) wake();
-    } else {
-      while (this.inFlight.size > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
-    }
-    while (this.settling.size > 0) await Promise.allSettled([...this.settling]);
+    if (options.requeue) this.inFlight.requeueAll();
+    else await this.inFlight.drained();
+    await this.inFlight.settled();
   }
 
   /** Closes the Redis connections. Stop first. */
@@ -209,12 +185,8 @@ export class Dispatcher {
    */
   private pump(): void {
     if (!this.running) return;
-    let waiting = 0;
-    let active = 0;
-    for (const e of this.inFlight.values()) {
-      if (e.phase === 'waiting') waiting++;
-      else if (e.phase === 'active') active++;
-    }
+    const { active } = this.inFlight.phases();
+    let { waiting } = this.inFlight.phases();
     while (waiting < this.prefetch + Math.max(0, this.liveWorkers - active)) {
       const lease = this.queue.take();
       if (!lease) return;
@@ -225,11 +197,7 @@ export class Dispatcher {
 
   private async pollWorkers(): Promise<void> {
     try {
-      const key = workersKey(this.prefix, this.queueName);
-      const [, [, count]] = (await this.redis.multi().zremrangebyscore(key, '-inf', Date.now()).zcard(key).exec()) as [
-        unknown,
-        [unknown, number],
-      ];
+      const count = await countLiveWorkers(this.redis, workersKey(this.prefix, this.queueName));
       if (count !== this.liveWorkers) {
         this.liveWorkers = count;
         this.pump();
@@ -241,32 +209,18 @@ export class Dispatcher {
 
   private dispatch(lease: JobLease): void {
     const id = lease.job.id;
-    const entry: InFlight = { lease, phase: 'waiting', settling: false };
-    this.inFlight.set(id, entry);
+    const entry = this.inFlight.add(lease);
     lease.signal.addEventListener(
       'abort',
       () => void this.cancel(id).catch((err) => this.warn(`cancelling job ${id} failed: ${err}`)),
       { once: true },
     );
     const add = async (): Promise<void> => {
-      const data: WireJob = { job: wireJob(lease.job) };
-      if (lease.job.request.init) data.initPng = (await readFile(lease.job.request.init.imagePath)).toString('base64');
-      const keep = { age: Math.ceil(this.keepFinishedMs / 1000) };
-      // jobId = our id: a re-add after a bot restart is a no-op on a job BullMQ already has.
-      const job = await this.bull.add(JOB_NAME, data, {
-        jobId: id,
-        attempts: 1,
-        removeOnComplete: keep,
-        removeOnFail: keep,
-      });
-      const state = await job.getState();
-      if (state === 'active') this.onActive(id);
-      else if (state === 'completed' || state === 'failed') {
-        // Finished while no bot was listening (a restart): settle from the stored outcome.
-        const stored = await this.bull.getJob(id);
-        if (state === 'completed') this.onCompleted(id, stored?.returnvalue as WireResult);
-        else this.onFailed(id, stored?.failedReason ?? 'the job failed on a worker');
-      }
+      const added = await addToBull(this.bull, lease.job, this.keepFinishedMs);
+      // Finished while no bot was listening (a restart): settle from the stored outcome.
+      if (added.state === 'active') this.onActive(id);
+      else if (added.state === 'completed') this.onCompleted(id, added.returnvalue);
+      else if (added.state === 'failed') this.onFailed(id, added.failedReason ?? 'the job failed on a worker');
     };
     add().catch((err: unknown) => {
       const message = `could not hand the job to a GPU worker: ${err instanceof Error ? err.message : String(err)}`;
@@ -282,14 +236,14 @@ export class Dispatcher {
   }
 
   private onWaitingAgain(jobId: string): void {
-    const entry = this.inFlight.get(jobId);
-    if (entry?.phase !== 'active' || entry.settling) return;
+    const entry = this.inFlight.open(jobId);
+    if (entry?.phase !== 'active') return;
     entry.phase = 'waiting';
   }
 
   private onProgress(jobId: string, data: WireProgress): void {
-    const entry = this.inFlight.get(jobId);
-    if (!entry || entry.settling || !data || typeof data.step !== 'number') return;
+    const entry = this.inFlight.open(jobId);
+    if (!entry || !data || typeof data.step !== 'number') return;
     if (entry.phase === 'waiting') this.onActive(jobId);
     // Sticky: a step without a preview shows the last one, so the reply updater (latest wins) never
     // swaps a preview for a step count alone.
@@ -298,8 +252,8 @@ export class Dispatcher {
   }
 
   private onCompleted(jobId: string, wire: WireResult | undefined): void {
-    const entry = this.inFlight.get(jobId);
-    if (!entry || entry.settling) return;
+    const entry = this.inFlight.open(jobId);
+    if (!entry) return;
     this.settle(jobId, async () => {
       if (entry.lease.signal.aborted) return entry.lease.cancelled();
       let collected: { result: JobResult; keys: string[] };
@@ -319,8 +273,8 @@ export class Dispatcher {
   }
 
   private onFailed(jobId: string, reason: string): void {
-    const entry = this.inFlight.get(jobId);
-    if (!entry || entry.settling) return;
+    const entry = this.inFlight.open(jobId);
+    if (!entry) return;
     // Our own state decides: a job we cancelled reports 'cancelled' whatever the worker's text says.
     const failure = decodeFailure(reason);
     this.settle(jobId, () =>
@@ -328,45 +282,18 @@ export class Dispatcher {
     );
   }
 
-  /** Runs the one settlement of a job; later events for it are ignored (idempotent completion). */
+  /** Runs the one settlement of a job; the next job is handed out as soon as its worker is free. */
   private settle(jobId: string, run: () => Promise<unknown>): void {
-    const entry = this.inFlight.get(jobId);
-    if (!entry || entry.settling) return;
-    entry.settling = true;
-    // The worker is free as soon as BullMQ says the job ended: hand out the next one now, while this
-    // one's images are still being collected.
-    entry.phase = 'ended';
-    this.pump();
-    const done = run()
-      .catch((err: unknown) =>
-        this.warn(`settling job ${jobId} failed: ${err instanceof Error ? err.message : String(err)}`),
-      )
-      .finally(() => {
-        if (this.inFlight.get(jobId) === entry) this.inFlight.delete(jobId);
-        if (this.inFlight.size === 0) for (const wake of this.drainWaiters.splice(0)) wake();
-        this.pump();
-      });
-    this.track(done);
+    this.inFlight.settle(jobId, run, () => this.pump());
   }
 
-  private track(p: Promise<unknown>): void {
-    const tracked = p.catch(() => {}).finally(() => this.settling.delete(tracked));
-    this.settling.add(tracked);
-  }
-
-  /** A waiting job is removed from BullMQ; an active one is told to stop through pub/sub and a key. */
+  /** A waiting job is removed from BullMQ (and settles here); an active one is told to stop. */
   private async cancel(jobId: string): Promise<void> {
-    const entry = this.inFlight.get(jobId);
-    if (!entry || entry.settling) return;
-    // The key first: a worker that takes the job after this point skips it.
-    await this.redis.set(cancelKey(this.prefix, jobId), '1', 'PX', this.keepFinishedMs);
-    if (entry.phase === 'waiting') {
-      const removed = await this.bull.remove(jobId).catch(() => 0);
-      if (removed === 1) {
-        this.settle(jobId, () => entry.lease.cancelled());
-        return;
-      }
+    const entry = this.inFlight.open(jobId);
+    if (!entry) return;
+    const where = { prefix: this.prefix, queueName: this.queueName, keepMs: this.keepFinishedMs };
+    if ((await cancelInBull(this.redis, this.bull, where, jobId, entry.phase === 'waiting')) === 'removed') {
+      this.settle(jobId, () => entry.lease.cancelled());
     }
-    await this.redis.publish(cancelChannel(this.prefix, this.queueName), jobId);
   }
 }

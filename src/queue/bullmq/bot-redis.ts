@@ -1,13 +1,13 @@
-// The bot side's Redis plumbing for the Dispatcher: opening its connections, and collecting a finished
-// job's images from Redis into the bot's results folder. A worker is another machine, so what it sends
-// is checked like any input before it shapes a record.
-import { mkdir, writeFile } from 'node:fs/promises';
+// The bot side's Redis plumbing for the Dispatcher: opening its connections, adding a job to BullMQ, and
+// collecting a finished job's images from Redis into the bot's results folder. A worker is another
+// machine, so what it sends is checked like any input before it shapes a record.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { JobResult } from '../types.ts';
+import type { JobRecord, JobResult } from '../types.ts';
 import { writeMediaFile } from '../media-jobs.ts';
-import { resultKey, type WireResult } from './protocol.ts';
+import { cancelChannel, cancelKey, JOB_NAME, resultKey, wireJob, type WireJob, type WireResult } from './protocol.ts';
 
 /** The BullMQ backend could not take a job. */
 export class DispatchError extends Error {
@@ -45,6 +45,53 @@ export async function connect(
       { cause: err },
     );
   }
+}
+
+/**
+ * Adds the job under our id (a re-add after a bot restart is a no-op on a job BullMQ already has) and
+ * says where it is; a finished one comes with its stored outcome.
+ */
+export async function addToBull(
+  bull: Queue,
+  job: JobRecord,
+  keepFinishedMs: number,
+): Promise<{ state: string; returnvalue?: WireResult; failedReason?: string }> {
+  const data: WireJob = { job: wireJob(job) };
+  if (job.request.init) data.initPng = (await readFile(job.request.init.imagePath)).toString('base64');
+  const keep = { age: Math.ceil(keepFinishedMs / 1000) };
+  const added = await bull.add(JOB_NAME, data, {
+    jobId: job.id,
+    attempts: 1,
+    removeOnComplete: keep,
+    removeOnFail: keep,
+  });
+  const state = await added.getState();
+  if (state !== 'completed' && state !== 'failed') return { state };
+  const stored = await bull.getJob(job.id);
+  return { state, returnvalue: stored?.returnvalue as WireResult | undefined, failedReason: stored?.failedReason };
+}
+
+/**
+ * Marks the job cancelled (the key first: a worker that takes it after this point skips it), then
+ * removes it from the wait list when it waits there, else tells the worker running it through pub/sub.
+ */
+export async function cancelInBull(
+  redis: Redis,
+  bull: Queue,
+  where: { prefix: string; queueName: string; keepMs: number },
+  jobId: string,
+  waiting: boolean,
+): Promise<'removed' | 'signalled'> {
+  await redis.set(cancelKey(where.prefix, jobId), '1', 'PX', where.keepMs);
+  if (waiting && (await bull.remove(jobId).catch(() => 0)) === 1) return 'removed';
+  await redis.publish(cancelChannel(where.prefix, where.queueName), jobId);
+  return 'signalled';
+}
+
+/** Workers announce themselves with an expiry score; the ones not expired are live. */
+export async function countLiveWorkers(redis: Redis, key: string): Promise<number> {
+  const replies = await redis.multi().zremrangebyscore(key, '-inf', Date.now()).zcard(key).exec();
+  return Number(replies?.[1]?.[1] ?? 0);
 }
 
 function checkWire(wire: WireResult | undefined): asserts wire is WireResult {
