@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   await settings.update('1', { cooldownSeconds: 0, maxPending: 20, dailyQuota: 10_000 });
   const queue = await JobQueue.open({ store, settings, maxQueued: JOBS, pruneIntervalMs: 0 });
   const engine = new SleepingEngine();
-  const worker = new Worker(queue, engine, { resultsDir: join(dir, 'results'), displayMinSide: 64, previews: false });
+  const worker = new Worker(queue, engine, { resultsDir: join(dir, 'results'), previews: false });
   console.log(
     `queue bench: ${JOBS} jobs, ${USERS} users, fake engine ${ENGINE_MS} ms/job, store ${store.backend} (${store.location})`,
   );

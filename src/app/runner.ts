@@ -41,8 +41,6 @@ export interface RunnerOptions {
   lockDurationMs?: number;
   /** bullmq: see DispatcherOptions.prefetch (default 1; 0 keeps the fair order exact). */
   prefetch?: number;
-  /** Short side of the stored display PNGs. Default 512. */
-  displayMinSide?: number;
   /** After an abort, how long to wait for the engine. Default 30 s. */
   abortGraceMs?: number;
   warn?: (message: string) => void;
@@ -63,7 +61,6 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
       resultsDir: options.resultsDir,
       jobTimeoutMs: options.jobTimeoutMs,
       ...(options.media ? { media: options.media } : {}),
-      ...(options.displayMinSide !== undefined ? { displayMinSide: options.displayMinSide } : {}),
       ...(options.abortGraceMs !== undefined ? { abortGraceMs: options.abortGraceMs } : {}),
     });
     return {
@@ -94,7 +91,6 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
       jobTimeoutMs: options.jobTimeoutMs,
       lockDurationMs: options.lockDurationMs,
       stalledIntervalMs: options.lockDurationMs,
-      displayMinSide: options.displayMinSide,
       abortGraceMs: options.abortGraceMs,
       media: options.media,
     });

@@ -10,7 +10,8 @@ import { ownerOf, submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from '../discord/command-types.ts';
 import { STRONG_STRENGTH, SUBTLE_STRENGTH, rerollRequest, seedOf, variationRequest } from './variants.ts';
 import { pickPayload } from '../discord/render.ts';
-import { AttachmentTooLargeError, DEFAULT_ATTACHMENT_LIMIT, fitPng, formatBytes } from '../discord/fit.ts';
+import { AttachmentTooLargeError, displayPng, formatBytes } from '../discord/display-image.ts';
+import { DEFAULT_ATTACHMENT_LIMIT } from '../queue/index.ts';
 import { readFile } from 'node:fs/promises';
 
 async function finishedJob(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<JobRecord> {
@@ -61,7 +62,7 @@ export const jobButtons: ButtonFamily = {
         );
         return;
       case 'pick': {
-        // No engine work: the image already exists on disk at display size.
+        // No engine work: the image is stored; it is scaled for display here.
         const index = ref.index ?? 1;
         seedOf(parent, index);
         // It posts like a job would: the same channel rules, and a cooldown of its own.
@@ -69,7 +70,9 @@ export const jobButtons: ButtonFamily = {
         const path = parent.result?.images[index - 1];
         if (!path) throw new UnknownJobError('That image is no longer stored. Use 🔄 to make a new one.');
         const limit = interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_ATTACHMENT_LIMIT;
-        const fitted = await fitPng(await readFile(path), limit, parent.request.width).catch((error: unknown) => {
+        const imageSide = Math.min(parent.request.width, parent.request.height);
+        const shown = { imageSide, displaySide: services.displaySide, limit };
+        const fitted = await displayPng(await readFile(path), shown).catch((error: unknown) => {
           if (!(error instanceof AttachmentTooLargeError)) throw error;
           throw new UserFacingError(
             'attachmentTooLarge',

@@ -8,7 +8,7 @@ import type { GenerateRequest } from '../engine/types.ts';
 import { decodeCustomId } from '../discord/custom-id.ts';
 import { buildRequest, fitToServer, MAX_PROMPT } from './imagine.ts';
 import { submitJob } from './submit.ts';
-import { attachmentLimit, finishedJobFor, singleImageRequest } from './timelapse.ts';
+import { finishedJobFor, singleImageRequest } from './timelapse.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
 
 export const data = new SlashCommandBuilder()
@@ -54,7 +54,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     request = singleImageRequest(parent, interaction.options.getInteger('image') ?? 1);
     parentId = parent.id;
   }
-  await submitJob(interaction, services, request, 'diffusion', parentId, attachmentLimit(interaction));
+  await submitJob(interaction, services, request, 'diffusion', parentId);
 }
 
 /**

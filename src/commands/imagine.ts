@@ -8,7 +8,6 @@ import { ASPECT_CHOICES, aspectToSize } from './aspect.ts';
 import { mergeOption, parsePromptFlags } from './flags.ts';
 import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
-import { attachmentLimit } from './timelapse.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
 import type { GuildSettings } from '../queue/index.ts';
 
@@ -160,14 +159,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   const request = interaction.guildId
     ? fitToServer(built, await services.settings.get(interaction.guildId))
     : built.request;
-  await submitJob(
-    interaction,
-    services,
-    request,
-    'new',
-    undefined,
-    built.video ? { video: true, ...attachmentLimit(interaction) } : undefined,
-  );
+  await submitJob(interaction, services, request, 'new', undefined, built.video ? { video: true } : undefined);
 }
 
 export const imagine: SlashCommand = { data, execute };

@@ -16,11 +16,13 @@ export function deliveryOf(
     interactionId: interaction.id,
     // Cleared by delivery once the final message landed; a restarted bot delivers what is still false.
     delivered: false,
-    // The server's upload limit for this interaction (Discord sends attachment_size_limit).
-    ...(typeof interaction.attachmentSizeLimit === 'number' && interaction.attachmentSizeLimit > 0
-      ? { attachmentLimit: interaction.attachmentSizeLimit }
-      : {}),
   };
+}
+
+/** The server's upload limit for this interaction (Discord sends attachment_size_limit). */
+export function attachmentLimit(interaction: ButtonInteraction | ChatInputCommandInteraction): JobExtras {
+  const limit = interaction.attachmentSizeLimit;
+  return typeof limit === 'number' && Number.isFinite(limit) && limit > 0 ? { attachmentLimit: limit } : {};
 }
 
 /** Who an interaction's job or post belongs to, and where. */
@@ -42,8 +44,17 @@ export async function submitJob(
     kind,
     parentId,
     delivery: deliveryOf(interaction),
-    ...(extras && Object.keys(extras).length > 0 ? { extras } : {}),
+    // Stored once, with the extras: the worker fits media to it, the front end the final image.
+    ...withLimit(interaction, extras),
   });
   services.track(job);
   return job;
+}
+
+function withLimit(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  extras?: JobExtras,
+): { extras?: JobExtras } {
+  const all = { ...attachmentLimit(interaction), ...extras };
+  return Object.keys(all).length > 0 ? { extras: all } : {};
 }

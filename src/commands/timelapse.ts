@@ -1,11 +1,11 @@
 // 🎞 under a result: a new, cheap-to-explain job that re-runs the stored request (same seed and
 // parameters, so the same picture) and posts the film of its denoising steps. Anyone may press it; the
 // job counts against the presser's own limits, like 🔄.
-import type { BaseInteraction, ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { BaseInteraction, ButtonInteraction } from 'discord.js';
 import { assertJobVisible } from '../discord/job-access.ts';
 import { UnknownJobError } from '../discord/errors.ts';
 import type { GenerateRequest } from '../engine/types.ts';
-import type { JobExtras, JobRecord } from '../queue/index.ts';
+import type { JobRecord } from '../queue/index.ts';
 import type { ButtonRef } from '../discord/custom-id.ts';
 import { submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from '../discord/command-types.ts';
@@ -50,24 +50,11 @@ export function singleImageRequest(parent: JobRecord, index?: number): GenerateR
   };
 }
 
-/** The attachment limit Discord stated for this interaction (attachment_size_limit), if any. */
-export function attachmentLimit(interaction: ButtonInteraction | ChatInputCommandInteraction): JobExtras {
-  const limit = (interaction as { attachmentSizeLimit?: number }).attachmentSizeLimit;
-  return typeof limit === 'number' && Number.isFinite(limit) && limit > 0 ? { attachmentLimit: limit } : {};
-}
-
 export const timelapseButton: ButtonFamily = {
   actions: ['timelapse'],
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply();
     const parent = await finishedJobFor(interaction, ref.jobId, services);
-    await submitJob(
-      interaction,
-      services,
-      singleImageRequest(parent, ref.index),
-      'timelapse',
-      parent.id,
-      attachmentLimit(interaction),
-    );
+    await submitJob(interaction, services, singleImageRequest(parent, ref.index), 'timelapse', parent.id);
   },
 };

@@ -42,6 +42,8 @@ export interface BotOptions {
   retryOwedMs?: number;
   /** Tries for one final before it waits for that sweep. Default 8. */
   finalAttempts?: number;
+  /** Short side results are shown at. Default 512 (tests use the tiny model's 64). */
+  displaySide?: number;
   /** Milliseconds to wait for READY. Default 30000. */
   readyTimeoutMs?: number;
   /** Hook after every command/button run (also logged). */
@@ -108,6 +110,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     tokenLifetimeMs: options.tokenLifetimeMs,
     retryOwedMs: options.retryOwedMs,
     finalAttempts: options.finalAttempts,
+    displaySide: options.displaySide,
   });
   deliverer.start();
   // Jobs from before a restart: finals owed are sent (once), waiting jobs' messages refreshed.
@@ -125,6 +128,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     settings: options.settings,
     logger,
     defaultSide: options.defaultSide,
+    displaySide: options.displaySide,
     defaults: { steps: 20, guidance: 7.5, sampler: 'euler_a' as SamplerName, ...options.defaults },
     track: (job) => deliverer.track(job),
     randomSeed: options.randomSeed ?? (() => randomInt(0, 2 ** 32 - 1)),

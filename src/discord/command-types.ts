@@ -16,6 +16,8 @@ export interface Services {
   logger: Logger;
   /** Native side of the model in pixels; aspect ratios are sized around it. */
   defaultSide: number;
+  /** Short side results are shown at (display-image.ts; default 512). */
+  displaySide?: number;
   /** Used when /imagine leaves them out (steps are also capped by the server's max_steps). */
   defaults: { steps: number; guidance: number; sampler: SamplerName };
   /** Hands a just-submitted job to the reply updater (queued status, previews, final). */

@@ -4,24 +4,16 @@
 // One ReplyUpdater per message keeps at most one edit in flight. A job's record says
 // `delivery.delivered: false` until its final message landed; resume() at start delivers the finals owed
 // (jobs that ended while no bot was running) and refreshes what waiting jobs' messages show.
-import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
 import { encodePreview } from '../engine/images.ts';
 import type { RawImage } from '../engine/types.ts';
 import type { JobProgressEvent, JobRecord } from '../queue/index.ts';
-import {
-  endedPayload,
-  finalPayload,
-  mediaPayload,
-  progressPayload,
-  queuedPayload,
-  type MessagePayload,
-} from './render.ts';
+import { progressPayload, queuedPayload, type MessagePayload } from './render.ts';
 import { ReplyUpdater, systemClock, type Clock } from './updater.ts';
 import { classifyRestError, TokenExpiredError, type Transport } from './transport.ts';
 import type { Logger, QueuePort } from './ports.ts';
+import { attachmentLimitOf } from './display-image.ts';
+import { finalMessage } from './final-message.ts';
 import { failureText } from './failure.ts';
-import { AttachmentTooLargeError, attachmentLimitOf, fitPng, formatBytes } from './fit.ts';
 
 /** Interaction tokens live 15 minutes; we stop using one a little before, to be safe. */
 export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
@@ -61,6 +53,8 @@ export interface DelivererOptions {
   retryOwedMs?: number;
   /** Tries for one final edit (and one channel post) before it waits for the sweep. Default 8 (6 for posts). */
   finalAttempts?: number;
+  /** Short side results are shown at (display-image.ts). Default 512. */
+  displaySide?: number;
   clock?: Clock;
 }
 
@@ -232,7 +226,7 @@ export class Deliverer {
   }
 
   private async deliverFinal(job: JobRecord, tracked: Tracked): Promise<void> {
-    const payload = await withVideo(job, await this.finalFor(job));
+    const payload = await finalMessage(job, this.options.displaySide);
     const { info, updater } = tracked;
     const started = this.clock.now();
     let channelMessageId: string | undefined;
@@ -285,42 +279,6 @@ export class Deliverer {
     );
   }
 
-  private async finalFor(job: JobRecord): Promise<MessagePayload> {
-    if (job.state === 'cancelled') return endedPayload(job, 'Cancelled.');
-    if (job.state === 'failed')
-      return endedPayload(job, `Failed: ${failureText(job)}. Try again, perhaps with fewer steps or a smaller size.`);
-    const result = job.result;
-    if (result?.media && result.images.length === 0)
-      return mediaPayload(
-        job,
-        { name: result.media.name, data: await readFile(result.media.path) },
-        result.media.caption,
-      );
-    if (!result || result.images.length === 0) return endedPayload(job, 'Finished, but the images are missing.');
-    const path = result.grid ?? result.images[0];
-    const stored = await readFile(path);
-    const limit = attachmentLimitOf(job);
-    if (stored.length <= limit)
-      return finalPayload(job, { name: result.grid ? 'grid.png' : 'image.png', data: stored }, result.images.length);
-    // Over the server's upload limit: a lower display upscale, down to the model's native size.
-    try {
-      const columns = result.grid ? (result.images.length > 1 ? 2 : 1) : 1;
-      const fitted = await fitPng(stored, limit, job.request.width * columns);
-      const note = `Shown at ${fitted.factor}× (the full size, ${formatBytes(stored.length)}, is over this server's ${formatBytes(limit)} upload limit).`;
-      return finalPayload(
-        job,
-        { name: result.grid ? 'grid.png' : 'image.png', data: fitted.data },
-        result.images.length,
-        note,
-      );
-    } catch (error) {
-      if (!(error instanceof AttachmentTooLargeError)) throw error;
-      const { width, height } = await sharp(stored).metadata();
-      const note = `The image could not be attached: even at its native size it is ${formatBytes(error.smallestBytes)}, over this server's ${formatBytes(limit)} upload limit (stored ${width}×${height}). Ask a moderator about the server's upload limit, or try a smaller aspect or fewer images.`;
-      return { ...finalPayload(job, { name: 'image.png', data: stored }, result.images.length, note), files: [] };
-    }
-  }
-
   /** Channel posts: same backoff rules as the final edit. */
   private async retrying<T>(call: () => Promise<T>, attempts = this.options.finalAttempts ?? 6): Promise<T> {
     let delay = 500;
@@ -336,13 +294,6 @@ export class Deliverer {
       }
     }
   }
-}
-
-/** --video: the film of this very run rides along with its image (the worker fitted it to the limit). */
-async function withVideo(job: JobRecord, payload: MessagePayload): Promise<MessagePayload> {
-  const media = job.result?.media;
-  if (!media || job.result!.images.length === 0 || payload.files.length === 0) return payload;
-  return { ...payload, files: [...payload.files, { name: media.name, data: await readFile(media.path) }] };
 }
 
 function describe(error: unknown): string {

@@ -187,32 +187,3 @@ export function makeGrid(images: RawImage[]): RawImage {
   });
   return { width: gw, height: h * rows, data: out };
 }
-
-/**
- * Nearest-neighbour upscale by the smallest integer factor that makes the short side >= minSide.
- * Integer nearest keeps emoji-sized pixel art crisp (lanczos at 8x smears edges); larger images pass through.
- */
-export function upscaleForDisplay(image: RawImage, minSide = 512): RawImage {
-  checkImage(image);
-  const factor = Math.ceil(minSide / Math.min(image.width, image.height));
-  if (factor <= 1) return image;
-  const { width: w, height: h, data } = image;
-  const ow = w * factor;
-  const out = new Uint8Array(ow * h * factor * 3);
-  const row = new Uint8Array(ow * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const r = data[(y * w + x) * 3],
-        g = data[(y * w + x) * 3 + 1],
-        b = data[(y * w + x) * 3 + 2];
-      for (let k = 0; k < factor; k++) {
-        const o = (x * factor + k) * 3;
-        row[o] = r;
-        row[o + 1] = g;
-        row[o + 2] = b;
-      }
-    }
-    for (let k = 0; k < factor; k++) out.set(row, (y * factor + k) * ow * 3);
-  }
-  return { width: ow, height: h * factor, data: out };
-}

@@ -13,7 +13,6 @@ export {
   imageParameters,
   makeGrid,
   readPngText,
-  upscaleForDisplay,
 } from './images.ts';
 export { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
 export { silentLogger, type EngineLogger } from './logger.ts';

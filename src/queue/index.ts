@@ -21,7 +21,7 @@ export type {
   JobState,
   RunnableJob,
 } from './types.ts';
-export { isMediaJob, MediaUnavailableError } from './media-jobs.ts';
+export { DEFAULT_ATTACHMENT_LIMIT, isMediaJob, MediaUnavailableError } from './media-jobs.ts';
 export {
   openStore,
   StoreError,

@@ -1,19 +1,18 @@
-// A finished job's files: the display PNGs the worker writes (or encodes, for a remote worker) and their
-// removal when the record expires.
+// A finished job's files: the PNGs at the model's native size the worker writes (or encodes, for a remote
+// worker), and their removal when the record expires. The front end scales them for display.
 import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { GenerateResult, RawImage } from '../engine/types.ts';
-import { encodePng, imageParameters, makeGrid, upscaleForDisplay } from '../engine/images.ts';
+import type { GenerateResult } from '../engine/types.ts';
+import { encodePng, imageParameters, makeGrid } from '../engine/images.ts';
 import type { JobResult, RunnableJob } from './types.ts';
 
-/** Display-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
+/** Native-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
 export async function writeResultFiles(
   dir: string,
   job: RunnableJob,
   result: GenerateResult,
-  minSide: number,
 ): Promise<{ images: string[]; grid?: string }> {
-  const pngs = await encodeResultPngs(job, result, minSide);
+  const pngs = await encodeResultPngs(job, result);
   await mkdir(dir, { recursive: true });
   const images: string[] = [];
   for (let i = 0; i < pngs.images.length; i++) {
@@ -31,19 +30,14 @@ export async function writeResultFiles(
 export async function encodeResultPngs(
   job: RunnableJob,
   result: GenerateResult,
-  minSide: number,
 ): Promise<{ images: Buffer[]; grid?: Buffer }> {
   const r = job.request;
   const meta = (seed: number) => ({ ...imageParameters(r, seed, result.model), job: job.id });
-  const display: RawImage[] = [];
   const images: Buffer[] = [];
-  for (let i = 0; i < result.images.length; i++) {
-    const shown = await upscaleForDisplay(result.images[i], minSide);
-    display.push(shown);
-    images.push(await encodePng(shown, meta(result.seeds[i] ?? r.seed + i)));
-  }
-  if (display.length <= 1) return { images };
-  return { images, grid: await encodePng(makeGrid(display), meta(r.seed)) };
+  for (let i = 0; i < result.images.length; i++)
+    images.push(await encodePng(result.images[i], meta(result.seeds[i] ?? r.seed + i)));
+  if (result.images.length <= 1) return { images };
+  return { images, grid: await encodePng(makeGrid(result.images), meta(r.seed)) };
 }
 
 /** Deletes a job's result files, and its folder when that is named after the job. */

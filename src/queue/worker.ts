@@ -16,8 +16,6 @@ export interface WorkerOptions {
   jobTimeoutMs?: number;
   /** After aborting, how long to wait for the engine to return before moving on anyway. Default 30 s. */
   abortGraceMs?: number;
-  /** Short side of the stored display PNGs (nearest-neighbour upscale). Default 512. */
-  displayMinSide?: number;
   /** Ask the engine for step previews. Default true. */
   previews?: boolean;
   /** Makes timelapse / diffusion / --video jobs (engine/media.ts createMediaRenderer); without it they fail with a clear message. */
@@ -30,7 +28,6 @@ export class Worker {
   private readonly resultsDir: string;
   private readonly jobTimeoutMs: number;
   private readonly abortGraceMs: number;
-  private readonly displayMinSide: number;
   private readonly previews: boolean;
   private readonly media?: MediaRenderer;
   private loop?: Promise<void>;
@@ -47,7 +44,6 @@ export class Worker {
     this.resultsDir = resolve(options.resultsDir);
     this.jobTimeoutMs = options.jobTimeoutMs ?? 10 * 60 * 1000;
     this.abortGraceMs = options.abortGraceMs ?? 30_000;
-    this.displayMinSide = options.displayMinSide ?? 512;
     this.previews = options.previews ?? true;
     this.media = options.media;
   }
@@ -159,7 +155,7 @@ export class Worker {
     const { job } = lease;
     try {
       const dir = join(this.resultsDir, job.id);
-      const files = result ? await writeResultFiles(dir, job, result, this.displayMinSide) : { images: [] };
+      const files = result ? await writeResultFiles(dir, job, result) : { images: [] };
       const seeds = result?.seeds ?? requestSeeds(job.request);
       const jobResult: JobResult = {
         ...files,

@@ -176,7 +176,7 @@ test('with the real queue, worker and engine: a finished job shows in every queu
   const queue = await JobQueue.open({ store, settings: new GuildSettingsStore(store), pruneIntervalMs: 0 });
   const engine = await DiffusionPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'));
   const metrics = new Metrics({ processMetrics: false, stats: () => queue.stats() }).watchQueue(queue);
-  const worker = new Worker(queue, engine, { resultsDir: join(dir, 'results'), displayMinSide: 64 });
+  const worker = new Worker(queue, engine, { resultsDir: join(dir, 'results') });
   try {
     const side = engine.defaultSize;
     const finished = new Promise<void>((resolve) => {

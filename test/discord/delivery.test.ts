@@ -56,7 +56,7 @@ const settings = new GuildSettingsStore(store);
 const queue = await JobQueue.open({ store, settings, pruneIntervalMs: 0 });
 // Steps paced 15 ms apart: the tiny model alone can finish all 30 steps inside one 40 ms edit, and then no
 // mid-run preview could land for the slow-edits test to see.
-const worker = new Worker(queue, paced(engine, 15), { resultsDir: join(dir, 'results'), displayMinSide: 64 });
+const worker = new Worker(queue, paced(engine, 15), { resultsDir: join(dir, 'results') });
 worker.start();
 after(async () => {
   await worker.stop();

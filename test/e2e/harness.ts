@@ -91,7 +91,7 @@ export interface HarnessOptions {
   wrapEngine?: (engine: ImageGenerator) => ImageGenerator;
   /** Model folder for the engine. Default the tiny-fp32 fixture. */
   modelDir?: string;
-  /** Extra worker options (e.g. displayMinSide). */
+  /** Extra worker options (e.g. jobTimeoutMs). */
   worker?: Partial<WorkerOptions>;
   /** Extra queue options (e.g. retentionMs). */
   queue?: Partial<JobQueueOptions>;
@@ -151,10 +151,9 @@ export class Harness {
           redisUrl,
           prefetch: 0,
           lockDurationMs: 2000,
-          displayMinSide: 64,
           ...this.options.worker,
         })
-      : new Worker(this.queue, wrapped, { resultsDir, displayMinSide: 64, ...this.options.worker });
+      : new Worker(this.queue, wrapped, { resultsDir, ...this.options.worker });
     this.worker.start();
     await this.startBot();
   }
@@ -170,6 +169,7 @@ export class Harness {
       settings: this.settings,
       logger,
       defaultSide: 64,
+      displaySide: 64,
       defaults: { steps: 4, guidance: 5, sampler: 'euler' },
       previewIntervalMs: 150,
       onRun: (e) => this.runs.push(e),

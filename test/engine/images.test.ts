@@ -8,7 +8,6 @@ import {
   formatParameters,
   makeGrid,
   readPngText,
-  upscaleForDisplay,
   decodeImage,
 } from '../../src/engine/images.ts';
 import type { RawImage } from '../../src/engine/types.ts';
@@ -95,19 +94,4 @@ test('grid layouts: 4 -> 2x2, 2 -> 1x2, 3 -> 2x2 with a blank cell, 1 -> itself'
     () => makeGrid([solid(4, 4, [0, 0, 0]), solid(8, 8, [0, 0, 0])]),
     /expected every grid image to be 4x4, got 8x8/,
   );
-});
-
-test('upscaleForDisplay uses an integer nearest factor', () => {
-  const img = solid(64, 64, [0, 0, 0]);
-  img.data.set([255, 255, 255], (1 * 64 + 1) * 3);
-  const up = upscaleForDisplay(img);
-  assert.deepEqual([up.width, up.height], [512, 512]);
-  assert.deepEqual(pixel(up, 8, 8), [255, 255, 255]);
-  assert.deepEqual(pixel(up, 15, 15), [255, 255, 255]);
-  assert.deepEqual(pixel(up, 16, 15), [0, 0, 0]);
-  assert.deepEqual(pixel(up, 7, 8), [0, 0, 0]);
-  const wide = upscaleForDisplay(solid(96, 64, [1, 2, 3]));
-  assert.deepEqual([wide.width, wide.height], [768, 512]);
-  const big = solid(600, 520, [0, 0, 0]);
-  assert.equal(upscaleForDisplay(big), big);
 });

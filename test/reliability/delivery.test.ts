@@ -104,11 +104,10 @@ test("jobs that finish while no bot runs are delivered once when it starts; a wa
 });
 
 test("a result over the server's attachment limit is re-encoded at a lower upscale; if even native size is too big, the user is told", async () => {
-  // Display PNGs at 512 px (8x the 64 px model output). Probe their size to pick a limit between
-  // the native size and the display size.
+  // Shown at 512 px (8x the 64 px model output); the limit lies between the native size and that.
   h = await Harness.start({
     settings: { cooldownSeconds: 0 },
-    worker: { displayMinSide: 512 },
+    bot: { displaySide: 512 },
     server: { attachmentSizeLimit: 1000 },
   });
   const i = h.server.slash({
@@ -127,7 +126,7 @@ test("a result over the server's attachment limit is re-encoded at a lower upsca
   );
   const job = (await h.queue.listForUser(h.users.alice.id, { finished: 1 }))[0];
   const stored = await sharp(job.result!.images[0]).metadata();
-  assert.equal(stored.width, 512, 'the stored file keeps its display size');
+  assert.equal(stored.width, 64, "the stored file is the model's native size; the front end scales it for display");
 
   // A 4-image grid must fit too, or be explained.
   const grid = h.server.slash({

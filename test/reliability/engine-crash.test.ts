@@ -62,7 +62,7 @@ test('through the queue: the job is re-queued and finishes; one that keeps crash
       return call;
     },
   };
-  const worker = new Worker(queue, crashing, { resultsDir: join(dataDir, 'results'), displayMinSide: 64 });
+  const worker = new Worker(queue, crashing, { resultsDir: join(dataDir, 'results') });
   const events: string[] = [];
   for (const e of ['requeued', 'done', 'failed'] as const)
     queue.on(e, (job: JobRecord) => void events.push(`${e}:${job.request.prompt}`));

@@ -64,6 +64,7 @@ before(async () => {
       settings: deps.settings,
       logger: { info() {}, warn() {}, error() {}, debug() {} },
       defaultSide: deps.engine.defaultSize,
+      displaySide: 64,
       defaults: { steps: 4, guidance: 5, sampler: 'euler' },
       previewIntervalMs: 150,
     });

@@ -40,8 +40,6 @@ export interface GpuWorkerOptions {
   jobTimeoutMs?: number;
   /** After an abort, how long to wait for the engine before giving up on the call. Default 30 s. */
   abortGraceMs?: number;
-  /** Short side of the stored display PNGs. Default 512. */
-  displayMinSide?: number;
   /** Ask the engine for step previews. Default true. */
   previews?: boolean;
   /** Least gap between progress events that carry a preview (others carry step counts only). Default 250 ms. */
@@ -77,7 +75,6 @@ export class GpuWorker {
   private readonly queueName: string;
   private readonly jobTimeoutMs: number;
   private readonly abortGraceMs: number;
-  private readonly displayMinSide: number;
   private readonly previews: boolean;
   private readonly previewIntervalMs: number;
   private readonly resultTtlMs: number;
@@ -101,7 +98,6 @@ export class GpuWorker {
     this.queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
     this.jobTimeoutMs = options.jobTimeoutMs ?? 10 * 60 * 1000;
     this.abortGraceMs = options.abortGraceMs ?? 30_000;
-    this.displayMinSide = options.displayMinSide ?? 512;
     this.previews = options.previews ?? true;
     this.previewIntervalMs = options.previewIntervalMs ?? 250;
     this.resultTtlMs = options.resultTtlMs ?? DAY_MS;
@@ -217,7 +213,7 @@ export class GpuWorker {
       const ran = await untilAbortedPlusGrace(call, controller.signal, this.abortGraceMs);
       const { result, media } = 'media' in ran ? ran : { result: ran, media: undefined };
       const engineMs = performance.now() - started;
-      const pngs = result ? await encodeResultPngs(job.data.job, result, this.displayMinSide) : { images: [] };
+      const pngs = result ? await encodeResultPngs(job.data.job, result) : { images: [] };
       const encodeMs = performance.now() - started - engineMs;
       const wire = await this.storeResult(
         id,
