@@ -9,7 +9,7 @@ import type { RawImage } from '../engine/types.ts';
 import type { JobProgressEvent, JobRecord } from '../queue/index.ts';
 import { progressPayload, queuedPayload, type MessagePayload } from './render.ts';
 import { ReplyUpdater, systemClock, type Clock } from './updater.ts';
-import { classifyRestError, TokenExpiredError, type Transport } from './transport.ts';
+import { classifyRestError, retrying, TokenExpiredError, type Transport } from './transport.ts';
 import type { Logger, QueuePort } from './ports.ts';
 import { attachmentLimitOf } from './display-image.ts';
 import { finalMessage } from './final-message.ts';
@@ -245,7 +245,7 @@ export class Deliverer {
         ...payload,
         content: `<@${job.owner.userId}> your image is ready.\n${payload.content}`.slice(0, 2000),
       };
-      const messageId = await this.retrying(() =>
+      const messageId = await retrying(this.clock, this.options.finalAttempts ?? 6, () =>
         this.options.transport.postToChannel(info.channelId, mention, job.owner.userId),
       );
       channelMessageId = messageId;
@@ -277,22 +277,6 @@ export class Deliverer {
       { jobId: job.id, state: job.state, deliveryMs: this.clock.now() - started },
       'result delivered',
     );
-  }
-
-  /** Channel posts: same backoff rules as the final edit. */
-  private async retrying<T>(call: () => Promise<T>, attempts = this.options.finalAttempts ?? 6): Promise<T> {
-    let delay = 500;
-    for (let i = 1; ; i++) {
-      try {
-        return await call();
-      } catch (error) {
-        const failure = classifyRestError(error);
-        if (failure.kind === 'fatal' || i >= attempts) throw error;
-        const wait = failure.kind === 'rateLimit' ? failure.retryAfterMs : delay;
-        delay *= 2;
-        await new Promise((r) => this.clock.setTimeout(() => r(undefined), wait));
-      }
-    }
   }
 }
 

@@ -2,7 +2,7 @@
 // itself (retries: 0, rejectOnRateLimit): the reply updater decides what to drop and when to retry,
 // so nothing piles up inside @discordjs/rest's queue.
 import { REST, DiscordAPIError, HTTPError, RateLimitError, Routes, MessageFlags } from 'discord.js';
-import type { EditFailure } from './updater.ts';
+import type { Clock, EditFailure } from './updater.ts';
 import type { MessagePayload } from './render.ts';
 
 /** Our own check said the interaction token is too old to use (15 minutes). */
@@ -73,4 +73,20 @@ export function classifyRestError(error: unknown): EditFailure {
     return error.status >= 500 || error.status === 429 ? { kind: 'retry' } : { kind: 'fatal' };
   // Timeouts, resets, refused connections: worth another try.
   return { kind: 'retry' };
+}
+
+/** `call` with the final edit's backoff rules: doubling waits, Discord's retry-after on a rate limit, no retry when fatal. */
+export async function retrying<T>(clock: Clock, attempts: number, call: () => Promise<T>): Promise<T> {
+  let delay = 500;
+  for (let i = 1; ; i++) {
+    try {
+      return await call();
+    } catch (error) {
+      const failure = classifyRestError(error);
+      if (failure.kind === 'fatal' || i >= attempts) throw error;
+      const wait = failure.kind === 'rateLimit' ? failure.retryAfterMs : delay;
+      delay *= 2;
+      await new Promise((r) => clock.setTimeout(() => r(undefined), wait));
+    }
+  }
 }

@@ -9,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import {
   ConfigError,
   PROJECT_ROOT,
-  VARIABLES,
   describeConfig,
   parseConfig,
   prepareDataDir,
 } from '../../src/app/config.ts';
+import { VARIABLES } from '../../src/app/variables.ts';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.fake-token-for-tests_0123456789';
 

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'dotenv';
-import { PROJECT_ROOT, VARIABLES, parseConfig } from '../../src/app/config.ts';
+import { PROJECT_ROOT, parseConfig } from '../../src/app/config.ts';
+import { VARIABLES } from '../../src/app/variables.ts';
 
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
