@@ -1,5 +1,5 @@
 // npm run imagine -- "<prompt>" [flags]: one request through the engine, PNGs on disk. Exit 2 on bad input.
-import { randomInt } from 'node:crypto';
+import { randomSeed } from '../engine/noise.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { WorkerPipeline } from '../engine/worker-pipeline.ts';
@@ -42,7 +42,7 @@ async function main(): Promise<number> {
     logger: { ...stderrLogger, info() {} },
   });
   try {
-    const seed = args.seed ?? randomInt(0, 2 ** 32 - 1);
+    const seed = args.seed ?? randomSeed();
     const request: GenerateRequest = {
       prompt: args.prompt,
       negativePrompt: args.negativePrompt,

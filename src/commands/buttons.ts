@@ -32,13 +32,9 @@ export const jobButtons: ButtonFamily = {
     const parent = await finishedJob(interaction, ref, services);
     switch (ref.action) {
       case 'reroll':
-        await submitJob(
-          interaction,
-          services,
-          rerollRequest(parent, services.randomSeed(), ref.index),
-          'reroll',
-          parent.id,
-        );
+        await submitJob(interaction, services, rerollRequest(parent, services.randomSeed(), ref.index), 'reroll', {
+          parentId: parent.id,
+        });
         return;
       case 'varySubtle':
       case 'varyStrong': {
@@ -48,7 +44,7 @@ export const jobButtons: ButtonFamily = {
           services,
           variationRequest(parent, ref.index ?? 1, services.randomSeed(), strength),
           'variation',
-          parent.id,
+          { parentId: parent.id },
         );
         return;
       }
@@ -58,7 +54,7 @@ export const jobButtons: ButtonFamily = {
           services,
           variationRequest(parent, ref.index ?? 1, services.randomSeed(), STRONG_STRENGTH),
           'variation',
-          parent.id,
+          { parentId: parent.id },
         );
         return;
       case 'pick': {

@@ -4,9 +4,9 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
 import { viewableChannel } from '../discord/job-access.ts';
-import type { GenerateRequest } from '../engine/types.ts';
 import { decodeCustomId } from '../discord/custom-id.ts';
-import { buildRequest, fitToServer, MAX_PROMPT } from './imagine.ts';
+import { buildRequest } from './imagine.ts';
+import { MAX_PROMPT_CHARS } from '../queue/index.ts';
 import { submitJob } from './submit.ts';
 import { finishedJobFor, singleImageRequest } from './timelapse.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
@@ -16,7 +16,10 @@ export const data = new SlashCommandBuilder()
   .setDescription('See how the model turns static into a picture (forward and reverse process)')
   .setDMPermission(false)
   .addStringOption((o) =>
-    o.setName('prompt').setDescription('A fresh prompt to run (flags such as --seed 5 work)').setMaxLength(MAX_PROMPT),
+    o
+      .setName('prompt')
+      .setDescription('A fresh prompt to run (flags such as --seed 5 work)')
+      .setMaxLength(MAX_PROMPT_CHARS),
   )
   .addStringOption((o) =>
     o
@@ -37,24 +40,18 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     throw new InvalidOptionError(
       'Give either a `prompt` to run or the `job` of an earlier result (one of them, not both).',
     );
-  let request: GenerateRequest;
-  let parentId: string | undefined;
   if (prompt) {
     if (interaction.options.getInteger('image') !== null)
       throw new InvalidOptionError('`image` picks an image of an earlier result; leave it out with a prompt.');
     const built = buildRequest(interaction, services);
     await interaction.deferReply();
-    request = {
-      ...(interaction.guildId ? fitToServer(built, await services.settings.get(interaction.guildId)) : built.request),
-      count: 1,
-    };
-  } else {
-    await interaction.deferReply();
-    const parent = await finishedJobFor(interaction, await resolveJobId(interaction, jobRef!), services);
-    request = singleImageRequest(parent, interaction.options.getInteger('image') ?? 1);
-    parentId = parent.id;
+    await submitJob(interaction, services, { ...built.request, count: 1 }, 'diffusion', { given: built.given });
+    return;
   }
-  await submitJob(interaction, services, request, 'diffusion', parentId);
+  await interaction.deferReply();
+  const parent = await finishedJobFor(interaction, await resolveJobId(interaction, jobRef!), services);
+  const request = singleImageRequest(parent, interaction.options.getInteger('image') ?? 1);
+  await submitJob(interaction, services, request, 'diffusion', { parentId: parent.id });
 }
 
 /**

@@ -2,17 +2,15 @@
 // position, previews, the final image — is the reply updater's job (src/discord/delivery.ts).
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { SAMPLERS, type GenerateRequest, type SamplerName } from '../engine/types.ts';
-import { DEFAULT_LIMITS } from '../engine/validate.ts';
 import { InvalidOptionError } from '../discord/errors.ts';
 import { ASPECT_CHOICES, aspectToSize } from './aspect.ts';
 import { mergeOption, parsePromptFlags } from './flags.ts';
 import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
-import type { GuildSettings } from '../queue/index.ts';
+import { MAX_NEGATIVE_CHARS, MAX_PROMPT_CHARS, outOfRange, REQUEST_RANGES, type GivenFields } from '../queue/index.ts';
 
-export const MAX_PROMPT = 1000;
-export const MAX_NEGATIVE = 500;
+const { steps: STEPS, guidance: GUIDANCE, count: COUNT, seed: SEED } = REQUEST_RANGES;
 
 export const data = new SlashCommandBuilder()
   .setName('imagine')
@@ -23,38 +21,38 @@ export const data = new SlashCommandBuilder()
       .setName('prompt')
       .setDescription('What to draw (flags like --ar 16:9 --seed 5 --no text work too)')
       .setRequired(true)
-      .setMaxLength(MAX_PROMPT),
+      .setMaxLength(MAX_PROMPT_CHARS),
   )
   .addStringOption((o) =>
-    o.setName('negative').setDescription('What to keep out of the image').setMaxLength(MAX_NEGATIVE),
+    o.setName('negative').setDescription('What to keep out of the image').setMaxLength(MAX_NEGATIVE_CHARS),
   )
   .addIntegerOption((o) =>
     o
       .setName('seed')
       .setDescription('Seed for repeatable results (random when left out)')
-      .setMinValue(0)
-      .setMaxValue(4294967295),
+      .setMinValue(SEED[0])
+      .setMaxValue(SEED[1]),
   )
   .addIntegerOption((o) =>
     o
       .setName('steps')
       .setDescription('Sampling steps (more is slower, often cleaner)')
-      .setMinValue(1)
-      .setMaxValue(DEFAULT_LIMITS.maxSteps),
+      .setMinValue(STEPS[0])
+      .setMaxValue(STEPS[1]),
   )
   .addNumberOption((o) =>
     o
       .setName('guidance')
-      .setDescription(`How closely to follow the prompt (0-${DEFAULT_LIMITS.maxGuidance})`)
-      .setMinValue(0)
-      .setMaxValue(DEFAULT_LIMITS.maxGuidance),
+      .setDescription(`How closely to follow the prompt (${GUIDANCE[0]}-${GUIDANCE[1]})`)
+      .setMinValue(GUIDANCE[0])
+      .setMaxValue(GUIDANCE[1]),
   )
   .addIntegerOption((o) =>
     o
       .setName('count')
-      .setDescription(`Number of images (1-${DEFAULT_LIMITS.maxCount}; more than one makes a grid)`)
-      .setMinValue(1)
-      .setMaxValue(DEFAULT_LIMITS.maxCount),
+      .setDescription(`Number of images (${COUNT[0]}-${COUNT[1]}; more than one makes a grid)`)
+      .setMinValue(COUNT[0])
+      .setMaxValue(COUNT[1]),
   )
   .addStringOption((o) =>
     o
@@ -71,8 +69,8 @@ export const data = new SlashCommandBuilder()
 
 export interface BuiltRequest {
   request: GenerateRequest;
-  stepsGiven: boolean;
-  samplerGiven: boolean;
+  /** What the user chose; the queue fits the rest under the server's policy. */
+  given: GivenFields;
   video: boolean;
 }
 
@@ -83,13 +81,13 @@ export function buildRequest(
 ): BuiltRequest {
   const o = interaction.options;
   const raw = o.getString('prompt', true);
-  checkPromptText('prompt', raw, MAX_PROMPT, true);
+  checkPromptText('prompt', raw, MAX_PROMPT_CHARS, true);
   const { prompt, flags } = parsePromptFlags(raw);
   if (prompt === '')
     throw new InvalidOptionError('The prompt is empty once the flags are taken out; describe what to draw.');
-  checkPromptText('prompt', prompt, MAX_PROMPT, true);
+  checkPromptText('prompt', prompt, MAX_PROMPT_CHARS, true);
   const negative = o.getString('negative');
-  if (negative !== null) checkPromptText('negative', negative, MAX_NEGATIVE, false);
+  if (negative !== null) checkPromptText('negative', negative, MAX_NEGATIVE_CHARS, false);
   const negatives = [negative, flags.negative].filter((n): n is string => !!n && n.trim() !== '');
   const givenSampler = mergeOption('sampler', o.getString('sampler'), flags.sampler);
   const sampler = givenSampler ?? services.defaults.sampler;
@@ -97,18 +95,16 @@ export function buildRequest(
     throw new InvalidOptionError(`unknown sampler \`${sampler}\`; choose one of ${SAMPLERS.join(', ')}.`);
   }
   const count = mergeOption('count', o.getInteger('count'), flags.count) ?? 1;
-  if (count < 1 || count > DEFAULT_LIMITS.maxCount)
-    throw new InvalidOptionError(`count must be between 1 and ${DEFAULT_LIMITS.maxCount}, got ${count}.`);
   const givenSteps = mergeOption('steps', o.getInteger('steps'), flags.steps);
   const steps = givenSteps ?? services.defaults.steps;
-  if (steps < 1 || steps > DEFAULT_LIMITS.maxSteps)
-    throw new InvalidOptionError(`steps must be between 1 and ${DEFAULT_LIMITS.maxSteps}, got ${steps}.`);
   const guidance = mergeOption('guidance', o.getNumber('guidance'), flags.guidance) ?? services.defaults.guidance;
-  if (guidance < 0 || guidance > DEFAULT_LIMITS.maxGuidance)
-    throw new InvalidOptionError(`guidance must be between 0 and ${DEFAULT_LIMITS.maxGuidance}, got ${guidance}.`);
   const seed = mergeOption('seed', o.getInteger('seed'), flags.seed) ?? services.randomSeed();
-  if (seed < 0 || seed > 0xffffffff)
-    throw new InvalidOptionError(`seed must be between 0 and 4294967295, got ${seed}.`);
+  const values = { count, steps, guidance, seed };
+  const bad = outOfRange(values);
+  if (bad) {
+    const [min, max] = REQUEST_RANGES[bad];
+    throw new InvalidOptionError(`${bad} must be between ${min} and ${max}, got ${values[bad]}.`);
+  }
   const aspect = mergeOption('aspect', o.getString('aspect'), flags.aspect) ?? '1:1';
   const { width, height } = aspectToSize(aspect, services.defaultSide);
   const request: GenerateRequest = {
@@ -124,42 +120,16 @@ export function buildRequest(
   };
   return {
     request,
-    stepsGiven: givenSteps !== undefined,
-    samplerGiven: givenSampler !== undefined,
+    given: { steps: givenSteps !== undefined, sampler: givenSampler !== undefined },
     video: flags.video === true,
   };
-}
-
-/**
- * Fits what the user left to us under this server's settings, so a default is never what gets them
- * refused: the default steps under max_steps, the default sampler to one the server allows, and the size
- * of an aspect ratio under max_side (the long side at the limit, multiples of 8, the ratio kept).
- */
-export function fitToServer(
-  built: BuiltRequest,
-  settings: Pick<GuildSettings, 'maxSteps' | 'maxSide' | 'allowedSamplers'>,
-): GenerateRequest {
-  const request = { ...built.request };
-  if (!built.stepsGiven) request.steps = Math.min(request.steps, settings.maxSteps);
-  if (!built.samplerGiven && !settings.allowedSamplers.includes(request.sampler))
-    request.sampler = settings.allowedSamplers[0];
-  const long = Math.max(request.width, request.height);
-  if (long > settings.maxSide) {
-    const floor8 = (v: number) => Math.max(8, Math.floor(v / 8) * 8);
-    const scale = settings.maxSide / long;
-    request.width = floor8(request.width * scale);
-    request.height = floor8(request.height * scale);
-  }
-  return request;
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
   const built = buildRequest(interaction, services);
   await interaction.deferReply();
-  const request = interaction.guildId
-    ? fitToServer(built, await services.settings.get(interaction.guildId))
-    : built.request;
-  await submitJob(interaction, services, request, 'new', undefined, built.video ? { video: true } : undefined);
+  const extras = built.video ? { video: true } : undefined;
+  await submitJob(interaction, services, built.request, 'new', { extras, given: built.given });
 }
 
 export const imagine: SlashCommand = { data, execute };

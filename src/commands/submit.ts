@@ -2,7 +2,7 @@
 // queued job whose record carries everything delivery needs (even after a restart).
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { GenerateRequest } from '../engine/types.ts';
-import type { JobExtras, JobKind, JobOwner, JobRecord } from '../queue/index.ts';
+import type { GivenFields, JobExtras, JobKind, JobOwner, JobRecord } from '../queue/index.ts';
 import type { Services } from '../discord/command-types.ts';
 
 export function deliveryOf(
@@ -35,14 +35,15 @@ export async function submitJob(
   services: Services,
   request: GenerateRequest,
   kind: JobKind,
-  parentId?: string,
-  extras?: JobExtras,
+  options: { parentId?: string; extras?: JobExtras; given?: GivenFields } = {},
 ): Promise<JobRecord> {
+  const { parentId, extras, given } = options;
   const job = await services.queue.submit({
     owner: ownerOf(interaction),
     request,
     kind,
     parentId,
+    ...(given ? { given } : {}),
     delivery: deliveryOf(interaction),
     // Stored once, with the extras: the worker fits media to it, the front end the final image.
     ...withLimit(interaction, extras),

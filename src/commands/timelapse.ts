@@ -55,6 +55,6 @@ export const timelapseButton: ButtonFamily = {
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply();
     const parent = await finishedJobFor(interaction, ref.jobId, services);
-    await submitJob(interaction, services, singleImageRequest(parent, ref.index), 'timelapse', parent.id);
+    await submitJob(interaction, services, singleImageRequest(parent, ref.index), 'timelapse', { parentId: parent.id });
   },
 };

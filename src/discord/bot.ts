@@ -9,8 +9,8 @@
 // It logs in, waits for READY, learns the application id, starts delivering queue events to
 // messages (including jobs queued before a restart: their records carry the interaction token),
 // and routes every interaction. It does not register commands (register.ts does, from src/app).
-import { randomInt } from 'node:crypto';
 import { Events, type Client } from 'discord.js';
+import { randomSeed } from '../engine/noise.ts';
 import type { SamplerName } from '../engine/types.ts';
 import type { Registry } from './registry.ts';
 import type { Services } from './command-types.ts';
@@ -131,7 +131,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     displaySide: options.displaySide,
     defaults: { steps: 20, guidance: 7.5, sampler: 'euler_a' as SamplerName, ...options.defaults },
     track: (job) => deliverer.track(job),
-    randomSeed: options.randomSeed ?? (() => randomInt(0, 2 ** 32 - 1)),
+    randomSeed: options.randomSeed ?? randomSeed,
   };
   const route = createRouter({ registry, services, logger, onRun: options.onRun });
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));

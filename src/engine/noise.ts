@@ -4,7 +4,14 @@
 // Normals: Box-Muller (Box & Muller, 1958), both outputs of each pair used.
 import type { NoiseSource } from './schedulers/types.ts';
 
+import { randomInt } from 'node:crypto';
+
 export const MAX_SEED = 0xffffffff;
+
+/** A random seed for a request that names none. */
+export function randomSeed(): number {
+  return randomInt(0, MAX_SEED);
+}
 
 /** A seed that is not an integer in [0, 2^32 - 1]. */
 export class InvalidSeedError extends RangeError {

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { InvalidRequestError } from './errors.ts';
 import { SAMPLERS, type GenerateRequest } from './types.ts';
+import { MAX_SEED } from './noise.ts';
 
 export interface RequestLimits {
   maxSteps: number; // 150
@@ -25,8 +26,6 @@ export interface ModelTraits {
   vaeScaleFactor: number;
   hasVaeEncoder: boolean;
 }
-
-const MAX_SEED = 0xffffffff;
 
 function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);

@@ -43,6 +43,17 @@ export {
 } from './settings.ts';
 export { findBannedWord, normalizeForMatching } from './moderation.ts';
 export {
+  fitDefaults,
+  MAX_NEGATIVE_CHARS,
+  MAX_PROMPT_CHARS,
+  outOfRange,
+  paramProblem,
+  policyFor,
+  REQUEST_RANGES,
+  type GivenFields,
+  type RequestPolicy,
+} from './request-policy.ts';
+export {
   DAY_MS,
   LimitError,
   checkSubmit,

@@ -7,6 +7,7 @@ import type { GuildSettingsStore } from './settings.ts';
 import { checkChannel, checkCooldown, checkSubmit, type UsageSnapshot } from './limits.ts';
 import { USAGE_TTL_MS, usageKey } from './usage.ts';
 import { newJobId } from './job-id.ts';
+import { fitDefaults, policyFor, type GivenFields } from './request-policy.ts';
 import { JobCancelledError, JobNotFoundError, JobStateError, PermissionError, SubmitError } from './errors.ts';
 import { jobKey, type QueueState } from './queue-state.ts';
 
@@ -24,6 +25,8 @@ export interface SubmitInput {
   delivery?: JobRecord['delivery'];
   /** --video, attachment limit, image index. */
   extras?: JobRecord['extras'];
+  /** Which values the user chose; the others are defaults, fitted under the server's policy first. */
+  given?: GivenFields;
 }
 
 export interface CancelBy {
@@ -55,8 +58,10 @@ export async function submitJob(
   input: SubmitInput,
 ): Promise<JobRecord> {
   const kind = checkInput(input);
-  const { owner, request } = input;
+  const { owner } = input;
+  // The one settings read of a submit: defaults are fitted and limits checked against the same values.
   const settings = await settingsStore.get(owner.guildId);
+  const request = input.given ? fitDefaults(input.request, input.given, policyFor(settings)) : input.request;
 
   // From here to the reservation nothing awaits, so two submits cannot both slip under a limit.
   const now = state.clock();

@@ -1,6 +1,7 @@
 // Everything a submit can be refused for, checked in one pass before anything changes.
 // Values come from settings.ts (per server) and the queue's own cap; this file only decides.
-import { SAMPLERS, type GenerateRequest } from '../engine/types.ts';
+import type { GenerateRequest } from '../engine/types.ts';
+import { paramProblem, policyFor } from './request-policy.ts';
 import type { JobOwner } from './types.ts';
 import type { GuildSettings } from './settings.ts';
 import { findBannedWord } from './moderation.ts';
@@ -109,43 +110,10 @@ export function checkChannel(settings: GuildSettings, channelId: string): void {
   }
 }
 
-/** Parameter caps from the server's settings plus the engine's own shape rules. */
+/** The request under the server's policy (request-policy.ts); a problem is a LimitError 'param'. */
 export function checkParams(settings: GuildSettings, r: GenerateRequest): void {
-  const fail = (field: string, message: string): never => {
-    throw new LimitError('param', message, undefined, field);
-  };
-  if (typeof r.prompt !== 'string' || r.prompt.trim() === '') fail('prompt', 'expected a prompt, got an empty one');
-  if (r.prompt.length > 1000) fail('prompt', `expected a prompt of at most 1000 characters, got ${r.prompt.length}`);
-  if (!isInt(r.steps) || r.steps < 1 || r.steps > settings.maxSteps)
-    fail('steps', `expected steps between 1 and ${settings.maxSteps}, got ${r.steps}`);
-  if (!isInt(r.count) || r.count < 1 || r.count > settings.maxCount)
-    fail('count', `expected count between 1 and ${settings.maxCount}, got ${r.count}`);
-  for (const side of ['width', 'height'] as const) {
-    const v = r[side];
-    if (!isInt(v) || v < 8 || v % 8 !== 0) fail(side, `expected ${side} to be a multiple of 8 of at least 8, got ${v}`);
-    // A stored job re-run after the limit was lowered: said in the image's terms, not a field's.
-    if (v > settings.maxSide)
-      fail(
-        side,
-        `this image is ${r.width}×${r.height}, over this server's ${settings.maxSide} px limit for a side; make a new one with /imagine`,
-      );
-  }
-  if (!(SAMPLERS as readonly string[]).includes(r.sampler))
-    fail('sampler', `expected a sampler from ${SAMPLERS.join(', ')}, got ${r.sampler}`);
-  if (!settings.allowedSamplers.includes(r.sampler))
-    fail(
-      'sampler',
-      `the ${r.sampler} sampler is not allowed here; expected one of ${settings.allowedSamplers.join(', ')}`,
-    );
-  if (!isInt(r.seed) || r.seed < 0 || r.seed > 0xffffffff)
-    fail('seed', `expected a seed between 0 and 4294967295, got ${r.seed}`);
-  if (typeof r.guidance !== 'number' || !Number.isFinite(r.guidance) || r.guidance < 0 || r.guidance > 30)
-    fail('guidance', `expected guidance between 0 and 30, got ${r.guidance}`);
-  if (r.variation && (!isInt(r.variation.seed) || !(r.variation.strength >= 0 && r.variation.strength <= 1))) {
-    fail('variation', `expected a variation seed and a strength between 0 and 1, got ${JSON.stringify(r.variation)}`);
-  }
-  if (r.init && !(r.init.strength > 0 && r.init.strength <= 1))
-    fail('init', `expected an init strength above 0 and at most 1, got ${r.init.strength}`);
+  const problem = paramProblem(policyFor(settings), r);
+  if (problem) throw new LimitError('param', problem.message, undefined, problem.field);
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -160,6 +128,6 @@ export function nextUtcMidnight(ms: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
 }
 
-function isInt(v: unknown): v is number {
+function _isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
 }

@@ -1,7 +1,7 @@
 // Per-server settings that moderators change. This file owns every per-server limit: its default,
 // its allowed range and its validation. Stored as one JSON record per guild under `settings:<guildId>`.
 import { SAMPLERS, type SamplerName } from '../engine/types.ts';
-import { DEFAULT_LIMITS } from '../engine/validate.ts';
+import { REQUEST_RANGES } from './request-policy.ts';
 import type { Store } from './store.ts';
 
 export interface GuildSettings {
@@ -30,8 +30,8 @@ export interface GuildSettings {
 }
 
 // A server may lower the engine's own limits, never raise them.
-export const HARD_MAX_STEPS = DEFAULT_LIMITS.maxSteps;
-export const HARD_MAX_COUNT = DEFAULT_LIMITS.maxCount;
+export const HARD_MAX_STEPS = REQUEST_RANGES.steps[1];
+export const HARD_MAX_COUNT = REQUEST_RANGES.count[1];
 
 export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   maxSteps: 50,

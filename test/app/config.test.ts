@@ -6,13 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import {
-  ConfigError,
-  PROJECT_ROOT,
-  describeConfig,
-  parseConfig,
-  prepareDataDir,
-} from '../../src/app/config.ts';
+import { ConfigError, PROJECT_ROOT, describeConfig, parseConfig, prepareDataDir } from '../../src/app/config.ts';
 import { VARIABLES } from '../../src/app/variables.ts';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.fake-token-for-tests_0123456789';

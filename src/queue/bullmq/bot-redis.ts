@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { MAX_SEED } from '../../engine/noise.ts';
 import type { JobRecord, JobResult } from '../types.ts';
 import { writeMediaFile } from '../media-jobs.ts';
 import { cancelChannel, cancelKey, JOB_NAME, resultKey, wireJob, type WireJob, type WireResult } from './protocol.ts';
@@ -99,7 +100,7 @@ function checkWire(wire: WireResult | undefined): asserts wire is WireResult {
   if (!wire || !Number.isInteger(wire.images) || wire.images < 0 || wire.images > 16) {
     throw new DispatchError(`expected a result description from the worker, got ${show(wire)}`);
   }
-  if (!Array.isArray(wire.seeds) || !wire.seeds.every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffffffff)) {
+  if (!Array.isArray(wire.seeds) || !wire.seeds.every((s) => Number.isInteger(s) && s >= 0 && s <= MAX_SEED)) {
     throw new DispatchError(`expected the worker's seeds as whole numbers, got ${show(wire.seeds)}`);
   }
   if (typeof wire.model !== 'string' || wire.model.length > 200)
