@@ -4,10 +4,10 @@
 // MODEL_DIR picks the model (default models/emoji-tiny); BENCH_STEPS, BENCH_COUNT, BENCH_SAMPLER tune the request.
 // Wall-clock figures on a shared 2-core machine include other processes' time: compare medians, rerun when busy.
 import { DiffusionPipeline } from '../src/engine/pipeline.ts';
-import { traceGeneration } from '../src/engine/denoise-trace.ts';
-import { encodeTimelapse, timelapseFrames, TIMELAPSE_DEFAULTS } from '../src/engine/timelapse.ts';
-import { makeDiffusionStrip } from '../src/engine/diffusion-strip.ts';
-import { createMediaRenderer } from '../src/engine/media.ts';
+import { traceGeneration } from '../src/media/trace.ts';
+import { encodeTimelapse, timelapseFrames, TIMELAPSE_DEFAULTS } from '../src/media/timelapse.ts';
+import { makeDiffusionStrip } from '../src/media/diffusion-strip.ts';
+import { createMediaRenderer } from '../src/media/renderer.ts';
 import type { GenerateRequest } from '../src/engine/types.ts';
 import { engineBenchSettings } from './settings.ts';
 

@@ -69,6 +69,16 @@ test('no two folders import each other, directly or around a cycle', () => {
   assert.deepEqual(cycles, []);
 });
 
+test('only the engine touches onnxruntime: the layers above it are told what a run did, they do not open its sessions', () => {
+  const outside = SOURCES.filter(
+    (file) => layerOf(file) !== 'engine' && /from 'onnxruntime-node'/.test(readFileSync(file, 'utf8')),
+  );
+  assert.deepEqual(
+    outside.map((file) => relative(ROOT, file)),
+    [],
+  );
+});
+
 test('no source file is over 300 lines', () => {
   const long = SOURCES.map(
     (file) => [relative(ROOT, file), readFileSync(file, 'utf8').split('\n').length - 1] as const,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { ModelLoadError, WorkerPipeline, type ImageGenerator } from '../engine/index.ts';
-import { mediaRendererFor } from '../engine/media.ts';
+import { mediaRendererFor } from '../media/renderer.ts';
 import { DAY_MS, GuildSettingsStore, JobQueue, openStore, StoreError, type Store } from '../queue/index.ts';
 import { openRunner, type JobRunner } from './runner.ts';
 import { readModelFacts, type ModelFacts } from './model-facts.ts';

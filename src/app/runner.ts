@@ -3,7 +3,7 @@
 //   bullmq - the Dispatcher hands jobs to BullMQ on Redis in fair order; GpuWorker processes run them,
 //            and, when this process has an engine too (ROLE=all), one GpuWorker runs here as well.
 import type { ImageGenerator } from '../engine/types.ts';
-import type { MediaRenderer } from '../engine/media.ts';
+import type { MediaRenderer } from '../media/renderer.ts';
 import type { JobQueue } from '../queue/queue.ts';
 import { Worker } from '../queue/worker.ts';
 import type { GpuWorker } from '../queue/bullmq/gpu-worker.ts';
@@ -30,7 +30,7 @@ export interface RunnerOptions {
   queue: JobQueue;
   /** Required for 'local'; for 'bullmq' it adds an in-process GPU worker. */
   engine?: ImageGenerator;
-  /** Makes timelapse / diffusion / --video jobs (engine/media.ts mediaRendererFor); without it they fail with a clear message. */
+  /** Makes timelapse / diffusion / --video jobs (media/renderer.ts mediaRendererFor); without it they fail with a clear message. */
   media?: MediaRenderer;
   resultsDir: string;
   jobTimeoutMs?: number;

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { ConfigError, type Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { WorkerPipeline } from '../engine/index.ts';
+import { createMediaRenderer } from '../media/renderer.ts';
 import { GpuWorker } from '../queue/bullmq/index.ts';
 
 export interface WorkerProcess {
@@ -35,7 +36,8 @@ export async function startWorkerRole(config: Config, logger: Logger): Promise<W
       jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
       lockDurationMs: lockMs,
       stalledIntervalMs: lockMs,
-      media: engine, // WorkerPipeline makes timelapses and diffusion strips in its own thread
+      // Films and strips are drawn here from the latents the engine thread reports.
+      media: createMediaRenderer(engine),
       onJob: (e) =>
         e.type === 'failed' ? log.warn(e, 'job failed') : log.info(e, e.type === 'start' ? 'job started' : 'job done'),
     });

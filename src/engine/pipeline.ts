@@ -11,14 +11,15 @@ import { imageToPlanar, latentToRgb, planarToImages } from './preview.ts';
 import { createScheduler, startIndexForStrength } from './schedulers/index.ts';
 import { floatTensor, idsTensor, timestepTensor, toFloat32, type RunClock } from './session.ts';
 import { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
-import type { GenerateOptions, GenerateRequest, GenerateResult, ImageGenerator, RawImage } from './types.ts';
+import { guidanceEmbedding } from './guidance-embedding.ts';
+import type { GenerateOptions, GenerateRequest, GenerateResult, LatentEngine, RawImage } from './types.ts';
 
 export interface PipelineOptions {
   logger?: EngineLogger;
   limits?: Partial<RequestLimits>;
 }
 
-export class DiffusionPipeline implements ImageGenerator {
+export class DiffusionPipeline implements LatentEngine {
   readonly modelName: string;
   readonly limits: RequestLimits;
   private readonly logger: EngineLogger;
@@ -47,11 +48,12 @@ export class DiffusionPipeline implements ImageGenerator {
   }
 
   async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
-    const start = performance.now();
+    const started = performance.now();
     const m = this.model;
     validateRequest(request, { vaeScaleFactor: m.vaeScaleFactor, hasVaeEncoder: !!m.vaeEncoder }, this.limits);
     const { signal, onStep } = options;
     const previews = (options.previews ?? true) && !!onStep;
+    const report = options.latents === true;
     const clock: RunClock = { sessionRunMs: 0 };
     const count = request.count;
     const seeds = Array.from({ length: count }, (_, i) => (request.seed + i) >>> 0);
@@ -122,9 +124,11 @@ export class DiffusionPipeline implements ImageGenerator {
     const n = count * perImage;
 
     // 4. denoising loop
+    let start: Float32Array | undefined;
     for (let k = firstStep; k < request.steps; k++) {
       this.checkCancelled(signal, k - firstStep, total);
       const scaled = scheduler.scaleModelInput(latents, k);
+      if (report && k === firstStep) start = Float32Array.from(scaled);
       let input = scaled;
       if (cfg) {
         input = new Float32Array(2 * n);
@@ -148,19 +152,41 @@ export class DiffusionPipeline implements ImageGenerator {
       latents = stepped.prevSample;
       if (onStep) {
         const preview = previews ? await this.preview(stepped.predOriginalSample, count, lh, lw, clock) : undefined;
-        onStep({ step: k - firstStep + 1, total, preview });
+        const step = k - firstStep + 1;
+        if (!report) onStep({ step, total, preview });
+        else {
+          const x0 = Float32Array.from(stepped.predOriginalSample);
+          onStep({ step, total, preview, timestep: scheduler.timesteps[k], latents: Float32Array.from(latents), x0 });
+        }
       }
     }
     this.checkCancelled(signal, total, total);
 
     // 5. decode: the VAE expects latents divided by the scaling factor
     const images = await this.decode(latents, count, lh, lw, clock);
+    const timesteps = scheduler.timesteps.slice(firstStep);
     return {
       images,
       seeds,
       model: m.name,
-      timings: { totalMs: performance.now() - start, sessionRunMs: clock.sessionRunMs },
+      timings: { totalMs: performance.now() - started, sessionRunMs: clock.sessionRunMs },
+      ...(report && start
+        ? { latents: { channels: lc, height: lh, width: lw, start, timesteps, final: latents } }
+        : {}),
     };
+  }
+
+  get latentChannels(): number {
+    return this.model.latentChannels;
+  }
+
+  get schedulerConfig() {
+    return this.model.schedulerConfig;
+  }
+
+  /** The model's VAE decoder on latents as the U-Net sees them: [count, channels, h, w] -> count images. */
+  decodeLatents(latents: Float32Array, count: number, height: number, width: number): Promise<RawImage[]> {
+    return this.decode(latents, count, height, width, { sessionRunMs: 0 });
   }
 
   private checkCancelled(signal: AbortSignal | undefined, step: number, total: number): void {
@@ -270,23 +296,4 @@ export class DiffusionPipeline implements ImageGenerator {
     }
     return makeGrid(images);
   }
-}
-
-/**
- * LCM's guidance embedding (diffusers LatentConsistencyModelPipeline.get_guidance_scale_embedding):
- * w = guidance - 1, scaled by 1000, as sinusoids [sin..., cos...] of `dim` values, one row per batch entry.
- */
-export function guidanceEmbedding(guidance: number, dim: number, batch: number): Float32Array {
-  const w = (guidance - 1) * 1000;
-  const half = Math.floor(dim / 2);
-  const row = new Float32Array(dim);
-  const scale = Math.log(10000) / Math.max(1, half - 1);
-  for (let j = 0; j < half; j++) {
-    const v = w * Math.exp(-scale * j);
-    row[j] = Math.sin(v);
-    row[half + j] = Math.cos(v);
-  }
-  const out = new Float32Array(batch * dim);
-  for (let b = 0; b < batch; b++) out.set(row, b * dim);
-  return out;
 }

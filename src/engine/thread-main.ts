@@ -2,11 +2,16 @@
 // (1.30 defers it with setImmediate, then blocks), so the model lives here and the main thread stays free.
 import { parentPort, workerData } from 'node:worker_threads';
 import { DiffusionPipeline } from './pipeline.ts';
-import { createMediaRenderer, type MediaFile } from './media.ts';
-import type { GenerateResult } from './types.ts';
 import type { EngineLogger } from './logger.ts';
-import type { RawImage } from './types.ts';
-import { serializeError, transferables, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.ts';
+import type { StepProgress } from './types.ts';
+import {
+  latentBuffers,
+  serializeError,
+  transferables,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from './worker-protocol.ts';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -31,6 +36,8 @@ try {
       defaultSize: pipeline.defaultSize,
       vaeScaleFactor: m.vaeScaleFactor,
       hasVaeEncoder: !!m.vaeEncoder,
+      latentChannels: m.latentChannels,
+      schedulerConfig: m.schedulerConfig,
       provider: m.provider,
       limits: pipeline.limits,
     },
@@ -38,16 +45,19 @@ try {
 
   const run = async (msg: Extract<ToWorker, { type: 'generate' }>): Promise<void> => {
     const controller = controllers.get(msg.id)!;
+    const onStep = (p: StepProgress) => {
+      const moved = [...(p.preview ? transferables([p.preview]) : []), ...latentBuffers(p.latents, p.x0)];
+      post({ type: 'step', id: msg.id, ...p }, moved);
+    };
     try {
       const result = await pipeline.generate(msg.request, {
         signal: controller.signal,
         previews: msg.previews,
-        onStep: msg.steps
-          ? ({ step, total, preview }) =>
-              post({ type: 'step', id: msg.id, step, total, preview }, preview ? transferables([preview]) : [])
-          : undefined,
+        latents: msg.latents,
+        onStep: msg.steps ? onStep : undefined,
       });
-      post({ type: 'done', id: msg.id, result }, transferables(result.images));
+      const moved = [...transferables(result.images), ...latentBuffers(result.latents?.start, result.latents?.final)];
+      post({ type: 'done', id: msg.id, result }, moved);
     } catch (error) {
       post({ type: 'failed', id: msg.id, error: serializeError(error) });
     } finally {
@@ -55,35 +65,12 @@ try {
     }
   };
 
-  const media = createMediaRenderer(pipeline);
-  const runMedia = async (msg: Extract<ToWorker, { type: 'media' }>): Promise<void> => {
-    const controller = controllers.get(msg.id)!;
+  const decode = async (msg: Extract<ToWorker, { type: 'decode' }>): Promise<void> => {
     try {
-      const base = { signal: controller.signal, byteLimit: msg.byteLimit, index: msg.index };
-      let out: { media: MediaFile; result?: GenerateResult };
-      if (msg.kind === 'timelapse') out = { media: await media.timelapse(msg.request, base) };
-      else if (msg.kind === 'diffusion') out = { media: await media.diffusion(msg.request, base) };
-      else {
-        const onStep = msg.steps
-          ? (p: { step: number; total: number; preview?: RawImage }) =>
-              post({ type: 'step', id: msg.id, ...p }, p.preview ? transferables([p.preview]) : [])
-          : undefined;
-        const { result, timelapse } = await media.generateWithTimelapse(msg.request, {
-          ...base,
-          previews: msg.previews,
-          onStep,
-        });
-        out = { media: timelapse, result };
-      }
-      const data = new Uint8Array(out.media.data); // an unshared copy, so its buffer can be transferred
-      post({ type: 'media-done', id: msg.id, media: { ...out.media, data: data as Buffer }, result: out.result }, [
-        data.buffer,
-        ...(out.result ? transferables(out.result.images) : []),
-      ]);
+      const images = await pipeline.decodeLatents(msg.latents, msg.count, msg.height, msg.width);
+      post({ type: 'decoded', id: msg.id, images }, transferables(images));
     } catch (error) {
       post({ type: 'failed', id: msg.id, error: serializeError(error) });
-    } finally {
-      controllers.delete(msg.id);
     }
   };
 
@@ -97,9 +84,8 @@ try {
     if (msg.type === 'generate') {
       controllers.set(msg.id, controllerFor(msg));
       queue = queue.then(() => run(msg)); // one generation at a time, in arrival order
-    } else if (msg.type === 'media') {
-      controllers.set(msg.id, controllerFor(msg));
-      queue = queue.then(() => runMedia(msg));
+    } else if (msg.type === 'decode') {
+      queue = queue.then(() => decode(msg));
     } else if (msg.type === 'cancel') {
       controllers.get(msg.id)?.abort();
     } else if (msg.type === 'close') {

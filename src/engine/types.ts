@@ -1,6 +1,6 @@
 // The engine's public contract. Plain data only: requests and results travel through the queue as JSON.
 
-import type { SamplerName } from './schedulers/types.ts';
+import type { SamplerName, SchedulerConfig } from './schedulers/types.ts';
 
 export { SAMPLERS, type SamplerName } from './schedulers/types.ts';
 
@@ -33,12 +33,34 @@ export interface StepProgress {
   total: number;
   /** Small RGB preview of the predicted clean image (absent when previews are off). */
   preview?: RawImage;
+  /** With `latents: true` (as diffusers' callback_on_step_end): the step's model timestep, ... */
+  timestep?: number;
+  /** ... the latents after the step, [count, channels, h, w], as the U-Net sees them (scaled) ... */
+  latents?: Float32Array;
+  /** ... and the sampler's predicted clean latents (x0), the same shape. Copies: safe to keep. */
+  x0?: Float32Array;
 }
 
 export interface GenerateOptions {
   onStep?: (progress: StepProgress) => void;
   signal?: AbortSignal;
   previews?: boolean; // default true
+  /** Report each step's latents and x0 to onStep, and the run's starting and final latents in the result. */
+  latents?: boolean;
+}
+
+/** A run's latents (with `latents: true`): what a film or a strip of the run is made from. */
+export interface RunLatents {
+  /** Latent dims of one image. */
+  channels: number;
+  height: number;
+  width: number;
+  /** The U-Net's input at the first step (scaled noise; the noised init image for img2img), [count, ...]. */
+  start: Float32Array;
+  /** The model timesteps of the steps that ran, in order (img2img skips the first ones). */
+  timesteps: number[];
+  /** The latents the VAE decoded into the images (scaled as the U-Net sees them). */
+  final: Float32Array;
 }
 
 export interface GenerateResult {
@@ -47,6 +69,17 @@ export interface GenerateResult {
   /** Which model made the images (model_index.json name or folder name). */
   model: string;
   timings: { totalMs: number; sessionRunMs: number };
+  /** Only with `latents: true`. */
+  latents?: RunLatents;
+}
+
+/** An engine whose latents can be decoded after a run (both pipelines): what the media layer needs. */
+export interface LatentEngine extends ImageGenerator {
+  /** Latent channels and the scheduler config of the model, to place the run's steps. */
+  readonly latentChannels: number;
+  readonly schedulerConfig: SchedulerConfig;
+  /** The model's VAE decoder on latents as the U-Net sees them: [count, channels, h, w] -> count images. */
+  decodeLatents(latents: Float32Array, count: number, height: number, width: number): Promise<RawImage[]>;
 }
 
 /** What the queue's worker needs from an engine: one call at a time, cancellable. */

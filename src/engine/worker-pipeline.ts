@@ -8,13 +8,12 @@ import type { RequestLimits } from './validate.ts';
 import {
   deserializeError,
   type FromWorker,
-  type MediaKind,
   type ModelInfo,
   type ToWorker,
   type WorkerInit,
 } from './worker-protocol.ts';
-import type { MediaFile, MediaOptions, MediaRenderer } from './media.ts';
-import type { GenerateOptions, GenerateRequest, GenerateResult, ImageGenerator } from './types.ts';
+import type { SchedulerConfig } from './schedulers/types.ts';
+import type { GenerateOptions, GenerateRequest, GenerateResult, LatentEngine, RawImage } from './types.ts';
 
 export interface WorkerPipelineOptions extends SessionSettings {
   logger?: EngineLogger;
@@ -28,7 +27,7 @@ interface Pending {
   cleanup(): void;
 }
 
-export class WorkerPipeline implements ImageGenerator, MediaRenderer {
+export class WorkerPipeline implements LatentEngine {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closing?: Promise<void>;
@@ -88,43 +87,22 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
       request,
       previews: options.previews ?? true,
       steps: !!options.onStep,
+      latents: options.latents === true,
     }));
   }
 
-  // MediaRenderer (issue 8): made in the engine's thread, where the model's sessions are.
-  async timelapse(request: GenerateRequest, options: MediaOptions & { index?: number } = {}): Promise<MediaFile> {
-    return (await this.media('timelapse', request, options)).media;
+  get latentChannels(): number {
+    return this.info.latentChannels;
   }
 
-  async diffusion(request: GenerateRequest, options: MediaOptions & { index?: number } = {}): Promise<MediaFile> {
-    return (await this.media('diffusion', request, options)).media;
+  get schedulerConfig(): SchedulerConfig {
+    return this.info.schedulerConfig;
   }
 
-  async generateWithTimelapse(
-    request: GenerateRequest,
-    options: MediaOptions & Pick<GenerateOptions, 'onStep' | 'previews'> = {},
-  ): Promise<{ result: GenerateResult; timelapse: MediaFile }> {
-    const { media, result } = await this.media('video', request, options);
-    return { result: result!, timelapse: media };
-  }
-
-  private async media(
-    kind: MediaKind,
-    request: GenerateRequest,
-    options: MediaOptions & { index?: number } & Pick<GenerateOptions, 'onStep' | 'previews'>,
-  ): Promise<{ media: MediaFile; result?: GenerateResult }> {
-    const out = await this.start<{ media: MediaFile; result?: GenerateResult }>(options, (id) => ({
-      type: 'media',
-      id,
-      kind,
-      request,
-      byteLimit: options.byteLimit,
-      index: options.index,
-      previews: options.previews ?? true,
-      steps: !!options.onStep,
-    }));
-    const d = out.media.data;
-    return { ...out, media: { ...out.media, data: Buffer.from(d.buffer, d.byteOffset, d.byteLength) } };
+  /** The model's VAE decoder, run in the engine's thread. */
+  decodeLatents(latents: Float32Array, count: number, height: number, width: number): Promise<RawImage[]> {
+    // A copy goes over, so the caller's array stays usable.
+    return this.start<RawImage[]>({}, (id) => ({ type: 'decode', id, latents: latents.slice(), count, height, width }));
   }
 
   private async start<T>(options: GenerateOptions, message: (id: number) => ToWorker): Promise<T> {
@@ -200,7 +178,8 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
       case 'step': {
         const p = this.pending.get(msg.id);
         try {
-          p?.options.onStep?.({ step: msg.step, total: msg.total, preview: msg.preview });
+          const { type: _type, id: _id, ...progress } = msg;
+          p?.options.onStep?.(progress);
         } catch (error) {
           // a throwing progress callback is logged; the generation goes on
           this.logger.error({ error: (error as Error).message }, 'onStep callback threw');
@@ -210,8 +189,8 @@ export class WorkerPipeline implements ImageGenerator, MediaRenderer {
       case 'done':
         this.settle(msg.id, (p) => p.resolve(msg.result as never));
         return;
-      case 'media-done':
-        this.settle(msg.id, (p) => p.resolve({ media: msg.media, result: msg.result } as never));
+      case 'decoded':
+        this.settle(msg.id, (p) => p.resolve(msg.images as never));
         return;
       case 'failed':
         this.settle(msg.id, (p) => p.reject(deserializeError(msg.error)));

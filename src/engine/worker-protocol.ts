@@ -1,11 +1,8 @@
 // Messages between WorkerPipeline (main thread) and thread-main.ts (the engine's thread), and error transport.
 import { GenerationCancelledError, InvalidRequestError, ModelLoadError } from './errors.ts';
 import type { RequestLimits } from './validate.ts';
-import type { GenerateRequest, GenerateResult, RawImage } from './types.ts';
-import type { MediaFile } from './media.ts';
-
-/** The MediaRenderer calls (issue 8); 'video' is generateWithTimelapse. */
-export type MediaKind = 'timelapse' | 'diffusion' | 'video';
+import type { SchedulerConfig } from './schedulers/types.ts';
+import type { GenerateRequest, GenerateResult, RawImage, StepProgress } from './types.ts';
 
 export interface WorkerInit {
   entry: string; // URL of thread-main.ts, imported by the bootstrap after tsx is registered
@@ -22,6 +19,8 @@ export interface ModelInfo {
   defaultSize: number;
   vaeScaleFactor: number;
   hasVaeEncoder: boolean;
+  latentChannels: number;
+  schedulerConfig: SchedulerConfig;
   provider: 'cpu' | 'cuda';
   limits: RequestLimits;
 }
@@ -39,18 +38,16 @@ export interface SerializedError {
 export type ToWorker =
   // `aborted`: the caller's signal had fired before the message left; a later 'cancel' message could
   // arrive only after a short run had already finished.
-  | { type: 'generate'; id: number; request: GenerateRequest; previews: boolean; steps: boolean; aborted?: boolean }
   | {
-      type: 'media';
+      type: 'generate';
       id: number;
-      kind: MediaKind;
       request: GenerateRequest;
-      byteLimit?: number;
-      index?: number;
       previews: boolean;
       steps: boolean;
+      latents: boolean;
       aborted?: boolean;
     }
+  | { type: 'decode'; id: number; latents: Float32Array; count: number; height: number; width: number }
   | { type: 'cancel'; id: number }
   | { type: 'close' };
 
@@ -58,9 +55,9 @@ export type FromWorker =
   | { type: 'ready'; info: ModelInfo }
   | { type: 'load-error'; error: SerializedError }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: object; msg?: string }
-  | { type: 'step'; id: number; step: number; total: number; preview?: RawImage }
+  | ({ type: 'step'; id: number } & StepProgress)
   | { type: 'done'; id: number; result: GenerateResult }
-  | { type: 'media-done'; id: number; media: MediaFile; result?: GenerateResult }
+  | { type: 'decoded'; id: number; images: RawImage[] }
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'closed' };
 
@@ -103,4 +100,9 @@ export function transferables(images: readonly RawImage[]): ArrayBuffer[] {
     if (data.byteOffset === 0 && data.byteLength === buffer.byteLength && !out.includes(buffer)) out.push(buffer);
   }
   return out;
+}
+
+/** The buffers of a step's or a result's latents (copies made for the caller, so they can move). */
+export function latentBuffers(...arrays: Array<Float32Array | undefined>): ArrayBuffer[] {
+  return arrays.filter((a): a is Float32Array => a !== undefined).map((a) => a.buffer as ArrayBuffer);
 }

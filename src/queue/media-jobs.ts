@@ -3,7 +3,7 @@
 // during its own run, no second run). They go through the same queue, limits and worker as any job.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MediaFile, MediaRenderer } from '../engine/media.ts';
+import type { MediaFile, MediaRenderer } from '../media/renderer.ts';
 import type { GenerateRequest, GenerateResult, StepProgress } from '../engine/types.ts';
 import { basename, extname } from 'node:path';
 import type { JobMedia, RunnableJob } from './types.ts';

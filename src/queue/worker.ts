@@ -3,7 +3,7 @@
 import { join, resolve } from 'node:path';
 import type { GenerateResult, ImageGenerator, StepProgress } from '../engine/types.ts';
 import type { JobQueue, JobLease } from './queue.ts';
-import type { MediaRenderer } from '../engine/media.ts';
+import type { MediaRenderer } from '../media/renderer.ts';
 import { isMediaJob, requestSeeds, runMediaJob, writeMediaFile, type MediaRun } from './media-jobs.ts';
 import type { JobRecord, JobResult } from './types.ts';
 import { writeResultFiles } from './result-files.ts';
@@ -18,7 +18,7 @@ export interface WorkerOptions {
   abortGraceMs?: number;
   /** Ask the engine for step previews. Default true. */
   previews?: boolean;
-  /** Makes timelapse / diffusion / --video jobs (engine/media.ts createMediaRenderer); without it they fail with a clear message. */
+  /** Makes timelapse / diffusion / --video jobs (media/renderer.ts createMediaRenderer); without it they fail with a clear message. */
   media?: MediaRenderer;
 }
 

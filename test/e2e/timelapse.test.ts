@@ -5,7 +5,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { Harness, buttonIdFor, buttonLabels, engine, isFinal } from './harness.ts';
-import { mediaRendererFor } from '../../src/engine/media.ts';
+import { mediaRendererFor } from '../../src/media/renderer.ts';
 import { decodeCustomId } from '../../src/discord/custom-id.ts';
 import { isEphemeral, type StoredAttachment, type StoredMessage } from '../support/discord/index.ts';
 

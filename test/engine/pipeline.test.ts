@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiffusionPipeline, guidanceEmbedding } from '../../src/engine/pipeline.ts';
+import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
+import { guidanceEmbedding } from '../../src/engine/guidance-embedding.ts';
 import { GenerationCancelledError, InvalidRequestError } from '../../src/engine/errors.ts';
 import { encodePng } from '../../src/engine/images.ts';
 import { SAMPLERS, type GenerateRequest, type StepProgress } from '../../src/engine/types.ts';
@@ -120,6 +121,30 @@ test('onStep is called once per step with previews, and without them when previe
     assert.ok(plain.every((p) => p.preview === undefined));
     assert.ok(same(withPreviews.images[1].data, without.images[1].data), 'previews must not change the result');
   }
+});
+
+test('with latents: true, each step reports its timestep, latents and x0, and the result its start and final latents', async () => {
+  const r = req({ steps: 4, count: 2, sampler: 'euler' });
+  const seen: StepProgress[] = [];
+  const result = await fp32().generate(r, { latents: true, previews: false, onStep: (p) => seen.push(p) });
+  const plain = await fp32().generate(r);
+  assert.ok(same(result.images[1].data, plain.images[1].data), 'reporting changes nothing');
+  const run = result.latents!;
+  const per = run.channels * run.height * run.width;
+  assert.equal(seen.length, 4);
+  for (const [k, p] of seen.entries()) {
+    assert.equal(p.timestep, run.timesteps[k]);
+    assert.equal(p.latents!.length, 2 * per);
+    assert.equal(p.x0!.length, 2 * per);
+  }
+  assert.deepEqual(seen.at(-1)!.latents, run.final, 'the last step leaves the latents the VAE decodes');
+  assert.equal(run.start.length, 2 * per);
+  const decoded = await fp32().decodeLatents(run.final, 2, run.height, run.width);
+  assert.ok(same(decoded[0].data, result.images[0].data), 'decodeLatents(final) is the result');
+  const quiet: StepProgress[] = [];
+  const without = await fp32().generate(r, { onStep: (p) => quiet.push(p) });
+  assert.equal(without.latents, undefined);
+  assert.ok(quiet.every((p) => p.latents === undefined && p.x0 === undefined));
 });
 
 test('the linear preview decodes x0 with the model factors', async () => {

@@ -1,7 +1,8 @@
-// The engine's worker thread dies under a job (here: terminated right after the job reached it, as an
-// out-of-memory kill of the thread would end it; terminating it inside a native onnxruntime call would
-// abort the whole process, as a native crash does). The engine starts a new thread by itself, the job goes back to the front of the line and
-// finishes, and a job that keeps killing the engine fails with a fixed message instead of looping.
+// The engine's worker thread dies under a job (here: a message it cannot read throws in its handler, the
+// way an uncaught error ends the thread; it is read between two ONNX calls, as terminating the thread
+// inside a native onnxruntime call would abort the whole process, as a native crash does). The engine
+// starts a new thread by itself, the job goes back to the front of the line and finishes, and a job that
+// keeps killing the engine fails with a fixed message instead of looping.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -17,9 +18,9 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** Ends the engine's thread the way a crash would: from outside, mid-call. */
-function killThread(engine: WorkerPipeline): Promise<number> {
-  return (engine as unknown as { worker: ThreadWorker }).worker.terminate();
+/** Ends the engine's thread from inside, mid-call: its message handler throws on a message with no type. */
+function killThread(engine: WorkerPipeline): void {
+  (engine as unknown as { worker: ThreadWorker }).worker.postMessage(null);
 }
 
 test('a dead engine thread is restarted; the call under it fails as crashed and the next call works', async () => {
@@ -27,7 +28,7 @@ test('a dead engine thread is restarted; the call under it fails as crashed and 
   try {
     assert.equal(engine.alive, true);
     const call = engine.generate(request({ steps: 30, width: 64, height: 64 }));
-    void killThread(engine);
+    killThread(engine);
     await assert.rejects(call, (e: unknown) => e instanceof EngineCrashedError);
     const next = await engine.generate(request({ steps: 2, width: 64, height: 64 }));
     assert.equal(next.images.length, 1);
@@ -57,7 +58,7 @@ test('through the queue: the job is re-queued and finishes; one that keeps crash
       const runs = kills.get(r.prompt) ?? 0;
       if (r.prompt === 'doomed' || runs === 0) {
         kills.set(r.prompt, runs + 1);
-        void killThread(engine);
+        killThread(engine);
       }
       return call;
     },

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Worker as BullWorker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { GenerateRequest, GenerateResult, ImageGenerator, StepProgress } from '../../engine/types.ts';
-import type { MediaFile, MediaRenderer } from '../../engine/media.ts';
+import type { MediaFile, MediaRenderer } from '../../media/renderer.ts';
 import { isMediaJob, requestSeeds, runMediaJob, type MediaRun } from '../media-jobs.ts';
 import { CrashCounts, JobTimeoutError, StopRequeue, runEnd, untilAbortedPlusGrace } from '../job-run.ts';
 import { encodeResultPngs } from '../result-files.ts';

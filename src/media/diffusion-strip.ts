@@ -5,12 +5,11 @@
 // the model's VAE decoder; column t=0 is the finished image itself.
 import sharp from 'sharp';
 import { drawText, fillRect, measureText } from './bitmap-font.ts';
-import { decodeLatents, traceGeneration, type DenoiseTrace } from './denoise-trace.ts';
-import { randn } from './noise.ts';
-import { createScheduler } from './schedulers/index.ts';
+import { traceGeneration, type DenoiseTrace } from './trace.ts';
+import { randn } from '../engine/noise.ts';
+import { createScheduler } from '../engine/schedulers/index.ts';
 import { displaySize, resizeTo } from './timelapse.ts';
-import type { DiffusionPipeline } from './pipeline.ts';
-import type { GenerateRequest, RawImage } from './types.ts';
+import type { GenerateRequest, LatentEngine, RawImage } from '../engine/types.ts';
 
 export interface DiffusionStripOptions {
   signal?: AbortSignal;
@@ -59,7 +58,7 @@ export const REVERSE_LABEL = '<- reverse: model removes noise';
 
 /** Runs `request` (deterministic in seed and parameters) and draws its forward/reverse strip. */
 export async function makeDiffusionStrip(
-  pipeline: DiffusionPipeline,
+  engine: LatentEngine,
   request: GenerateRequest,
   options: DiffusionStripOptions = {},
 ): Promise<DiffusionStrip> {
@@ -69,8 +68,8 @@ export async function makeDiffusionStrip(
   const columns = options.columns ?? 6;
   if (!Number.isInteger(columns) || columns < 2 || columns > 12)
     throw new DiffusionStripError(`expected between 2 and 12 columns, got ${columns}`);
-  const trace = await traceGeneration(pipeline, request, { signal: options.signal });
-  return stripFromTrace(pipeline, trace, { ...options, index, columns });
+  const trace = await traceGeneration(engine, request, { signal: options.signal });
+  return stripFromTrace(engine, trace, { ...options, index, columns });
 }
 
 /**
@@ -85,11 +84,10 @@ export function columnStepIndices(total: number, noisyColumns: number): number[]
 }
 
 export async function stripFromTrace(
-  pipeline: DiffusionPipeline,
+  engine: LatentEngine,
   trace: DenoiseTrace,
   options: Required<Pick<DiffusionStripOptions, 'index' | 'columns'>> & DiffusionStripOptions,
 ): Promise<DiffusionStrip> {
-  const m = pipeline.model;
   const { request } = trace;
   const { channels, height: lh, width: lw } = trace.latent;
   const per = channels * lh * lw;
@@ -97,12 +95,13 @@ export async function stripFromTrace(
   const clean = trace.final.slice(i * per, (i + 1) * per);
   const finalImage = trace.result.images[i];
 
-  const scheduler = createScheduler(request.sampler, m.schedulerConfig);
+  const scheduler = createScheduler(request.sampler, engine.schedulerConfig);
   scheduler.setTimesteps(request.steps);
   const skipped = request.steps - trace.total; // img2img starts part-way
   // Fresh noise, independent of the run's own: the forward process is how training examples are made.
   const eps = randn(((request.seed + i) ^ 0x9e3779b9) >>> 0, per);
-  const decodeOne = async (latent: Float32Array): Promise<RawImage> => (await decodeLatents(m, latent, 1, lh, lw))[0];
+  const decodeOne = async (latent: Float32Array): Promise<RawImage> =>
+    (await engine.decodeLatents(latent, 1, lh, lw))[0];
 
   const cols: StripColumn[] = [
     { timestep: 0, stepIndex: -1, forward: finalImage, reverse: finalImage, forwardLatent: clean },

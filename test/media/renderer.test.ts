@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
-import { createMediaRenderer, mediaRendererFor } from '../../src/engine/media.ts';
-import { MediaTooLargeError } from '../../src/engine/errors.ts';
+import { createMediaRenderer, mediaRendererFor } from '../../src/media/renderer.ts';
+import { MediaTooLargeError } from '../../src/media/errors.ts';
 import type { GenerateRequest, StepProgress } from '../../src/engine/types.ts';
 
 let pipeline: DiffusionPipeline;
@@ -58,36 +58,34 @@ test('timelapse and diffusion files with their captions, within the byte limit',
   await assert.rejects(media.diffusion(request, { byteLimit: 500 }), MediaTooLargeError);
 });
 
-test('mediaRendererFor: a recorder for the in-thread pipeline, nothing for an engine that only generates', async () => {
+test('mediaRendererFor: a renderer for an engine that reports its latents, nothing for one that only generates', async () => {
   const media = mediaRendererFor(pipeline)!;
   assert.ok(media);
   assert.equal((await media.timelapse(request)).name, 'timelapse.webp');
   assert.equal(mediaRendererFor({ modelName: 'x', generate: (r, o) => pipeline.generate(r, o) }), undefined);
   assert.equal(mediaRendererFor(undefined), undefined);
-  const own = { modelName: 'x', generate: pipeline.generate.bind(pipeline), ...media };
-  assert.equal(mediaRendererFor(own), own);
 });
 
-test('the off-thread engine (WorkerPipeline) makes the same files in its own thread, with progress for --video', async () => {
+test('over the off-thread engine (WorkerPipeline, latents reported across the thread) the files are the same, with progress for --video', async () => {
   const { WorkerPipeline } = await import('../../src/engine/worker-pipeline.ts');
   const worker = await WorkerPipeline.load(join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-fp32'), {
     intraOpNumThreads: 1,
   });
   try {
-    assert.equal(mediaRendererFor(worker), worker, 'it is its own MediaRenderer');
+    const remote = mediaRendererFor(worker)!;
     const local = createMediaRenderer(pipeline);
     const options = { byteLimit: 60_000 };
-    const [a, b] = [await local.timelapse(request, options), await worker.timelapse(request, options)];
+    const [a, b] = [await local.timelapse(request, options), await remote.timelapse(request, options)];
     assert.ok(Buffer.isBuffer(b.data));
     assert.ok(a.data.equals(b.data), 'same film');
     assert.equal(b.caption, a.caption);
     const [s1, s2] = [
       await local.diffusion({ ...request, count: 2 }, { index: 1 }),
-      await worker.diffusion({ ...request, count: 2 }, { index: 1 }),
+      await remote.diffusion({ ...request, count: 2 }, { index: 1 }),
     ];
     assert.ok(s1.data.equals(s2.data), 'same strip');
     const steps: number[] = [];
-    const video = await worker.generateWithTimelapse(request, { onStep: (p) => steps.push(p.step) });
+    const video = await remote.generateWithTimelapse(request, { onStep: (p) => steps.push(p.step) });
     const plain = await pipeline.generate(request);
     assert.ok(Buffer.from(video.result.images[0].data).equals(Buffer.from(plain.images[0].data)));
     assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
@@ -95,7 +93,7 @@ test('the off-thread engine (WorkerPipeline) makes the same files in its own thr
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(
-      worker.timelapse(request, { signal: controller.signal }),
+      remote.timelapse(request, { signal: controller.signal }),
       (e: unknown) => (e as Error).name === 'GenerationCancelledError',
     );
   } finally {

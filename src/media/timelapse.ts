@@ -5,11 +5,10 @@
 // preview map is latent-sized with its own colours, so the film would jump at the final frame. The last
 // frame is the pipeline's own result (the posted image), not a re-decode.
 import sharp from 'sharp';
-import { makeGrid } from './images.ts';
+import { makeGrid } from '../engine/images.ts';
 import { MediaTooLargeError } from './errors.ts';
-import { decodeLatents, samplerTimesteps, traceGeneration, type DenoiseTrace } from './denoise-trace.ts';
-import type { DiffusionPipeline } from './pipeline.ts';
-import type { GenerateRequest, GenerateResult, RawImage, StepProgress } from './types.ts';
+import { samplerTimesteps, traceGeneration, type DenoiseTrace } from './trace.ts';
+import type { GenerateRequest, GenerateResult, LatentEngine, RawImage, StepProgress } from '../engine/types.ts';
 
 export interface TimelapseOptions {
   signal?: AbortSignal;
@@ -52,7 +51,7 @@ const HOLD_MS = 2500;
  * records its steps and makes the film. `result` is what generate() would have returned.
  */
 export async function makeTimelapse(
-  pipeline: DiffusionPipeline,
+  engine: LatentEngine,
   request: GenerateRequest,
   options: TimelapseOptions & { onStep?: (p: StepProgress) => void; previews?: boolean } = {},
 ): Promise<Timelapse & { result: GenerateResult }> {
@@ -60,14 +59,14 @@ export async function makeTimelapse(
   if (!Number.isInteger(maxFrames) || maxFrames < 2)
     throw new RangeError(`expected maxFrames to be an integer >= 2, got ${maxFrames}`);
   // Steps are known before the run, so only the x0s that can be shown are kept.
-  const keepSteps = new Set(pickSteps(samplerTimesteps(pipeline.model, request).length, maxFrames));
-  const trace = await traceGeneration(pipeline, request, {
+  const keepSteps = new Set(pickSteps(samplerTimesteps(engine.schedulerConfig, request).length, maxFrames));
+  const trace = await traceGeneration(engine, request, {
     signal: options.signal,
     onStep: options.onStep,
     previews: options.previews,
     keepSteps,
   });
-  const frames = await timelapseFrames(pipeline, trace, maxFrames, options.index);
+  const frames = await timelapseFrames(engine, trace, maxFrames, options.index);
   return { ...(await encodeTimelapse(frames, trace.total, options)), result: trace.result };
 }
 
@@ -96,12 +95,11 @@ export interface Frame {
  * `index` films one image of a batch; by default frames are grids of the whole batch, as it was posted.
  */
 export async function timelapseFrames(
-  pipeline: DiffusionPipeline,
+  engine: LatentEngine,
   trace: DenoiseTrace,
   maxFrames: number,
   index?: number,
 ): Promise<Frame[]> {
-  const m = pipeline.model;
   const { channels, height: lh, width: lw } = trace.latent;
   const count = trace.request.count;
   if (index !== undefined && !(Number.isInteger(index) && index >= 0 && index < count))
@@ -109,8 +107,8 @@ export async function timelapseFrames(
   const per = channels * lh * lw;
   const decode = async (latents: Float32Array): Promise<RawImage> =>
     index === undefined
-      ? makeGrid(await decodeLatents(m, latents, count, lh, lw))
-      : (await decodeLatents(m, latents.subarray(index * per, (index + 1) * per), 1, lh, lw))[0];
+      ? makeGrid(await engine.decodeLatents(latents, count, lh, lw))
+      : (await engine.decodeLatents(latents.subarray(index * per, (index + 1) * per), 1, lh, lw))[0];
   const wanted = new Set(pickSteps(trace.total, maxFrames));
   const frames: Frame[] = [{ step: 0, image: await decode(trace.start) }];
   for (const s of trace.steps) if (wanted.has(s.step)) frames.push({ step: s.step, image: await decode(s.x0) });

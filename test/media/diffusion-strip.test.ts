@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
 import { createScheduler } from '../../src/engine/schedulers/index.ts';
-import { decodeLatents, traceGeneration } from '../../src/engine/denoise-trace.ts';
+import { traceGeneration } from '../../src/media/trace.ts';
 import {
   columnStepIndices,
   DiffusionStripError,
@@ -13,9 +13,9 @@ import {
   REVERSE_LABEL,
   stripFromTrace,
   type DiffusionStrip,
-} from '../../src/engine/diffusion-strip.ts';
-import { drawText, measureText } from '../../src/engine/bitmap-font.ts';
-import { resizeTo } from '../../src/engine/timelapse.ts';
+} from '../../src/media/diffusion-strip.ts';
+import { drawText, measureText } from '../../src/media/bitmap-font.ts';
+import { resizeTo } from '../../src/media/timelapse.ts';
 import type { GenerateRequest, RawImage } from '../../src/engine/types.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
@@ -152,7 +152,7 @@ test('the reverse row shows the sampler x0 prediction decoded by the VAE at the 
     const col = strip.columns[c];
     const step = trace.steps.find((s) => s.step === col.stepIndex + 1)!;
     assert.equal(Math.round(step.timestep), col.timestep);
-    const [expected] = await decodeLatents(int64().model, step.x0.slice(per, 2 * per), 1, height, width);
+    const [expected] = await int64().decodeLatents(step.x0.slice(per, 2 * per), 1, height, width);
     assert.ok(same(col.reverse.data, expected.data), `column ${c}`);
   }
   // image 1 of the batch, not image 0

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
-import { MediaTooLargeError } from '../../src/engine/errors.ts';
+import { MediaTooLargeError } from '../../src/media/errors.ts';
 import { GenerationCancelledError } from '../../src/engine/errors.ts';
 import { makeGrid } from '../../src/engine/images.ts';
-import { traceGeneration } from '../../src/engine/denoise-trace.ts';
-import { encodeTimelapse, makeTimelapse, pickSteps, thin, timelapseFrames } from '../../src/engine/timelapse.ts';
+import { traceGeneration } from '../../src/media/trace.ts';
+import { encodeTimelapse, makeTimelapse, pickSteps, thin, timelapseFrames } from '../../src/media/timelapse.ts';
 import type { GenerateRequest, RawImage, StepProgress } from '../../src/engine/types.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');

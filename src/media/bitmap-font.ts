@@ -1,6 +1,6 @@
 // A 5x7 bitmap font drawn straight into RGB pixels, so picture labels never depend on system fonts
 // (librsvg renders SVG text with whatever fontconfig finds, which is nothing in a slim container).
-import type { RawImage } from './types.ts';
+import type { RawImage } from '../engine/types.ts';
 
 const GLYPH_W = 5;
 const GLYPH_H = 7;

@@ -1,10 +1,9 @@
-// What the queue's worker needs to make the issue-8 extras: a denoising timelapse (🎞, --video) and the
-// /diffusion strip. One small interface, so the worker depends on it and not on the pipeline class.
+// What the queue's worker needs to make a job's films and strips: a denoising timelapse (🎞, --video) and
+// the /diffusion strip. One small interface, so the worker depends on it and not on the engine's classes.
 import { makeDiffusionStrip } from './diffusion-strip.ts';
-import { DiffusionPipeline } from './pipeline.ts';
 import { makeTimelapse, type Timelapse } from './timelapse.ts';
 import { MediaTooLargeError } from './errors.ts';
-import type { GenerateRequest, GenerateResult, ImageGenerator, StepProgress } from './types.ts';
+import type { GenerateRequest, GenerateResult, ImageGenerator, LatentEngine, StepProgress } from '../engine/types.ts';
 
 /** One finished attachment. */
 export interface MediaFile {
@@ -41,28 +40,19 @@ export interface MediaRendererOptions {
   tileSide?: number;
 }
 
-/**
- * The MediaRenderer behind an engine: the engine itself when it makes media (the off-thread WorkerPipeline),
- * a recorder around an in-thread DiffusionPipeline, else undefined (a wrapper that only generates).
- */
+/** A renderer for an engine that reports its latents (both pipelines); undefined for one that only generates. */
 export function mediaRendererFor(engine: ImageGenerator | undefined): MediaRenderer | undefined {
-  if (!engine) return undefined;
-  const m = engine as Partial<MediaRenderer>;
-  if (
-    typeof m.timelapse === 'function' &&
-    typeof m.diffusion === 'function' &&
-    typeof m.generateWithTimelapse === 'function'
-  )
-    return m as MediaRenderer;
-  return engine instanceof DiffusionPipeline ? createMediaRenderer(engine) : undefined;
+  const latent = engine as Partial<LatentEngine> | undefined;
+  if (!latent || typeof latent.decodeLatents !== 'function' || !latent.schedulerConfig) return undefined;
+  return createMediaRenderer(latent as LatentEngine);
 }
 
-export function createMediaRenderer(pipeline: DiffusionPipeline, settings: MediaRendererOptions = {}): MediaRenderer {
+export function createMediaRenderer(engine: LatentEngine, settings: MediaRendererOptions = {}): MediaRenderer {
   const film = async (
     request: GenerateRequest,
     options: MediaOptions & { index?: number; onStep?: (p: StepProgress) => void; previews?: boolean },
   ) => {
-    const made = await makeTimelapse(pipeline, request, {
+    const made = await makeTimelapse(engine, request, {
       ...options,
       maxFrames: settings.maxFrames,
       displaySide: settings.displaySide,
@@ -80,7 +70,7 @@ export function createMediaRenderer(pipeline: DiffusionPipeline, settings: Media
       const limit = options.byteLimit ?? Infinity;
       // Smaller tiles until the PNG fits (a strip of a 64-pixel model is about 0.2 MB at 128).
       for (let tileSide = settings.tileSide ?? 128; ; tileSide = Math.floor(tileSide / 2)) {
-        const strip = await makeDiffusionStrip(pipeline, request, {
+        const strip = await makeDiffusionStrip(engine, request, {
           signal: options.signal,
           index: options.index,
           tileSide,
