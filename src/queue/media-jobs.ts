@@ -1,4 +1,4 @@
-// Jobs whose result is (or includes) a file other than the PNGs (issue 8): 'timelapse' (🎞, a re-run
+// Jobs whose result is (or includes) a file other than the PNGs 'timelapse' (🎞, a re-run
 // filmed), 'diffusion' (the forward/reverse strip) and a plain image job asked for with --video (filmed
 // during its own run, no second run). They go through the same queue, limits and worker as any job.
 import { mkdir, writeFile } from 'node:fs/promises';

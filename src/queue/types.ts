@@ -30,7 +30,7 @@ export interface JobResult {
   media?: JobMedia;
 }
 
-/** Optional extras of a job (issue 8); absent on plain image jobs. */
+/** Optional extras of a job (--video, the attachment limit, an image index); absent when none applies. */
 export interface JobExtras {
   /** --video: also film this job's own run and post it with the image. */
   video?: boolean;

@@ -39,7 +39,7 @@ export interface WireResult {
   engineMs: number;
   /** Worker name, for logs. */
   worker: string;
-  /** Timelapse / diffusion file (issue 8), stored under resultKey(prefix, jobId, 'media'). */
+  /** Timelapse / diffusion file (the timelapse WebP or the diffusion strip), stored under resultKey(prefix, jobId, 'media'). */
   media?: { name: string; caption: string };
 }
 
