@@ -37,7 +37,9 @@ export const jobButtons: ButtonFamily = {
         });
         return;
       case 'varySubtle':
-      case 'varyStrong': {
+      case 'varyStrong':
+      case 'variation': {
+        // V1–V4 vary as strongly as "Vary (Strong)".
         const strength = ref.action === 'varySubtle' ? SUBTLE_STRENGTH : STRONG_STRENGTH;
         await submitJob(
           interaction,
@@ -48,15 +50,6 @@ export const jobButtons: ButtonFamily = {
         );
         return;
       }
-      case 'variation':
-        await submitJob(
-          interaction,
-          services,
-          variationRequest(parent, ref.index ?? 1, services.randomSeed(), STRONG_STRENGTH),
-          'variation',
-          { parentId: parent.id },
-        );
-        return;
       case 'pick': {
         // No engine work: the image is stored; it is scaled for display here.
         const index = ref.index ?? 1;
