@@ -95,7 +95,11 @@ test("SD's largest sigma is about 14.6146", () => {
   euler.setTimesteps(30);
   assert.ok(Math.abs(euler.sigmas[0] - 14.6146) < 1e-3);
   assert.equal(euler.sigmas[30], 0);
-  assert.ok(Math.abs(euler.initNoiseSigma - Math.sqrt(14.6146 ** 2 + 1)) < 1e-3);
+  // As diffusers: linspace and trailing start at sigma_max itself, leading at sqrt(sigma_max^2 + 1).
+  assert.ok(Math.abs(euler.initNoiseSigma - euler.sigmas[0]) < 1e-9);
+  const leading = new EulerScheduler(with_({ timestepSpacing: 'leading' }));
+  leading.setTimesteps(30);
+  assert.ok(Math.abs(leading.initNoiseSigma - Math.sqrt(leading.sigmas[0] ** 2 + 1)) < 1e-9);
 });
 
 test('parses scheduler_config.json with defaults and refuses bad values', () => {

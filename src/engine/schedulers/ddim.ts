@@ -13,7 +13,9 @@ export class DdimScheduler extends AlphaScheduler {
 
   step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, _noise: NoiseSource): StepOutput {
     checkStepArgs(this.timesteps, stepIndex, modelOutput, sample);
-    // 1. alpha-bar now and at the next timestep (the next in the list, or the final value)
+    // 1. alpha-bar now and at the next timestep (the next in the list, or the final value). A deliberate
+    //    departure: diffusers steps back by num_train_timesteps // steps whatever the spacing (its issue
+    //    #12633), which with linspace spacing is not the next timestep; we use the next one in the list.
     const { alpha, alphaPrev } = this.alphas(stepIndex);
     // 2. predicted x0 and eps ("predicted x_0" and the direction of eq. 12)
     const { x0, eps } = this.predict(modelOutput, alpha, sample);

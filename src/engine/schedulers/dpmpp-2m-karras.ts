@@ -12,13 +12,16 @@ export class DpmPp2mKarrasScheduler extends SigmaScheduler {
   private previousDenoised: Float32Array | null = null;
   private previousIndex = -1;
 
-  /** Karras sigmas from the training sigma_max down to sigma_min, then 0; timesteps from log-sigma interpolation. */
+  /**
+   * Karras sigmas from the training sigma_max down to sigma_min, then 0; timesteps from log-sigma
+   * interpolation, rounded to whole timesteps as diffusers does (the U-Net sees integer timesteps).
+   */
   setTimesteps(steps: number): void {
     checkStepCount(steps, this.config.numTrainTimesteps);
     const karras = karrasSigmas(this.trainSigmas[0], this.trainSigmas[this.trainSigmas.length - 1], steps);
     const sigmas = new Float64Array(steps + 1);
     sigmas.set(karras);
-    const timesteps = Array.from(karras, (s) => sigmaToTimestep(s, this.logSigmas));
+    const timesteps = Array.from(karras, (s) => Math.round(sigmaToTimestep(s, this.logSigmas)));
     this.setSchedule(timesteps, sigmas);
     this.previousDenoised = null;
     this.previousIndex = -1;

@@ -14,6 +14,8 @@ export abstract class SigmaScheduler implements Scheduler {
   private currentTimesteps: number[] = [];
   /** One per step plus a final 0, decreasing. Empty before setTimesteps. */
   protected currentSigmas: Float64Array = new Float64Array(0);
+  /** Start at sigma_max itself rather than sqrt(sigma_max^2 + 1) (set by setSpacedSchedule, see there). */
+  private startAtSigmaMax = false;
 
   constructor(config: SchedulerConfig) {
     this.config = withDefaults(config);
@@ -30,10 +32,10 @@ export abstract class SigmaScheduler implements Scheduler {
     return this.currentSigmas;
   }
 
-  /** sqrt(sigma_max^2 + 1): the starting latent's std when x0 has unit variance. */
+  /** The starting latent's std: sqrt(sigma_max^2 + 1) when x0 has unit variance, or sigma_max (see setSpacedSchedule). */
   get initNoiseSigma(): number {
     const max = this.currentSigmas.length > 0 ? this.currentSigmas[0] : this.trainSigmas[this.trainSigmas.length - 1];
-    return Math.sqrt(max * max + 1);
+    return this.startAtSigmaMax ? max : Math.sqrt(max * max + 1);
   }
 
   abstract setTimesteps(steps: number): void;
@@ -54,6 +56,9 @@ export abstract class SigmaScheduler implements Scheduler {
     const sigmas = new Float64Array(steps + 1);
     timesteps.forEach((t, i) => (sigmas[i] = interpIndex(t, this.trainSigmas)));
     this.setSchedule(timesteps, sigmas);
+    // As diffusers' Euler schedulers do (and models tuned on them expect): with trailing and linspace
+    // spacing the first step starts at sigma_max, not sqrt(sigma_max^2 + 1).
+    this.startAtSigmaMax = this.config.timestepSpacing !== 'leading';
   }
 
   /** x / sqrt(sigma^2 + 1): the VP-scaled input the U-Net was trained on. */
