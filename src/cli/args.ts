@@ -11,7 +11,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage: npm run imagine -- "<prompt>" [--seed N] [--steps N] [--count N] [--negative TEXT]
-         [--sampler ${SAMPLERS.join('|')}] [--guidance X] [--width W --height H] [--out FILE.png]
+         [--sampler ${SAMPLERS.join('|')}] [--guidance X] [--width W --height H] [--latents FILE.npy] [--out FILE.png]
 environment: MODEL_DIR (default models/emoji-tiny), EXECUTION_PROVIDER (cpu|cuda), ORT_INTRA_OP_THREADS, ORT_INTER_OP_THREADS`;
 
 export interface CliArgs {
@@ -25,6 +25,8 @@ export interface CliArgs {
   width?: number;
   height?: number;
   out?: string;
+  /** Starting noise from another tool: a .npy of [count, channels, height / 8, width / 8] float values. */
+  latents?: string;
   help: boolean;
 }
 
@@ -51,6 +53,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         guidance: { type: 'string' },
         width: { type: 'string' },
         height: { type: 'string' },
+        latents: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -85,6 +88,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     width: width ?? height,
     height: height ?? width,
     out: v.out,
+    latents: v.latents,
     help: false,
   };
 }

@@ -1,5 +1,6 @@
 // npm run imagine -- "<prompt>" [flags]: one request through the engine, PNGs on disk. Exit 2 on bad input.
 import { randomSeed } from '../engine/noise.ts';
+import { NpyError, readNpy } from './npy.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { WorkerPipeline } from '../engine/worker-pipeline.ts';
@@ -64,6 +65,7 @@ async function main(): Promise<number> {
         onStep: progress.onStep,
         signal: controller.signal,
         previews: false,
+        ...(args.latents ? { startLatents: readLatents(args.latents) } : {}),
       });
     } finally {
       process.off('SIGINT', onSigint);
@@ -118,3 +120,14 @@ main().then(
     process.exit(1);
   },
 );
+
+/** --latents FILE: a .npy file; a bad one is a usage error naming it. */
+function readLatents(path: string): Float32Array {
+  try {
+    return readNpy(resolve(path)).data;
+  } catch (error) {
+    if (error instanceof NpyError) throw new UsageError(`--latents: ${error.message}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`--latents: no file ${path}`);
+    throw error;
+  }
+}

@@ -3,6 +3,8 @@
 // seeded through splitmix32 so that neighbouring seeds (seed, seed+1, ...) start far apart.
 // Normals: Box-Muller (Box & Muller, 1958), both outputs of each pair used.
 import type { NoiseSource } from './schedulers/types.ts';
+import type { GenerateRequest } from './types.ts';
+import { InvalidRequestError } from './errors.ts';
 
 import { randomInt } from 'node:crypto';
 
@@ -184,4 +186,36 @@ export function variationNoise(
   if (!(strength >= 0 && strength <= 1))
     throw new NoiseArgumentError(`expected a variation strength between 0 and 1, got ${strength}`);
   return slerp(randn(baseSeed, length), randn(variationSeed, length), strength);
+}
+
+/**
+ * Each image's starting noise from its own seeded stream (slerped towards its variation's, when asked),
+ * or the caller's `given` noise for all of them; the streams go on to give the per-step noise.
+ */
+export function startingNoise(
+  request: Pick<GenerateRequest, 'variation'>,
+  seeds: readonly number[],
+  [channels, height, width]: readonly [number, number, number],
+  given?: Float32Array,
+): { streams: NoiseStream[]; noise: Float32Array } {
+  const perImage = channels * height * width;
+  const streams = seeds.map((s) => new NoiseStream(s));
+  const noise = new Float32Array(seeds.length * perImage);
+  streams.forEach((stream, i) => {
+    let n = stream.next(perImage);
+    if (request.variation)
+      n = slerp(n, randn((request.variation.seed + i) >>> 0, perImage), request.variation.strength);
+    noise.set(n, i * perImage);
+  });
+  if (!given) return { streams, noise };
+  if (given.length !== noise.length) {
+    const dims = `${seeds.length}×${channels}×${height}×${width}`;
+    throw new InvalidRequestError(
+      'latents',
+      `expected starting latents of ${dims} = ${noise.length} values, got ${given.length}`,
+    );
+  }
+  if (!given.every(Number.isFinite)) throw new InvalidRequestError('latents', 'expected finite starting latents');
+  noise.set(given);
+  return { streams, noise };
 }

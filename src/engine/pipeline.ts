@@ -6,7 +6,7 @@ import { GenerationCancelledError } from './errors.ts';
 import { makeGrid } from './images.ts';
 import { silentLogger, type EngineLogger } from './logger.ts';
 import { loadModel, type DiffusionModel, type ModelLoadOptions } from './model.ts';
-import { batchNoiseSource, NoiseStream, randn, slerp } from './noise.ts';
+import { batchNoiseSource, startingNoise } from './noise.ts';
 import { imageToPlanar, latentToRgb, planarToImages } from './preview.ts';
 import { createScheduler, startIndexForStrength } from './schedulers/index.ts';
 import { floatTensor, idsTensor, timestepTensor, toFloat32, type RunClock } from './session.ts';
@@ -53,7 +53,7 @@ export class DiffusionPipeline implements LatentEngine {
     validateRequest(request, { vaeScaleFactor: m.vaeScaleFactor, hasVaeEncoder: !!m.vaeEncoder }, this.limits);
     const { signal, onStep } = options;
     const previews = (options.previews ?? true) && !!onStep;
-    const report = options.latents === true;
+    const report = options.reportLatents === true;
     const clock: RunClock = { sessionRunMs: 0 };
     const count = request.count;
     const seeds = Array.from({ length: count }, (_, i) => (request.seed + i) >>> 0);
@@ -76,14 +76,7 @@ export class DiffusionPipeline implements LatentEngine {
     const lh = request.height / m.vaeScaleFactor;
     const lw = request.width / m.vaeScaleFactor;
     const perImage = lc * lh * lw;
-    const streams = seeds.map((s) => new NoiseStream(s));
-    const noise = new Float32Array(count * perImage);
-    streams.forEach((stream, i) => {
-      let n = stream.next(perImage);
-      if (request.variation)
-        n = slerp(n, randn((request.variation.seed + i) >>> 0, perImage), request.variation.strength);
-      noise.set(n, i * perImage);
-    });
+    const { streams, noise } = startingNoise(request, seeds, [lc, lh, lw], options.startLatents);
     let latents: Float32Array;
     if (request.init) {
       const source = await this.encodeImage(request.init.imagePath, request.width, request.height, clock);

@@ -53,7 +53,8 @@ try {
       const result = await pipeline.generate(msg.request, {
         signal: controller.signal,
         previews: msg.previews,
-        latents: msg.latents,
+        reportLatents: msg.reportLatents,
+        startLatents: msg.startLatents,
         onStep: msg.steps ? onStep : undefined,
       });
       const moved = [...transferables(result.images), ...latentBuffers(result.latents?.start, result.latents?.final)];

@@ -33,7 +33,7 @@ export interface StepProgress {
   total: number;
   /** Small RGB preview of the predicted clean image (absent when previews are off). */
   preview?: RawImage;
-  /** With `latents: true` (as diffusers' callback_on_step_end): the step's model timestep, ... */
+  /** With `reportLatents: true` (as diffusers' callback_on_step_end): the step's model timestep, ... */
   timestep?: number;
   /** ... the latents after the step, [count, channels, h, w], as the U-Net sees them (scaled) ... */
   latents?: Float32Array;
@@ -46,10 +46,16 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   previews?: boolean; // default true
   /** Report each step's latents and x0 to onStep, and the run's starting and final latents in the result. */
-  latents?: boolean;
+  reportLatents?: boolean;
+  /**
+   * The starting noise, as diffusers' pipelines take it (`latents`): unit-variance values of every image,
+   * [count, channels, height / 8, width / 8], scaled by the sampler's starting sigma here. Replaces the
+   * seeded starting noise (and a variation's); the seeds still drive the per-step noise of ancestral samplers.
+   */
+  startLatents?: Float32Array;
 }
 
-/** A run's latents (with `latents: true`): what a film or a strip of the run is made from. */
+/** A run's latents (with `reportLatents: true`): what a film or a strip of the run is made from. */
 export interface RunLatents {
   /** Latent dims of one image. */
   channels: number;
@@ -69,7 +75,7 @@ export interface GenerateResult {
   /** Which model made the images (model_index.json name or folder name). */
   model: string;
   timings: { totalMs: number; sessionRunMs: number };
-  /** Only with `latents: true`. */
+  /** Only with `reportLatents: true`. */
   latents?: RunLatents;
 }
 

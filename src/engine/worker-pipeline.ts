@@ -87,7 +87,8 @@ export class WorkerPipeline implements LatentEngine {
       request,
       previews: options.previews ?? true,
       steps: !!options.onStep,
-      latents: options.latents === true,
+      reportLatents: options.reportLatents === true,
+      ...(options.startLatents ? { startLatents: options.startLatents.slice() } : {}),
     }));
   }
 

@@ -44,7 +44,8 @@ export type ToWorker =
       request: GenerateRequest;
       previews: boolean;
       steps: boolean;
-      latents: boolean;
+      reportLatents: boolean;
+      startLatents?: Float32Array;
       aborted?: boolean;
     }
   | { type: 'decode'; id: number; latents: Float32Array; count: number; height: number; width: number }

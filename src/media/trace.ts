@@ -1,5 +1,5 @@
 // Records what happens inside one generate() call, from what the engine reports (its step hook with
-// `latents: true`): the latent the U-Net starts from, the sampler's predicted clean latent (x0) after each
+// `reportLatents: true`): the latent the U-Net starts from, the sampler's predicted clean latent (x0) after each
 // step, and the final latent the VAE decodes. Re-running a stored request records the same numbers as the
 // original job (generation is deterministic in seed and parameters), so the last picture of a timelapse
 // is the very image that was posted.
@@ -61,7 +61,7 @@ export async function traceGeneration(
   const result = await engine.generate(request, {
     signal: options.signal,
     previews: !!options.onStep && (options.previews ?? true),
-    latents: true,
+    reportLatents: true,
     onStep: (progress) => {
       const { step, total, preview, timestep, x0 } = progress;
       if (x0 && timestep !== undefined && (!options.keepSteps || options.keepSteps.has(step)))
@@ -70,7 +70,7 @@ export async function traceGeneration(
     },
   });
   const run = result.latents;
-  if (!run) throw new Error('expected the engine to report its latents (latents: true), but the result has none');
+  if (!run) throw new Error('expected the engine to report its latents (reportLatents: true), but the result has none');
   const { latents: _latents, ...plain } = result;
   return {
     request,

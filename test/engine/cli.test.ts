@@ -155,3 +155,56 @@ test('imagine uses models/emoji-tiny when MODEL_DIR is unset', {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A .npy file as numpy.save writes one (format 1.0, little-endian float32, C order). */
+function npy(shape: number[], values: Float32Array): Buffer {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([
+    head,
+    Buffer.from(header, 'latin1'),
+    Buffer.from(values.buffer, values.byteOffset, values.byteLength),
+  ]);
+}
+
+test('imagine --latents FILE.npy starts from the given noise, whatever the seed; other noise gives another image', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const { NoiseStream } = await import('../../src/engine/noise.ts');
+  const { parseNpy } = await import('../../src/cli/npy.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'imagine-latents-'));
+  try {
+    // The tiny model: 4 latent channels, VAE factor 8, 64 px -> 4 x 8 x 8 per image.
+    const seeded = new NoiseStream(21).next(4 * 8 * 8);
+    const file = join(dir, 'start.npy');
+    writeFileSync(file, npy([1, 4, 8, 8], seeded));
+    assert.deepEqual(parseNpy(npy([1, 4, 8, 8], seeded)).shape, [1, 4, 8, 8]);
+    const base = ['a red apple', '--steps', '3', '--sampler', 'euler', '--width', '64'];
+    const a = imagine([...base, '--seed', '21', '--out', join(dir, 'a.png')]);
+    const b = imagine([...base, '--seed', '99', '--latents', file, '--out', join(dir, 'b.png')]);
+    const c = imagine([...base, '--seed', '21', '--latents', file, '--out', join(dir, 'c.png')]);
+    for (const run of [a, b, c]) assert.equal(run.status, 0, run.stderr);
+    const pixels = async (name: string) => sharp(join(dir, name)).raw().toBuffer();
+    assert.ok(
+      (await pixels('a.png')).equals(await pixels('c.png')),
+      'the stream noise given as a file is the seeded image',
+    );
+    const ab = await pixels('b.png');
+    assert.equal(ab.length, (await pixels('a.png')).length);
+    assert.ok(ab.equals(await pixels('a.png')), 'euler has no per-step noise: the latents alone decide the image');
+    writeFileSync(file, npy([1, 4, 8, 8], new NoiseStream(22).next(256)));
+    assert.equal(imagine([...base, '--seed', '21', '--latents', file, '--out', join(dir, 'e.png')]).status, 0);
+    assert.ok(!(await pixels('e.png')).equals(await pixels('a.png')), 'other starting noise, another image');
+    writeFileSync(file, npy([2, 4, 8, 8], new Float32Array(2 * 256)));
+    const wrong = imagine([...base, '--latents', file, '--out', join(dir, 'd.png')]);
+    assert.notEqual(wrong.status, 0);
+    assert.match(wrong.stderr, /expected starting latents of 1×4×8×8 = 256 values, got 512/);
+    const missing = imagine([...base, '--latents', join(dir, 'none.npy')]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--latents: no file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

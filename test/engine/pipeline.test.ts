@@ -123,10 +123,10 @@ test('onStep is called once per step with previews, and without them when previe
   }
 });
 
-test('with latents: true, each step reports its timestep, latents and x0, and the result its start and final latents', async () => {
+test('with reportLatents: true, each step reports its timestep, latents and x0, and the result its start and final latents', async () => {
   const r = req({ steps: 4, count: 2, sampler: 'euler' });
   const seen: StepProgress[] = [];
-  const result = await fp32().generate(r, { latents: true, previews: false, onStep: (p) => seen.push(p) });
+  const result = await fp32().generate(r, { reportLatents: true, previews: false, onStep: (p) => seen.push(p) });
   const plain = await fp32().generate(r);
   assert.ok(same(result.images[1].data, plain.images[1].data), 'reporting changes nothing');
   const run = result.latents!;
@@ -271,4 +271,22 @@ test('the event loop keeps turning while a generation runs', async () => {
   await fp32().generate(req({ steps: 30, count: 4 }), { onStep: () => {} });
   clearInterval(timer);
   assert.ok(ticks > 0, 'timers ran during generation');
+});
+
+test('startLatents replaces the seeded starting noise (as diffusers pipelines take `latents`); a wrong size is refused', async () => {
+  const { NoiseStream } = await import('../../src/engine/noise.ts');
+  const r = req({ steps: 3, count: 2, sampler: 'euler_a', seed: 40 });
+  const per = 4 * (r.height / 8) * (r.width / 8);
+  const given = new Float32Array(2 * per);
+  given.set(new NoiseStream(40).next(per), 0);
+  given.set(new NoiseStream(41).next(per), per);
+  const seeded = await fp32().generate(r);
+  const supplied = await fp32().generate(r, { startLatents: given });
+  assert.ok(same(seeded.images[1].data, supplied.images[1].data), 'the seed streams given as latents: the same images');
+  const other = await fp32().generate(r, { startLatents: given.map((v) => -v) });
+  assert.ok(!same(other.images[0].data, seeded.images[0].data));
+  await assert.rejects(
+    fp32().generate(r, { startLatents: new Float32Array(per) }),
+    /expected starting latents of 2×4×8×8 = 512 values, got 256/,
+  );
 });
