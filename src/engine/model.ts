@@ -1,6 +1,7 @@
 // Loads a model folder in the diffusers/optimum ONNX layout (see README "Model folder"), opening each session once.
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { refuseMissingExternalData, refuseUnsupportedFamily } from './model-refusals.ts';
 import { ModelLoadError } from './errors.ts';
 import { silentLogger, type EngineLogger } from './logger.ts';
 import { parseVaeConfig, readJsonFile, readOptionalJson, type VaeConfig } from './model-config.ts';
@@ -60,6 +61,8 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     );
   }
 
+  refuseUnsupportedFamily(root, index, unetConfig);
+
   let tokenizer: ClipTokenizer;
   try {
     tokenizer = ClipTokenizer.fromFolder(join(root, 'tokenizer'));
@@ -72,6 +75,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   const required = (sub: string): string => {
     const file = join(root, sub, 'model.onnx');
     if (!existsSync(file)) throw new ModelLoadError(file, 'expected this ONNX file, but it is missing');
+    refuseMissingExternalData(file);
     return file;
   };
   const files = { textEncoder: required('text_encoder'), unet: required('unet'), vaeDecoder: required('vae_decoder') };
@@ -99,6 +103,12 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
         files.unet,
         'expected an SD 1.x/2.x U-Net, got an SDXL one (text_embeds/time_ids are not supported)',
       );
+    }
+    const inChannels = unet.requireInput('sample').shape[1];
+    if (inChannels === 9) {
+      const why =
+        'expected a text-to-image U-Net (4 input channels), got an inpainting one (9); inpainting is not supported';
+      throw new ModelLoadError(files.unet, why);
     }
     vaeDecoder.requireInput('latent_sample');
     vaeEncoder?.requireInput('sample');

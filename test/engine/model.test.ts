@@ -157,3 +157,71 @@ test('malformed latent_rgb_factors are refused, naming vae_decoder/config.json',
     /vae_decoder\/config\.json/,
   );
 });
+
+test('an export with external weights (model.onnx_data, as optimum writes big models) loads and runs as the inline one', async () => {
+  const { DiffusionPipeline } = await import('../../src/engine/pipeline.ts');
+  const external = await DiffusionPipeline.load(join(FIXTURES, 'tiny-external'));
+  const inline = await DiffusionPipeline.load(join(FIXTURES, 'tiny-fp32'));
+  try {
+    const r = {
+      prompt: 'a cat',
+      seed: 3,
+      steps: 2,
+      guidance: 5,
+      width: 64,
+      height: 64,
+      sampler: 'euler' as const,
+      count: 1,
+    };
+    const [a, b] = [await external.generate(r), await inline.generate(r)];
+    assert.ok(Buffer.from(a.images[0].data).equals(Buffer.from(b.images[0].data)));
+  } finally {
+    await Promise.all([external.close(), inline.close()]);
+  }
+});
+
+test('what we do not run is refused at start in one line naming the file: missing external weights, SDXL, ControlNet, inpainting, a truncated file', async () => {
+  const { readFileSync, mkdirSync } = await import('node:fs');
+  await expectLoadError(
+    brokenCopy('tiny-external', (d) => rmSync(join(d, 'unet', 'model.onnx_data'))),
+    /unet\/model\.onnx_data/,
+  );
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) => mkdirSync(join(d, 'text_encoder_2'))),
+    /text_encoder_2/,
+  );
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) => mkdirSync(join(d, 'controlnet'))),
+    /controlnet/,
+  );
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) =>
+      writeFileSync(join(d, 'unet', 'config.json'), JSON.stringify({ sample_size: 8, in_channels: 9 })),
+    ),
+    /unet\/config\.json/,
+  );
+  await expectLoadError(
+    brokenCopy('tiny-fp32', (d) => {
+      const file = join(d, 'unet', 'model.onnx');
+      writeFileSync(file, readFileSync(file).subarray(0, 700));
+    }),
+    /unet\/model\.onnx/,
+  );
+  const messages: string[] = [];
+  for (const [make, why] of [
+    [(d: string) => mkdirSync(join(d, 'text_encoder_2')), /SDXL is not supported yet/],
+    [(d: string) => mkdirSync(join(d, 'controlnet')), /ControlNet is not supported/],
+    [(d: string) => writeFileSync(join(d, 'unet', 'config.json'), '{"in_channels": 9}'), /inpainting is not supported/],
+  ] as const) {
+    const dir = brokenCopy('tiny-fp32', make);
+    try {
+      await assert.rejects(loadModel(dir), (e: Error) => (messages.push(e.message), why.test(e.message)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  assert.ok(
+    messages.every((m) => !m.includes('\n')),
+    'one line each',
+  );
+});
