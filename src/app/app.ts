@@ -117,14 +117,18 @@ export async function startApp(
     let engine: WorkerPipeline | undefined;
     let facts: ModelFacts;
     try {
-      if (config.role === 'bot') facts = readModelFacts(config.modelDir);
-      else
-        facts = engine = await WorkerPipeline.load(config.modelDir, {
+      // The model's defaults (steps, guidance, sampler) come from its files, before any ONNX loads.
+      facts = readModelFacts(config.modelDir);
+      if (config.role !== 'bot') {
+        const loaded = await WorkerPipeline.load(config.modelDir, {
           executionProvider: config.executionProvider,
           intraOpNumThreads: config.intraOpThreads,
           interOpNumThreads: config.interOpThreads,
           logger: logger.child({ component: 'engine' }),
         });
+        engine = loaded;
+        facts = { defaultSize: loaded.defaultSize, defaults: facts.defaults, close: () => loaded.close() };
+      }
     } catch (error) {
       if (!(error instanceof ModelLoadError)) throw error;
       throw new StartupError('MODEL_DIR', error.message, { cause: error });

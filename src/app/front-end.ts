@@ -56,6 +56,11 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
       settings: deps.settings,
       logger: log,
       defaultSide: deps.engine.defaultSize,
+      defaults: {
+        steps: deps.engine.defaults.steps,
+        guidance: deps.engine.defaults.guidance,
+        sampler: deps.engine.defaults.sampler,
+      },
       transport: countingTransport(createRestTransport({ token, apiUrl: config.discordApiUrl }), deps.metrics),
     });
   } catch (error) {

@@ -1,11 +1,14 @@
-// ROLE=bot runs no engine: GPU workers do. The front end still needs the model's native image side
-// (aspect ratios are sized around it), which the model folder's JSON gives without loading any ONNX.
+// The model facts the front end needs, from the model folder's JSON without loading any ONNX: its native image
+// side (aspect ratios are sized around it) and its defaults. ROLE=bot runs no engine at all (GPU workers do).
 import { join, resolve } from 'node:path';
 import { parseVaeConfig, readOptionalJson } from '../engine/model-config.ts';
+import { readModelDefaults, type ModelDefaults } from '../engine/model-defaults.ts';
 
 /** What the Discord front end reads from the engine; a bot without an engine gets it from the files. */
 export interface ModelFacts {
   readonly defaultSize: number;
+  /** What /imagine uses when the user leaves steps, guidance or the sampler out. */
+  readonly defaults: ModelDefaults;
   close(): Promise<void>;
 }
 
@@ -21,5 +24,5 @@ export function readModelFacts(modelDir: string): ModelFacts {
   const sample = unet.sample_size;
   const defaultSize =
     typeof sample === 'number' && Number.isInteger(sample) && sample > 0 ? sample * vae.vaeScaleFactor : 512;
-  return { defaultSize, close: async () => {} };
+  return { defaultSize, defaults: readModelDefaults(root), close: async () => {} };
 }

@@ -18,10 +18,11 @@ export interface CliArgs {
   prompt: string;
   negativePrompt?: string;
   seed?: number;
-  steps: number;
+  /** Steps, sampler and guidance left out are the model's defaults (engine/model-defaults.ts). */
+  steps?: number;
   count: number;
-  sampler: SamplerName;
-  guidance: number;
+  sampler?: SamplerName;
+  guidance?: number;
   width?: number;
   height?: number;
   out?: string;
@@ -62,13 +63,13 @@ export function parseCliArgs(argv: string[]): CliArgs {
     throw new UsageError((error as Error).message);
   }
   const v = parsed.values;
-  if (v.help) return { prompt: '', steps: 0, count: 0, sampler: 'euler_a', guidance: 0, help: true };
+  if (v.help) return { prompt: '', count: 0, help: true };
   const prompt = parsed.positionals.join(' ').trim();
   if (!prompt) throw new UsageError('expected a prompt, got none');
-  const sampler = v.sampler ?? 'euler_a';
-  if (!(SAMPLERS as readonly string[]).includes(sampler))
+  const sampler = v.sampler;
+  if (sampler !== undefined && !(SAMPLERS as readonly string[]).includes(sampler))
     throw new UsageError(`expected --sampler to be one of ${SAMPLERS.join(', ')}, got ${JSON.stringify(sampler)}`);
-  let guidance = 7;
+  let guidance: number | undefined;
   if (v.guidance !== undefined) {
     guidance = Number(v.guidance);
     if (v.guidance.trim() === '' || !Number.isFinite(guidance))
@@ -81,9 +82,9 @@ export function parseCliArgs(argv: string[]): CliArgs {
     prompt,
     negativePrompt: v.negative,
     seed: int('seed', v.seed),
-    steps: int('steps', v.steps) ?? 20,
+    steps: int('steps', v.steps),
     count: int('count', v.count) ?? 1,
-    sampler: sampler as SamplerName,
+    sampler: sampler as SamplerName | undefined,
     guidance,
     width: width ?? height,
     height: height ?? width,

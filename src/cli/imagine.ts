@@ -1,6 +1,7 @@
 // npm run imagine -- "<prompt>" [flags]: one request through the engine, PNGs on disk. Exit 2 on bad input.
 import { randomSeed } from '../engine/noise.ts';
 import { NpyError, readNpy } from './npy.ts';
+import { readModelDefaults } from '../engine/model-defaults.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { WorkerPipeline } from '../engine/worker-pipeline.ts';
@@ -44,15 +45,16 @@ async function main(): Promise<number> {
   });
   try {
     const seed = args.seed ?? randomSeed();
+    const defaults = readModelDefaults(modelDir);
     const request: GenerateRequest = {
       prompt: args.prompt,
       negativePrompt: args.negativePrompt,
       seed,
-      steps: args.steps,
-      guidance: args.guidance,
+      steps: args.steps ?? defaults.steps,
+      guidance: args.guidance ?? defaults.guidance,
       width: args.width ?? pipeline.defaultSize,
       height: args.height ?? pipeline.defaultSize,
-      sampler: args.sampler,
+      sampler: args.sampler ?? defaults.sampler,
       count: args.count,
     };
     const progress = progressReporter(process.stderr);

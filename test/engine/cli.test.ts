@@ -114,12 +114,12 @@ test('a missing model folder exits 1 and names it', () => {
   assert.match(run.stderr, /\/no\/such\/model/);
 });
 
-test('parseCliArgs defaults and square sizes from one side', () => {
+test('parseCliArgs: what is left out stays out (the model folder gives steps, sampler, guidance); square sizes from one side', () => {
   const a = parseCliArgs(['hello', 'world', '--width', '128']);
   assert.equal(a.prompt, 'hello world');
   assert.deepEqual(
     [a.width, a.height, a.steps, a.count, a.sampler, a.guidance, a.seed],
-    [128, 128, 20, 1, 'euler_a', 7, undefined],
+    [128, 128, undefined, 1, undefined, undefined, undefined],
   );
   assert.throws(() => parseCliArgs(['x', '--seed', '-3']), UsageError);
 });

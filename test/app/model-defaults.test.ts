@@ -1,0 +1,50 @@
+// The assembled app (real store, engine, queue, discord.js bot against the local Discord server): what
+// /imagine runs with when the user leaves steps, guidance and the sampler out comes from the model folder.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/app/config.ts';
+import { createLogger } from '../../src/app/log.ts';
+import { startApp } from '../../src/app/app.ts';
+import { startDiscord } from '../../src/app/front-end.ts';
+import { startDiscordServer } from '../support/discord/index.ts';
+import { FIXTURE, isFinal } from '../e2e/harness.ts';
+
+test('/imagine without steps, guidance or sampler runs with the model folder defaults', async () => {
+  const server = await startDiscordServer();
+  const dir = mkdtempSync(join(tmpdir(), 'app-defaults-'));
+  const modelDir = join(dir, 'model');
+  cpSync(FIXTURE, modelDir, { recursive: true });
+  const indexFile = join(modelDir, 'model_index.json');
+  writeFileSync(
+    indexFile,
+    JSON.stringify({
+      ...JSON.parse(readFileSync(indexFile, 'utf8')),
+      emojiforge: { steps: 3, guidance: 2, sampler: 'ddim' },
+    }),
+  );
+  const config = parseConfig({
+    DISCORD_TOKEN: server.token,
+    DISCORD_API_URL: server.apiUrl,
+    DATA_DIR: join(dir, 'data'),
+    MODEL_DIR: modelDir,
+    REGISTER_COMMANDS: server.guildId,
+    LOG_LEVEL: 'silent',
+  });
+  const app = await startApp(config, createLogger({ level: 'silent', secrets: [server.token] }), (deps) =>
+    startDiscord(deps),
+  );
+  try {
+    const i = server.slash({ user: server.users.alice, command: 'imagine', options: { prompt: 'a lighthouse' } });
+    await i.waitFor(isFinal);
+    const [job] = await app.queue.listForUser(server.users.alice.id, { finished: 1 });
+    assert.deepEqual([job.request.steps, job.request.guidance, job.request.sampler], [3, 2, 'ddim']);
+    assert.deepEqual(server.violations, []);
+  } finally {
+    await app.stop({ graceMs: 0 });
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
