@@ -1,0 +1,87 @@
+// An export built from diffusers' own model classes (UNet2DConditionModel, AutoencoderKL of diffusers
+// v0.8.0, SD 1.5's block structure at small widths, random weights) in optimum's layout: the engine
+// loads it, generates through it with every sampler, and, from the same starting latents, makes the same
+// images as a PyTorch reference loop over those modules (test/fixtures/golden/sd15-tiny.json, written by
+// test/fixtures/make-diffusers-exports.py, so CI needs no PyTorch).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
+import { SAMPLERS } from '../../src/engine/types.ts';
+
+const DIR = join(import.meta.dirname, '..', 'fixtures', 'models', 'sd15-tiny');
+const golden = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'golden', 'sd15-tiny.json'), 'utf8'),
+) as {
+  prompt: string;
+  negative: string;
+  size: number;
+  cases: { steps: number; guidance: number; count: number; start: number[]; images: string[] }[];
+};
+
+let pipeline: DiffusionPipeline;
+before(async () => {
+  pipeline = await DiffusionPipeline.load(DIR);
+});
+after(() => pipeline?.close());
+
+test("optimum's names and types: int32 input_ids, int64 timestep, out_sample, latent_sample, latent_parameters", () => {
+  const m = pipeline.model;
+  assert.equal(m.textEncoder.inputs.get('input_ids')!.type, 'int32');
+  assert.equal(m.unet.inputs.get('timestep')!.type, 'int64');
+  assert.ok(m.unet.outputs.has('out_sample'));
+  assert.ok(m.vaeDecoder.inputs.has('latent_sample'));
+  assert.ok(m.vaeEncoder!.outputs.has('latent_parameters'));
+  assert.equal(pipeline.defaultSize, 64);
+});
+
+for (const [k, c] of golden.cases.entries()) {
+  test(`case ${k + 1} (${c.steps} euler steps, guidance ${c.guidance}, batch ${c.count}): the PyTorch reference's images within 2/255`, async () => {
+    const result = await pipeline.generate(
+      {
+        prompt: golden.prompt,
+        negativePrompt: golden.negative,
+        seed: 0,
+        steps: c.steps,
+        guidance: c.guidance,
+        width: golden.size,
+        height: golden.size,
+        sampler: 'euler',
+        count: c.count,
+      },
+      { startLatents: Float32Array.from(c.start) },
+    );
+    let worst = 0;
+    let spread = 0;
+    for (const [i, encoded] of c.images.entries()) {
+      const reference = Buffer.from(encoded, 'base64');
+      const ours = result.images[i].data;
+      assert.equal(ours.length, reference.length);
+      for (let p = 0; p < ours.length; p++) worst = Math.max(worst, Math.abs(ours[p] - reference[p]));
+      spread = Math.max(spread, Math.max(...reference) - Math.min(...reference));
+    }
+    assert.ok(spread > 20, 'the reference images are not flat (a difference would show)');
+    assert.ok(worst <= 2, `largest pixel difference ${worst}/255`);
+  });
+}
+
+test('every sampler generates through the export, with a batch and guidance', async () => {
+  for (const sampler of SAMPLERS) {
+    const r = await pipeline.generate({
+      prompt: 'a red fox',
+      seed: 3,
+      steps: 3,
+      guidance: 5,
+      width: 64,
+      height: 64,
+      sampler,
+      count: 2,
+    });
+    assert.equal(r.images.length, 2, sampler);
+    assert.ok(
+      !Buffer.from(r.images[0].data).equals(Buffer.from(r.images[1].data)),
+      `${sampler}: two seeds, two images`,
+    );
+  }
+});
