@@ -2,7 +2,8 @@
 // v0.8.0, SD 1.5's block structure at small widths, random weights) in optimum's layout: the engine
 // loads it, generates through it with every sampler, and, from the same starting latents, makes the same
 // images as a PyTorch reference loop over those modules (test/fixtures/golden/sd15-tiny.json, written by
-// test/fixtures/make-diffusers-exports.py, so CI needs no PyTorch).
+// test/fixtures/make-diffusers-exports.py, so CI needs no PyTorch). The same for its --fp16 form (float16
+// weights and inputs/outputs, as optimum's --fp16 writes).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
 import { SAMPLERS } from '../../src/engine/types.ts';
 
-const DIR = join(import.meta.dirname, '..', 'fixtures', 'models', 'sd15-tiny');
+const MODELS = join(import.meta.dirname, '..', 'fixtures', 'models');
 const golden = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', 'fixtures', 'golden', 'sd15-tiny.json'), 'utf8'),
 ) as {
@@ -20,26 +21,35 @@ const golden = JSON.parse(
   cases: { steps: number; guidance: number; count: number; start: number[]; images: string[] }[];
 };
 
-let pipeline: DiffusionPipeline;
+const pipelines = new Map<string, DiffusionPipeline>();
+const VARIANTS = [
+  { name: 'sd15-tiny', float: 'float32' },
+  { name: 'sd15-tiny-fp16', float: 'float16' },
+] as const;
 before(async () => {
-  pipeline = await DiffusionPipeline.load(DIR);
+  for (const v of VARIANTS) pipelines.set(v.name, await DiffusionPipeline.load(join(MODELS, v.name)));
 });
-after(() => pipeline?.close());
-
-test("optimum's names and types: int32 input_ids, int64 timestep, out_sample, latent_sample, latent_parameters", () => {
-  const m = pipeline.model;
-  assert.equal(m.textEncoder.inputs.get('input_ids')!.type, 'int32');
-  assert.equal(m.unet.inputs.get('timestep')!.type, 'int64');
-  assert.ok(m.unet.outputs.has('out_sample'));
-  assert.ok(m.vaeDecoder.inputs.has('latent_sample'));
-  assert.ok(m.vaeEncoder!.outputs.has('latent_parameters'));
-  assert.equal(pipeline.defaultSize, 64);
+after(async () => {
+  for (const p of pipelines.values()) await p.close();
 });
 
-for (const [k, c] of golden.cases.entries()) {
-  test(`case ${k + 1} (${c.steps} euler steps, guidance ${c.guidance}, batch ${c.count}): the PyTorch reference's images within 2/255`, async () => {
-    const result = await pipeline.generate(
-      {
+for (const variant of VARIANTS) {
+  const pipeline = () => pipelines.get(variant.name)!;
+
+  test(`${variant.name}: optimum's names and types (int32 input_ids, int64 timestep, ${variant.float} sample, out_sample, latent_sample, latent_parameters)`, () => {
+    const m = pipeline().model;
+    assert.equal(m.textEncoder.inputs.get('input_ids')!.type, 'int32');
+    assert.equal(m.unet.inputs.get('timestep')!.type, 'int64');
+    assert.equal(m.unet.inputs.get('sample')!.type, variant.float);
+    assert.ok(m.unet.outputs.has('out_sample'));
+    assert.ok(m.vaeDecoder.inputs.has('latent_sample'));
+    assert.ok(m.vaeEncoder!.outputs.has('latent_parameters'));
+    assert.equal(pipeline().defaultSize, 64);
+  });
+
+  for (const [k, c] of golden.cases.entries()) {
+    test(`${variant.name} case ${k + 1} (${c.steps} euler steps, guidance ${c.guidance}, batch ${c.count}): the PyTorch reference's images within 2/255`, async () => {
+      const request = {
         prompt: golden.prompt,
         negativePrompt: golden.negative,
         seed: 0,
@@ -47,41 +57,41 @@ for (const [k, c] of golden.cases.entries()) {
         guidance: c.guidance,
         width: golden.size,
         height: golden.size,
-        sampler: 'euler',
+        sampler: 'euler' as const,
         count: c.count,
-      },
-      { startLatents: Float32Array.from(c.start) },
-    );
-    let worst = 0;
-    let spread = 0;
-    for (const [i, encoded] of c.images.entries()) {
-      const reference = Buffer.from(encoded, 'base64');
-      const ours = result.images[i].data;
-      assert.equal(ours.length, reference.length);
-      for (let p = 0; p < ours.length; p++) worst = Math.max(worst, Math.abs(ours[p] - reference[p]));
-      spread = Math.max(spread, Math.max(...reference) - Math.min(...reference));
+      };
+      const result = await pipeline().generate(request, { startLatents: Float32Array.from(c.start) });
+      let worst = 0;
+      let spread = 0;
+      for (const [i, encoded] of c.images.entries()) {
+        const reference = Buffer.from(encoded, 'base64');
+        const ours = result.images[i].data;
+        assert.equal(ours.length, reference.length);
+        for (let p = 0; p < ours.length; p++) worst = Math.max(worst, Math.abs(ours[p] - reference[p]));
+        spread = Math.max(spread, Math.max(...reference) - Math.min(...reference));
+      }
+      assert.ok(spread > 20, 'the reference images are not flat (a difference would show)');
+      assert.ok(worst <= 2, `largest pixel difference ${worst}/255`);
+    });
+  }
+
+  test(`${variant.name}: every sampler generates through the export, with a batch and guidance`, async () => {
+    for (const sampler of SAMPLERS) {
+      const r = await pipeline().generate({
+        prompt: 'a red fox',
+        seed: 3,
+        steps: 3,
+        guidance: 5,
+        width: 64,
+        height: 64,
+        sampler,
+        count: 2,
+      });
+      assert.equal(r.images.length, 2, sampler);
+      assert.ok(
+        !Buffer.from(r.images[0].data).equals(Buffer.from(r.images[1].data)),
+        `${sampler}: two seeds, two images`,
+      );
     }
-    assert.ok(spread > 20, 'the reference images are not flat (a difference would show)');
-    assert.ok(worst <= 2, `largest pixel difference ${worst}/255`);
   });
 }
-
-test('every sampler generates through the export, with a batch and guidance', async () => {
-  for (const sampler of SAMPLERS) {
-    const r = await pipeline.generate({
-      prompt: 'a red fox',
-      seed: 3,
-      steps: 3,
-      guidance: 5,
-      width: 64,
-      height: 64,
-      sampler,
-      count: 2,
-    });
-    assert.equal(r.images.length, 2, sampler);
-    assert.ok(
-      !Buffer.from(r.images[0].data).equals(Buffer.from(r.images[1].data)),
-      `${sampler}: two seeds, two images`,
-    );
-  }
-});
