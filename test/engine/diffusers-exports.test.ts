@@ -1,9 +1,10 @@
-// An export built from diffusers' own model classes (UNet2DConditionModel, AutoencoderKL of diffusers
-// v0.8.0, SD 1.5's block structure at small widths, random weights) in optimum's layout: the engine
-// loads it, generates through it with every sampler, and, from the same starting latents, makes the same
-// images as a PyTorch reference loop over those modules (test/fixtures/golden/sd15-tiny.json, written by
-// test/fixtures/make-diffusers-exports.py, so CI needs no PyTorch). The same for its --fp16 form (float16
-// weights and inputs/outputs, as optimum's --fp16 writes).
+// Exports built from diffusers' own model classes (UNet2DConditionModel and AutoencoderKL of diffusers
+// v0.10.2, random weights) in optimum's layout, for SD 1.5 (its block structure at small widths, and its
+// --fp16 form: float16 weights and inputs/outputs) and SD 2.x (v_prediction, linear projections, upcast
+// attention, a 1024-wide text encoder): the engine loads each, generates through it with every sampler,
+// and, from the same starting latents, makes the same images as a PyTorch reference loop over those
+// modules (test/fixtures/golden/<name>.json, written by test/fixtures/make-diffusers-exports.py, so CI
+// needs no PyTorch).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,19 +13,21 @@ import { DiffusionPipeline } from '../../src/engine/pipeline.ts';
 import { SAMPLERS } from '../../src/engine/types.ts';
 
 const MODELS = join(import.meta.dirname, '..', 'fixtures', 'models');
-const golden = JSON.parse(
-  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'golden', 'sd15-tiny.json'), 'utf8'),
-) as {
+interface Golden {
   prompt: string;
   negative: string;
   size: number;
   cases: { steps: number; guidance: number; count: number; start: number[]; images: string[] }[];
-};
+}
+const goldenFile = (name: string) =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'golden', `${name}.json`), 'utf8')) as Golden;
 
 const pipelines = new Map<string, DiffusionPipeline>();
 const VARIANTS = [
-  { name: 'sd15-tiny', float: 'float32' },
-  { name: 'sd15-tiny-fp16', float: 'float16' },
+  { name: 'sd15-tiny', golden: 'sd15-tiny', float: 'float32', prediction: 'epsilon', hidden: 16 },
+  { name: 'sd15-tiny-fp16', golden: 'sd15-tiny', float: 'float16', prediction: 'epsilon', hidden: 16 },
+  // SD 2.x: v_prediction, linear projections, upcast attention, a 1024-wide text encoder, 96 px native
+  { name: 'sd2-tiny', golden: 'sd2-tiny', float: 'float32', prediction: 'v_prediction', hidden: 1024 },
 ] as const;
 before(async () => {
   for (const v of VARIANTS) pipelines.set(v.name, await DiffusionPipeline.load(join(MODELS, v.name)));
@@ -35,6 +38,7 @@ after(async () => {
 
 for (const variant of VARIANTS) {
   const pipeline = () => pipelines.get(variant.name)!;
+  const golden = goldenFile(variant.golden);
 
   test(`${variant.name}: optimum's names and types (int32 input_ids, int64 timestep, ${variant.float} sample, out_sample, latent_sample, latent_parameters)`, () => {
     const m = pipeline().model;
@@ -44,7 +48,9 @@ for (const variant of VARIANTS) {
     assert.ok(m.unet.outputs.has('out_sample'));
     assert.ok(m.vaeDecoder.inputs.has('latent_sample'));
     assert.ok(m.vaeEncoder!.outputs.has('latent_parameters'));
-    assert.equal(pipeline().defaultSize, 64);
+    assert.equal(pipeline().defaultSize, golden.size, 'the native size from unet sample_size x the VAE factor');
+    assert.equal(m.schedulerConfig.predictionType, variant.prediction);
+    assert.equal(m.unet.inputs.get('encoder_hidden_states')!.shape[2] ?? variant.hidden, variant.hidden);
   });
 
   for (const [k, c] of golden.cases.entries()) {
