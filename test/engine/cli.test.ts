@@ -159,7 +159,7 @@ test('imagine uses models/emoji-tiny when MODEL_DIR is unset', {
 /** A .npy file as numpy.save writes one (format 1.0, little-endian float32, C order). */
 function npy(shape: number[], values: Float32Array): Buffer {
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  header += `${' '.repeat(64 - ((10 + header.length + 1) % 64))}\n`;
   const head = Buffer.alloc(10);
   Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
   head.writeUInt16LE(header.length, 8);

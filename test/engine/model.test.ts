@@ -215,7 +215,10 @@ test('what we do not run is refused at start in one line naming the file: missin
   ] as const) {
     const dir = brokenCopy('tiny-fp32', make);
     try {
-      await assert.rejects(loadModel(dir), (e: Error) => (messages.push(e.message), why.test(e.message)));
+      await assert.rejects(loadModel(dir), (e: Error) => {
+        messages.push(e.message);
+        return why.test(e.message);
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
