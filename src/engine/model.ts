@@ -126,7 +126,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     logger.info(
       {
         model: name,
-        dir: root,
+        folder: basename(root), // the folder's name only: host paths stay out of logs
         provider,
         vaeEncoder: !!vaeEncoder,
         taesd: !!taesd,
