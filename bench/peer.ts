@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { DiffusionPipeline } from '../src/engine/pipeline.ts';
 import { WorkerPipeline } from '../src/engine/worker-pipeline.ts';
 import type { GenerateRequest, ImageGenerator } from '../src/engine/types.ts';
+import { torchEnv } from './torch-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -46,18 +47,7 @@ class TorchPeer {
     const missing = ['ae.pt', 'text_encoder.pt', 'unet.pt', 'log.json'].filter((f) => !existsSync(join(ckpt, f)));
     if (missing.length)
       return `checkpoint folder ${ckpt} lacks ${missing.join(', ')} (gitignored; made by training/train.py)`;
-    const jemalloc = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
-    // design.md's setup: jemalloc with decay off, OpenBLAS, two threads. OMP_WAIT_POLICY=PASSIVE: with OpenMP's
-    // default spin-waiting, two-thread PyTorch ran 1.5-2.7 s a request here against 0.8 s passive, which would flatter us.
-    const env = {
-      ...process.env,
-      MALLOC_CONF: 'dirty_decay_ms:-1,muzzy_decay_ms:-1',
-      OMP_WAIT_POLICY: 'PASSIVE',
-      OMP_NUM_THREADS: String(THREADS),
-      OPENBLAS_NUM_THREADS: String(THREADS),
-      TORCH_THREADS: String(THREADS),
-      ...(existsSync(jemalloc) ? { LD_PRELOAD: jemalloc } : {}),
-    };
+    const env = torchEnv(THREADS);
     const args = [
       join(ROOT, 'training', 'peer_torch.py'),
       '--serve',

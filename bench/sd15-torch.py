@@ -59,7 +59,7 @@ def export_all(out: Path, classes) -> None:
         del text
         exports.export(
             exports.UNetExport(unet),
-            (torch.randn(2, 4, 64, 64), torch.tensor([999, 999], dtype=torch.int64), torch.randn(2, 32, 768)),
+            (torch.randn(2, 4, 64, 64), torch.tensor([999, 999], dtype=torch.int64), torch.randn(2, 77, 768)),
             out / 'unet' / 'model.onnx',
             ['sample', 'timestep', 'encoder_hidden_states'],
             ['out_sample'],
@@ -118,7 +118,7 @@ def sgemm_gflops(n: int = 2048, reps: int = 5) -> float:
 def time_unet(threads: int, classes) -> None:
     torch.set_num_threads(threads)
     _, unet, _ = build(classes)
-    sample, t, ctx = torch.randn(2, 4, 64, 64), torch.tensor([500, 500]), torch.randn(2, 32, 768)
+    sample, t, ctx = torch.randn(2, 4, 64, 64), torch.tensor([500, 500]), torch.randn(2, 77, 768)
     with torch.no_grad():
         run = lambda: unet(sample, t, ctx, return_dict=False)
         gflop = count_gflop(unet, run)  # also the warm-up
