@@ -55,7 +55,16 @@ test('the TAESD decoder built from diffusers decodes a latent to the images PyTo
 async function previews(pipeline: DiffusionPipeline) {
   const steps: { preview: RawImage; x0: Float32Array }[] = [];
   await pipeline.generate(
-    { prompt: 'a lighthouse', seed: 3, steps: 3, guidance: 5, width: pipeline.defaultSize, height: pipeline.defaultSize, sampler: 'euler', count: 1 },
+    {
+      prompt: 'a lighthouse',
+      seed: 3,
+      steps: 3,
+      guidance: 5,
+      width: pipeline.defaultSize,
+      height: pipeline.defaultSize,
+      sampler: 'euler',
+      count: 1,
+    },
     {
       reportLatents: true,
       onStep: (p) => {
@@ -81,5 +90,6 @@ test('a model without taesd_decoder/ previews through the linear map, at the lat
   assert.equal(sd2.model.taesd, undefined);
   const steps = await previews(sd2);
   assert.equal(steps.length, 3);
-  for (const { preview } of steps) assert.deepEqual([preview.width, preview.height], [sd2.defaultSize / 8, sd2.defaultSize / 8]);
+  for (const { preview } of steps)
+    assert.deepEqual([preview.width, preview.height], [sd2.defaultSize / 8, sd2.defaultSize / 8]);
 });
