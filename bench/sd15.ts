@@ -1,4 +1,4 @@
-// npm run bench:sd15 [-- --model DIR --threads 2 --no-fuse]
+// npm run bench:sd15 [-- --model DIR --threads 2 --no-fuse --no-torch]
 // Full-size Stable Diffusion 1.5 on this machine: an export of that architecture with random weights, built
 // from diffusers' own classes by bench/sd15-torch.py (fp32, weights in model.onnx_data, as optimum writes):
 //   /usr/bin/python3 bench/sd15-torch.py export /tmp/sd15/sd15-full      (about 4 GB; a few minutes)
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: '/tmp/sd15/sd15-full' },
     threads: { type: 'string', default: '2' },
     'no-fuse': { type: 'boolean', default: false },
+    'no-torch': { type: 'boolean', default: false },
   },
 });
 const dir = resolve(values.model!);
@@ -97,12 +98,14 @@ peaks.push(['generation', peakNow()]);
 const peakRss = process.resourceUsage().maxRSS * 1024;
 await pipeline.close();
 
-const torch = spawnSync('/usr/bin/python3', [join(ROOT, 'bench', 'sd15-torch.py'), 'time', String(threads)], {
-  encoding: 'utf8',
-  env: torchEnv(threads),
-});
+const torch = values['no-torch']
+  ? undefined
+  : spawnSync('/usr/bin/python3', [join(ROOT, 'bench', 'sd15-torch.py'), 'time', String(threads)], {
+      encoding: 'utf8',
+      env: torchEnv(threads),
+    });
 const peer =
-  torch.status === 0
+  torch?.status === 0
     ? (JSON.parse(torch.stdout.trim().split('\n').at(-1)!) as { unet_ms: number; gflop: number; sgemm_gflops: number })
     : undefined;
 
@@ -123,7 +126,7 @@ if (peer) {
   console.log(
     `a 2048x2048 float32 matrix product: ${peer.sgemm_gflops.toFixed(0)} GFLOP/s; the engine's U-Net reaches ${((100 * rate) / peer.sgemm_gflops).toFixed(0)} % of it (target >= 50 %)`,
   );
-} else console.log(`PyTorch side not run: ${torch.stderr.trim().split('\n').at(-1) ?? 'no output'}`);
+} else console.log(`PyTorch side not run: ${torch?.stderr.trim().split('\n').at(-1) ?? '--no-torch'}`);
 console.log(`VAE decode, 512x512: ${(vaeMs / 1000).toFixed(1)} s`);
 const share = (ms: number) => `${((100 * ms) / unetMs).toFixed(2)} % of a step's U-Net call`;
 console.log(

@@ -83,18 +83,20 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   const taesdFile = TAESD_FOLDERS.map((f) => join(root, f, 'model.onnx')).find((f) => existsSync(f));
 
   const opened: ModelSession[] = [];
-  const open = async (file: string): Promise<ModelSession> => {
-    const s = await ModelSession.open(file, options, logger);
+  const open = async (file: string, settings: SessionSettings = options): Promise<ModelSession> => {
+    const s = await ModelSession.open(file, settings, logger);
     opened.push(s);
     return s;
   };
   try {
     // Sequential: the first open settles whether CUDA works, and loading stays light on a small machine.
-    const textEncoder = await open(files.textEncoder);
+    const textEncoder = await open(files.textEncoder, { ...options, prepackWeights: false });
     const unet = await open(files.unet);
-    const vaeDecoder = await open(files.vaeDecoder);
-    const vaeEncoder = existsSync(encoderFile) ? await open(encoderFile) : undefined;
-    const taesd = taesdFile ? await open(taesdFile) : undefined;
+    // The VAE (and TAESD) decode at full resolution, where activations are largest: not kept between calls.
+    const vaeSettings = { ...options, memoryArena: false };
+    const vaeDecoder = await open(files.vaeDecoder, vaeSettings);
+    const vaeEncoder = existsSync(encoderFile) ? await open(encoderFile, vaeSettings) : undefined;
+    const taesd = taesdFile ? await open(taesdFile, vaeSettings) : undefined;
 
     textEncoder.requireInput('input_ids');
     for (const n of ['sample', 'timestep', 'encoder_hidden_states']) unet.requireInput(n);
