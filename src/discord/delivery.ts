@@ -63,6 +63,8 @@ type Render = () => Promise<MessagePayload>;
 interface Tracked {
   updater: ReplyUpdater<Render>;
   info: DeliveryInfo;
+  /** A preview with an image has been handed to the updater. */
+  previewShown: boolean;
 }
 
 export class Deliverer {
@@ -173,7 +175,7 @@ export class Deliverer {
       onPreviewError: (error) =>
         this.options.logger.warn({ jobId: job.id, err: describe(error) }, 'preview edit failed (dropped)'),
     });
-    const tracked = { updater, info };
+    const tracked: Tracked = { updater, info, previewShown: false };
     this.tracked.set(job.id, tracked);
     return tracked;
   }
@@ -190,11 +192,14 @@ export class Deliverer {
     const preview: RawImage | undefined = event.preview;
     // Encoding happens only when the slot is actually sent: dropped previews cost nothing.
     const limit = attachmentLimitOf(job);
+    // The first preview with an image skips the cadence: a job faster than one edit still shows a step.
+    const first = preview !== undefined && !tracked.previewShown;
+    if (first) tracked.previewShown = true;
     tracked.updater.push(async () => {
       const image = preview ? await encodePreview(preview) : undefined;
       // A preview over the upload limit is left out rather than refused with the whole edit.
       return progressPayload(job, step, total, Math.max(0, etaMs), image && image.length <= limit ? image : undefined);
-    });
+    }, first);
   }
 
   private settle(job: JobRecord): void {

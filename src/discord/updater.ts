@@ -3,7 +3,10 @@
 //    (a newer preview replaces the pending one; nothing queues behind a slow edit).
 //  - Edits are spaced by a cadence (default 1.5 s). A rate limit doubles the cadence (at least the
 //    server's Retry-After); each successful edit halves it back toward the base.
-//  - The final edit supersedes any pending preview and is retried with backoff on 429/5xx/network
+//  - A preview pushed as `first` (the first one with an image) goes out as soon as no edit is in flight,
+//    without waiting for the cadence, and a final that arrives before it was sent sends it first: a fast job
+//    still shows one denoising step before its result.
+//  - The final edit supersedes any other pending preview and is retried with backoff on 429/5xx/network
 //    errors until it lands or `finalAttempts` run out; a fatal error (e.g. expired token) is thrown
 //    so the caller can deliver another way.
 
@@ -45,6 +48,8 @@ export class ReplyUpdater<P> {
     Pick<UpdaterOptions<P>, 'onPreviewError'>;
   private pending: P | undefined;
   private hasPending = false;
+  /** The pending preview must be shown: it skips the cadence, and a final does not drop it. */
+  private pendingFirst = false;
   private timer: unknown;
   private inFlightPromise: Promise<void> | undefined;
   private lastEditAt = -Infinity;
@@ -75,19 +80,29 @@ export class ReplyUpdater<P> {
     return this.currentInterval;
   }
 
-  /** Offers a preview. It replaces any preview still waiting; it is sent when the cadence allows. */
-  push(payload: P): void {
+  /**
+   * Offers a preview. It replaces any preview still waiting (keeping a waiting first one's standing: the newer
+   * preview is shown in its place); it is sent when the cadence allows, or at once when `first`.
+   */
+  push(payload: P, first = false): void {
     if (this.closed) return;
     if (this.hasPending) this.dropped++;
     this.pending = payload;
     this.hasPending = true;
+    this.pendingFirst ||= first;
+    if (this.pendingFirst && this.timer !== undefined) {
+      this.opts.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.schedule();
   }
 
   /** Delivers the final payload (superseding previews). Rejects with the last error if it cannot. */
   async finish(payload: P): Promise<void> {
+    const first = this.hasPending && this.pendingFirst ? (this.pending as P) : undefined;
     this.close();
     if (this.inFlightPromise) await this.inFlightPromise;
+    if (first !== undefined) await this.sendFirst(first);
     let delay = this.opts.retryBaseMs;
     for (let attempt = 1; ; attempt++) {
       const wait = this.blockedUntil - this.opts.clock.now();
@@ -114,6 +129,7 @@ export class ReplyUpdater<P> {
     if (this.hasPending) this.dropped++;
     this.pending = undefined;
     this.hasPending = false;
+    this.pendingFirst = false;
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -126,7 +142,9 @@ export class ReplyUpdater<P> {
   private schedule(): void {
     if (this.closed || !this.hasPending || this.inFlightPromise || this.timer !== undefined) return;
     const now = this.opts.clock.now();
-    const due = Math.max(this.lastEditAt + this.currentInterval, this.blockedUntil);
+    const due = this.pendingFirst
+      ? this.blockedUntil
+      : Math.max(this.lastEditAt + this.currentInterval, this.blockedUntil);
     if (due > now) {
       this.timer = this.opts.clock.setTimeout(() => {
         this.timer = undefined;
@@ -137,6 +155,7 @@ export class ReplyUpdater<P> {
     const payload = this.pending as P;
     this.pending = undefined;
     this.hasPending = false;
+    this.pendingFirst = false;
     this.inFlightPromise = this.send(payload)
       .then(
         () => {
@@ -152,6 +171,20 @@ export class ReplyUpdater<P> {
         this.inFlightPromise = undefined;
         this.schedule();
       });
+  }
+
+  /** The first preview, once, before a final: not retried (the final matters), but a rate limit is waited out. */
+  private async sendFirst(payload: P): Promise<void> {
+    const wait = this.blockedUntil - this.opts.clock.now();
+    if (wait > 0) await this.sleep(wait);
+    try {
+      await this.send(payload);
+    } catch (error) {
+      const failure = this.opts.classify(error);
+      if (failure.kind === 'rateLimit') this.noteRateLimit(failure.retryAfterMs);
+      else if (failure.kind === 'fatal') throw error;
+      else this.opts.onPreviewError?.(error);
+    }
   }
 
   private async send(payload: P): Promise<void> {

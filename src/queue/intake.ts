@@ -71,7 +71,7 @@ export async function submitJob(
   const snapshot: UsageSnapshot = {
     pending: ledger.pending(owner.userId),
     pendingFreesAt: state.pendingFreesAt(owner.userId, now),
-    lastSubmitAt: ledger.lastSubmitAt(owner),
+    lastFinishedAt: ledger.lastFinishedAt(owner),
     usedToday: ledger.used(usage),
     queued: state.fair.size + ledger.inFlight,
     maxQueued,
@@ -91,7 +91,7 @@ export async function submitJob(
     ...(input.delivery !== undefined ? { delivery: structuredClone(input.delivery) } : {}),
     ...(input.extras !== undefined ? { extras: structuredClone(input.extras) } : {}),
   };
-  const reservation = ledger.reserve(owner, usage, now);
+  const reservation = ledger.reserve(owner, usage);
   const [jobWrite, usageWrite] = await Promise.allSettled([
     state.writer.set(jobKey(job.id), job),
     state.writer.set(usage, snapshot.usedToday + 1, USAGE_TTL_MS),

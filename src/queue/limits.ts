@@ -28,8 +28,8 @@ export interface UsageSnapshot {
   pending: number;
   /** When the user's earliest pending job should finish (estimate), for `pending` refusals. */
   pendingFreesAt?: number;
-  /** Last accepted submit by this user in this server (ms epoch). */
-  lastSubmitAt?: number;
+  /** When this user's latest job in this server finished (ms epoch): the cooldown runs from there. */
+  lastFinishedAt?: number;
   /** Accepted submits by this user in this server since the start of the current UTC day. */
   usedToday: number;
   /** Jobs queued right now (all users), and the cap. */
@@ -78,7 +78,7 @@ export function checkSubmit(
       usage.pendingFreesAt,
     );
   }
-  checkCooldown(settings, usage.lastSubmitAt, now);
+  checkCooldown(settings, usage.lastFinishedAt, now);
   if (usage.usedToday >= settings.dailyQuota) {
     throw new LimitError(
       'daily_quota',

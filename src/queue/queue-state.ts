@@ -72,6 +72,7 @@ export class QueueState {
   /** Marks a job finished (for listings, pruning and owed deliveries). */
   noteFinished(job: JobRecord): void {
     const finishedAt = job.finishedAt ?? job.createdAt;
+    this.ledger.noteFinished(job.owner, finishedAt);
     this.finished.set(job.id, {
       userId: job.owner.userId,
       state: job.state,

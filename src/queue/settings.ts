@@ -37,7 +37,7 @@ export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   maxSteps: 50,
   maxCount: 4,
   maxPending: 3,
-  cooldownSeconds: 10,
+  cooldownSeconds: 0,
   dailyQuota: 100,
   maxSide: 512,
   allowedSamplers: [...SAMPLERS],

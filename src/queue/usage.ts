@@ -1,5 +1,6 @@
-// The counters submit's limits read: each user's pending jobs, each user's last submit and submits today per
-// server, and the submits still being written. In memory; the daily counts are also stored (usageKey) so that
+// The counters submit's limits read: each user's pending jobs, when each user's last job in a server finished
+// (the cooldown runs from there: a job still waiting or running is the pending limit's business), submits today
+// per server, and the submits still being written. In memory; the daily counts are also stored (usageKey) so that
 // a restart keeps them, and the rest is rebuilt from the stored jobs.
 import { DAY_MS, utcDay } from './limits.ts';
 import type { JobOwner, JobRecord } from './types.ts';
@@ -28,7 +29,7 @@ const SWEEP_EVERY_MS = 60_000;
 
 export class SubmitLedger {
   private readonly pendingByUser = new Map<string, number>();
-  private readonly lastSubmit = new Map<string, number>();
+  private readonly lastFinish = new Map<string, number>();
   private readonly lastPost = new Map<string, number>();
   private readonly usedToday = new Map<string, number>();
   private writing = 0;
@@ -39,14 +40,14 @@ export class SubmitLedger {
 
   /** Entries held, for tests and metrics: a bot that runs for months must not grow. */
   get size(): number {
-    return this.pendingByUser.size + this.lastSubmit.size + this.lastPost.size + this.usedToday.size;
+    return this.pendingByUser.size + this.lastFinish.size + this.lastPost.size + this.usedToday.size;
   }
 
-  /** Drops what can no longer decide anything: last submits and posts past the longest cooldown, other days' counts. */
+  /** Drops what can no longer decide anything: finishes and posts past the longest cooldown, other days' counts. */
   forget(now: number): void {
     if (now - this.sweptAt < SWEEP_EVERY_MS) return;
     this.sweptAt = now;
-    for (const map of [this.lastSubmit, this.lastPost]) {
+    for (const map of [this.lastFinish, this.lastPost]) {
       for (const [key, at] of map) if (now - at > this.longestCooldownMs) map.delete(key);
     }
     const today = dayPrefix(now);
@@ -67,8 +68,14 @@ export class SubmitLedger {
     return this.pendingByUser.get(userId) ?? 0;
   }
 
-  lastSubmitAt(owner: JobOwner): number | undefined {
-    return this.lastSubmit.get(userGuild(owner));
+  /** When this user's latest job in this server finished (done, failed or cancelled). */
+  lastFinishedAt(owner: JobOwner): number | undefined {
+    return this.lastFinish.get(userGuild(owner));
+  }
+
+  noteFinished(owner: JobOwner, at: number): void {
+    const key = userGuild(owner);
+    if ((this.lastFinish.get(key) ?? -Infinity) < at) this.lastFinish.set(key, at);
   }
 
   used(key: string): number {
@@ -87,12 +94,11 @@ export class SubmitLedger {
   }
 
   /** Charges the owner for a submit before its record is written, so that two submits cannot both slip under a limit. */
-  reserve(owner: JobOwner, key: string, now: number): Reservation {
-    const before = { lastSubmitAt: this.lastSubmitAt(owner), used: this.used(key) };
+  reserve(owner: JobOwner, key: string): Reservation {
+    const usedBefore = this.used(key);
     this.addPending(owner.userId, 1);
     this.writing++;
-    this.lastSubmit.set(userGuild(owner), now);
-    this.usedToday.set(key, before.used + 1);
+    this.usedToday.set(key, usedBefore + 1);
     let open = true;
     const close = (): boolean => {
       if (!open) return false;
@@ -105,18 +111,15 @@ export class SubmitLedger {
       undo: () => {
         if (!close()) return;
         this.addPending(owner.userId, -1);
-        if (before.lastSubmitAt === undefined) this.lastSubmit.delete(userGuild(owner));
-        else this.lastSubmit.set(userGuild(owner), before.lastSubmitAt);
         this.usedToday.set(key, this.used(key) - 1);
       },
     };
   }
 
-  /** A stored job seen at startup: its owner submitted no earlier than it, and an active one is pending. */
+  /** A stored job seen at startup: an active one is pending, a finished one may still hold its owner's cooldown. */
   restoreJob(job: JobRecord, active: boolean): void {
-    const key = userGuild(job.owner);
-    if ((this.lastSubmit.get(key) ?? 0) < job.createdAt) this.lastSubmit.set(key, job.createdAt);
     if (active) this.addPending(job.owner.userId, 1);
+    else if (job.finishedAt !== undefined) this.noteFinished(job.owner, job.finishedAt);
   }
 
   /** A stored daily count seen at startup; counts of other days are ignored. */

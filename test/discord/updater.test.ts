@@ -174,3 +174,67 @@ test('final gives up after finalAttempts', async () => {
   assert.ok((await result) instanceof ServerError);
   assert.equal(tries, 3);
 });
+
+test('the first preview skips the cadence: sent as soon as the edit in flight lands, later ones wait', async () => {
+  const clock = new FakeClock();
+  const { calls, edit } = controlledEdit();
+  const updater = new ReplyUpdater<string>({ edit, classify, clock, intervalMs: 1500 });
+  updater.push('started');
+  await flush();
+  updater.push('step 1 (first image)', true);
+  updater.push('step 2'); // replaces it, and is shown in its place
+  calls[0].resolve();
+  await clock.advance(0);
+  assert.deepEqual(
+    calls.map((c) => c.payload),
+    ['started', 'step 2'],
+    'no 1.5 s wait after the start edit',
+  );
+  calls[1].resolve();
+  await flush();
+  updater.push('step 3');
+  await clock.advance(1000);
+  assert.equal(calls.length, 2, 'a later preview keeps the cadence');
+  await clock.advance(500);
+  assert.equal(calls.length, 3);
+});
+
+test('a final that arrives before the first preview was sent sends that preview first; others are dropped', async () => {
+  const clock = new FakeClock();
+  const { calls, edit } = controlledEdit();
+  const updater = new ReplyUpdater<string>({ edit, classify, clock, intervalMs: 1500 });
+  updater.push('started');
+  await flush();
+  updater.push('step 1', true);
+  const done = updater.finish('final');
+  calls[0].resolve();
+  await flush();
+  assert.deepEqual(
+    calls.map((c) => c.payload),
+    ['started', 'step 1'],
+  );
+  calls[1].resolve();
+  await flush();
+  assert.deepEqual(
+    calls.map((c) => c.payload),
+    ['started', 'step 1', 'final'],
+  );
+  calls[2].resolve();
+  await done;
+
+  // A later preview that is not the first is superseded by the final, as before.
+  const second = controlledEdit();
+  const other = new ReplyUpdater<string>({ edit: second.edit, classify, clock, intervalMs: 1500 });
+  other.push('step 1', true);
+  await flush();
+  other.push('step 2');
+  const otherDone = other.finish('final');
+  second.calls[0].resolve();
+  await flush();
+  second.calls[1].resolve();
+  await otherDone;
+  assert.deepEqual(
+    second.calls.map((c) => c.payload),
+    ['step 1', 'final'],
+  );
+});

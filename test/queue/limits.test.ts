@@ -80,11 +80,16 @@ for (const { name, make, skip } of BACKENDS) {
       await queue.submit({ owner: owner('A'), request: request() });
     });
 
-    test('cooldown per user per server, resetsAt exact', async () => {
+    test('cooldown per user per server, from when the previous job finished, resetsAt exact', async () => {
       const { queue, settings } = await setup({ cooldownSeconds: 10 });
       await settings.update('101', { cooldownSeconds: 10 });
+      const first = await queue.submit({ owner: owner('A'), request: request() });
+      // A job still waiting holds the pending limit, not the cooldown.
+      clock.advance(30_000);
+      const second = await queue.submit({ owner: owner('A'), request: request() });
       const t0 = clock.now();
-      await queue.submit({ owner: owner('A'), request: request() });
+      await queue.cancel(first.id, { userId: 'A', isModerator: false });
+      await queue.cancel(second.id, { userId: 'A', isModerator: false });
       clock.advance(3_000);
       const err = await refused(
         queue,
@@ -97,6 +102,29 @@ for (const { name, make, skip } of BACKENDS) {
       await queue.submit({ owner: owner('A', '101'), request: request() });
       clock.advance(7_000);
       await queue.submit({ owner: owner('A'), request: request() });
+    });
+
+    test('by default there is no cooldown: a reroll the moment a result arrives is accepted', async () => {
+      const { store } = await setup();
+      const settings = new GuildSettingsStore(store);
+      assert.equal((await settings.get('999')).cooldownSeconds, 0);
+      const queue = await JobQueue.open({ store, settings, clock: clock.now, pruneIntervalMs: 0 });
+      cleanups.push(() => queue.close());
+      const job = await queue.submit({ owner: owner('A', '999'), request: request() });
+      await queue.cancel(job.id, { userId: 'A', isModerator: false });
+      await queue.submit({ owner: owner('A', '999'), request: request() });
+    });
+
+    test("a restart keeps a finished job's cooldown", async () => {
+      const { queue, storeName } = await setup({ cooldownSeconds: 60 });
+      const job = await queue.submit({ owner: owner('A'), request: request() });
+      await queue.cancel(job.id, { userId: 'A', isModerator: false });
+      const finishedAt = clock.now();
+      await queue.close();
+      clock.advance(20_000);
+      const { queue: again } = await setup({ cooldownSeconds: 60 }, {}, storeName);
+      const err = await refused(again, { owner: owner('A'), request: request() }, 'cooldown', /wait 40 more seconds/);
+      assert.equal(err.resetsAt, finishedAt + 60_000);
     });
 
     test('daily quota per user per server, UTC day, kept across a restart', async () => {
