@@ -1,6 +1,6 @@
-// Buttons under our messages: 🔄 reroll, Vary (Subtle/Strong), U1–U4 (pick), V1–V4 (variation)
-// and Cancel. Anyone may reroll/vary/pick: it becomes THEIR job, under their own limits. Only the
-// job's owner or a moderator may cancel.
+// Buttons under our messages: 🔄 reroll, Vary (Subtle/Strong), U1–U4 (pick), V1–V4 (variation),
+// Cancel and 🗑. Anyone may reroll/vary/pick: it becomes THEIR job, under their own limits. Only the
+// job's owner or a moderator of its server may cancel or delete.
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { NotAllowedError, UnknownJobError, UserFacingError } from '../discord/errors.ts';
 import { assertJobVisible, moderatesJob } from '../discord/job-access.ts';
@@ -88,6 +88,47 @@ export const jobButtons: ButtonFamily = {
   },
 };
 
+export const deleteButton: ButtonFamily = {
+  actions: ['delete'],
+  async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const job = await services.queue.get(ref.jobId);
+    if (!job) throw new UnknownJobError('That result is no longer stored; nothing to delete.', { jobId: ref.jobId });
+    await assertJobVisible(interaction, job);
+    await assertMayManage(interaction, job, services, 'delete');
+    // Only the message this button is on, and only when it is ours about this job (its buttons name it).
+    const onIt = interaction.message.components.some((r) =>
+      'components' in r ? r.components.some((c) => 'customId' in c && c.customId === interaction.customId) : false,
+    );
+    if (!onIt || interaction.message.author.id !== interaction.client.user.id)
+      throw new NotAllowedError('That button does not belong to this message.', { jobId: job.id });
+    await interaction.message.delete();
+    // A U post shows one image of a grid that is still posted: the stored images stay for the grid.
+    if (ref.index === undefined) await services.queue.deleteResult(job.id);
+    await interaction.editReply({
+      content: ref.index === undefined ? 'Deleted the image and its stored copy.' : 'Deleted that post.',
+    });
+  },
+};
+
+/** The owner may act on their job from anywhere; a moderator only on jobs of the server they moderate. */
+async function assertMayManage(
+  interaction: ButtonInteraction | ChatInputCommandInteraction,
+  job: JobRecord,
+  services: Services,
+  verb: 'cancel' | 'delete',
+): Promise<boolean> {
+  const own = job.owner.userId === interaction.user.id;
+  const moderator = !own && moderatesJob(interaction, job, await services.settings.get(job.owner.guildId));
+  if (!own && !moderator) {
+    throw new NotAllowedError(
+      `Only the person who asked for this image, or a moderator of its server, can ${verb} it.`,
+      { jobId: job.id },
+    );
+  }
+  return moderator;
+}
+
 export const cancelButton: ButtonFamily = {
   actions: ['cancel'],
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
@@ -108,14 +149,7 @@ export async function cancelJob(
 ): Promise<JobRecord> {
   const job = await services.queue.get(jobId);
   if (!job) throw new UnknownJobError(`There is no job \`${jobId}\`. /queue lists yours.`, { jobId });
-  const own = job.owner.userId === interaction.user.id;
-  const moderator = !own && moderatesJob(interaction, job, await services.settings.get(job.owner.guildId));
-  if (!own && !moderator) {
-    throw new NotAllowedError(
-      'Only the person who asked for this image, or a moderator of its server, can cancel it.',
-      { jobId },
-    );
-  }
+  const moderator = await assertMayManage(interaction, job, services, 'cancel');
   if (job.state !== 'queued' && job.state !== 'running') {
     throw new UnknownJobError(
       `That job has already ${job.state === 'done' ? 'finished' : job.state === 'failed' ? 'failed' : 'been cancelled'}; nothing to cancel.`,

@@ -1,7 +1,7 @@
 // The bot's command set: every slash command and button family, in the order Discord lists them.
 // src/app builds the registry from these lists and hands it to the Discord layer.
 import { buildRegistry, commandDefinitions, type Registry } from '../discord/registry.ts';
-import { cancelButton, jobButtons } from './buttons.ts';
+import { cancelButton, deleteButton, jobButtons } from './buttons.ts';
 import { cancel } from './cancel.ts';
 import { diffusion } from './diffusion.ts';
 import { help } from './help.ts';
@@ -11,7 +11,7 @@ import { settings } from './settings.ts';
 import { timelapseButton } from './timelapse.ts';
 
 export const SLASH_COMMANDS = [imagine, settings, queue, cancel, help, diffusion] as const;
-export const BUTTON_FAMILIES = [jobButtons, cancelButton, timelapseButton] as const;
+export const BUTTON_FAMILIES = [jobButtons, cancelButton, deleteButton, timelapseButton] as const;
 
 /** The registry of this bot's commands and buttons. */
 export function botRegistry(): Registry {

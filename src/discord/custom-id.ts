@@ -11,6 +11,7 @@ export const BUTTON_ACTIONS = {
   v: 'variation',
   x: 'cancel',
   tl: 'timelapse',
+  d: 'delete',
 } as const;
 
 export type ButtonCode = keyof typeof BUTTON_ACTIONS;

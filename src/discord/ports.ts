@@ -18,6 +18,7 @@ export type QueuePort = Pick<
   | 'admitPost'
   | 'get'
   | 'cancel'
+  | 'deleteResult'
   | 'position'
   | 'listForUser'
   | 'stats'

@@ -96,12 +96,13 @@ export function resultComponents(job: JobRecord, imageCount: number, pickIndex?:
   const index = pickIndex;
   const reroll = button('🔄', encodeCustomId({ action: 'reroll', jobId: id, index }));
   const film = button('🎞', encodeCustomId({ action: 'timelapse', jobId: id, index }));
+  const remove = button('🗑', encodeCustomId({ action: 'delete', jobId: id, index }));
   if (imageCount > 1 && pickIndex === undefined) {
     const indexes = Array.from({ length: imageCount }, (_, i) => i + 1);
     return [
       row(...indexes.map((index) => button(`U${index}`, encodeCustomId({ action: 'pick', jobId: id, index })))),
       row(...indexes.map((index) => button(`V${index}`, encodeCustomId({ action: 'variation', jobId: id, index })))),
-      row(reroll, film),
+      row(reroll, film, remove),
     ];
   }
   return [
@@ -110,6 +111,7 @@ export function resultComponents(job: JobRecord, imageCount: number, pickIndex?:
       button('Vary (Strong)', encodeCustomId({ action: 'varyStrong', jobId: id, index })),
       reroll,
       film,
+      remove,
     ),
   ];
 }

@@ -12,6 +12,7 @@ import { jobKey, owesDelivery, QueueState, type JobPosition } from './queue-stat
 import { admitPost, cancelJob, submitJob, type CancelBy, type SubmitInput } from './intake.ts';
 import { takeJob, waitForJob, type JobLease } from './dispatch.ts';
 import { loadJobs, pendingDeliveries, pruneJobs } from './recovery.ts';
+import { removeResultFiles } from './result-files.ts';
 
 export type { CancelBy, JobLease, JobPosition, SubmitInput };
 export { jobKey };
@@ -116,6 +117,18 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   async cancel(jobId: string, by: CancelBy): Promise<JobRecord> {
     const active = this.state.fair.get(jobId) ?? this.state.running.get(jobId);
     return cancelJob(this.state, active ? undefined : await this.get(jobId), jobId, by);
+  }
+
+  /**
+   * Removes a finished job's stored images (its result was deleted by its owner or a moderator). The record
+   * stays, without a result, so every button that would re-run or post it says it is gone.
+   */
+  async deleteResult(jobId: string): Promise<void> {
+    const stored = await this.get(jobId);
+    if (!stored?.result || stored.state === 'queued' || stored.state === 'running') return;
+    await removeResultFiles(jobId, stored.result);
+    delete stored.result;
+    await this.state.writer.set(jobKey(jobId), stored);
   }
 
   /** The record, active or finished (within retention); undefined when unknown or pruned. */
