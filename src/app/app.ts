@@ -127,7 +127,12 @@ export async function startApp(
           logger: logger.child({ component: 'engine' }),
         });
         engine = loaded;
-        facts = { defaultSize: loaded.defaultSize, defaults: facts.defaults, close: () => loaded.close() };
+        facts = {
+          defaultSize: loaded.defaultSize,
+          defaults: facts.defaults,
+          imageToImage: loaded.imageToImage,
+          close: () => loaded.close(),
+        };
       }
     } catch (error) {
       if (!(error instanceof ModelLoadError)) throw error;
@@ -141,6 +146,7 @@ export async function startApp(
       settings,
       maxQueued: config.maxQueuedJobs,
       retentionMs: Math.round(config.jobRetentionDays * DAY_MS),
+      sourcesDir: join(config.dataDir, 'sources'),
     });
     closers.push(() => queue.close());
     const { queued, running } = queue.stats();

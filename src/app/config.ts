@@ -26,6 +26,8 @@ export interface Config {
   /** Bot token; non-enumerable, so JSON.stringify, console.log and pino never see it. */
   readonly discordToken: string | undefined;
   readonly discordApiUrl: string;
+  /** An origin accepted besides Discord's CDN for pictures users give (a Discord-compatible server's). */
+  readonly discordCdnUrl: string | undefined;
   readonly dataDir: string;
   readonly modelDir: string;
   readonly redisUrl: string | undefined;
@@ -149,6 +151,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     /\/+$/,
     '',
   );
+  const discordCdnUrl = url('DISCORD_CDN_URL', ['http://', 'https://']);
   const dataDir = path('DATA_DIR', resolve(cwd, 'data'));
   const modelDir = path('MODEL_DIR', join(PROJECT_ROOT, 'models', 'emoji-tiny'));
   const redisUrl = url('REDIS_URL', ['redis://', 'rediss://']);
@@ -193,6 +196,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
 
   const config = {
     discordApiUrl,
+    discordCdnUrl,
     dataDir,
     modelDir,
     redisUrl,

@@ -3,6 +3,7 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
 import { BotStartError, startBot, type Bot } from '../discord/bot.ts';
 import { createRestTransport, type Transport } from '../discord/transport.ts';
+import { DISCORD_CDN_ORIGINS } from '../discord/cdn-image.ts';
 import { botRegistry } from '../commands/index.ts';
 import { commandDefinitions } from '../discord/registry.ts';
 import { registerCommands } from '../discord/register.ts';
@@ -56,6 +57,8 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
       settings: deps.settings,
       logger: log,
       defaultSide: deps.engine.defaultSize,
+      imageToImage: deps.engine.imageToImage,
+      cdnOrigins: [...DISCORD_CDN_ORIGINS, ...(config.discordCdnUrl ? [new URL(config.discordCdnUrl).origin] : [])],
       defaults: {
         steps: deps.engine.defaults.steps,
         guidance: deps.engine.defaults.guidance,

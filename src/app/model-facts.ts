@@ -1,5 +1,6 @@
 // The model facts the front end needs, from the model folder's JSON without loading any ONNX: its native image
 // side (aspect ratios are sized around it) and its defaults. ROLE=bot runs no engine at all (GPU workers do).
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseVaeConfig, readOptionalJson } from '../engine/model-config.ts';
 import { readModelDefaults, type ModelDefaults } from '../engine/model-defaults.ts';
@@ -9,6 +10,8 @@ export interface ModelFacts {
   readonly defaultSize: number;
   /** What /imagine uses when the user leaves steps, guidance or the sampler out. */
   readonly defaults: ModelDefaults;
+  /** Whether /imagine may start from an image (the folder has a VAE encoder). */
+  readonly imageToImage: boolean;
   close(): Promise<void>;
 }
 
@@ -24,5 +27,6 @@ export function readModelFacts(modelDir: string): ModelFacts {
   const sample = unet.sample_size;
   const defaultSize =
     typeof sample === 'number' && Number.isInteger(sample) && sample > 0 ? sample * vae.vaeScaleFactor : 512;
-  return { defaultSize, defaults: readModelDefaults(root), close: async () => {} };
+  const imageToImage = existsSync(join(root, 'vae_encoder', 'model.onnx'));
+  return { defaultSize, defaults: readModelDefaults(root), imageToImage, close: async () => {} };
 }

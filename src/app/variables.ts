@@ -14,6 +14,11 @@ export const VARIABLES: ReadonlyArray<{ name: string; default: string; meaning: 
     default: 'https://discord.com/api',
     meaning: 'REST base URL; point it at any Discord-compatible server.',
   },
+  {
+    name: 'DISCORD_CDN_URL',
+    default: "(unset: Discord's CDN only)",
+    meaning: "Another origin accepted as Discord's CDN for /imagine images (a Discord-compatible server).",
+  },
   { name: 'DATA_DIR', default: './data', meaning: 'Job database (SQLite), images and settings. Must be writable.' },
   { name: 'MODEL_DIR', default: 'models/emoji-tiny', meaning: 'Model folder in the diffusers ONNX layout.' },
   {

@@ -19,6 +19,12 @@ export function aspectToSize(aspect: string, side: number): Size {
   }
   const ratio = Number(match[1]) / Number(match[2]);
   if (ratio > 4 || ratio < 0.25) throw new InvalidOptionError(`aspect must be between 1:4 and 4:1, got \`${aspect}\`.`);
+  return ratioToSize(ratio, side);
+}
+
+/** Width / height `ratio` (held between 1:4 and 4:1, as a picture's own shape may be) around `side`. */
+export function ratioToSize(ratio: number, side: number): Size {
+  const held = Math.min(4, Math.max(0.25, ratio));
   const round8 = (v: number) => Math.max(8, Math.round(v / 8) * 8);
-  return { width: round8(side * Math.sqrt(ratio)), height: round8(side / Math.sqrt(ratio)) };
+  return { width: round8(side * Math.sqrt(held)), height: round8(side / Math.sqrt(held)) };
 }

@@ -1,7 +1,12 @@
 // Buttons under our messages: 🔄 reroll, Vary (Subtle/Strong), U1–U4 (pick), V1–V4 (variation),
 // Cancel and 🗑. Anyone may reroll/vary/pick: it becomes THEIR job, under their own limits. Only the
 // job's owner or a moderator of its server may cancel or delete.
-import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import {
+  MessageFlags,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type ModalSubmitInteraction,
+} from 'discord.js';
 import { NotAllowedError, UnknownJobError, UserFacingError } from '../discord/errors.ts';
 import { assertJobVisible, moderatesJob } from '../discord/job-access.ts';
 import type { JobRecord } from '../queue/index.ts';
@@ -14,7 +19,12 @@ import { AttachmentTooLargeError, displayPng, formatBytes } from '../discord/dis
 import { DEFAULT_ATTACHMENT_LIMIT } from '../queue/index.ts';
 import { readFile } from 'node:fs/promises';
 
-async function finishedJob(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<JobRecord> {
+/** The finished job a button (or its modal) names, when the caller may use it here. */
+export async function finishedJob(
+  interaction: ButtonInteraction | ModalSubmitInteraction,
+  ref: ButtonRef,
+  services: Services,
+): Promise<JobRecord> {
   const job = await services.queue.get(ref.jobId);
   if (job?.state !== 'done' || !job.result) {
     throw new UnknownJobError('That result is no longer available (it may have expired). Start again with /imagine.', {
@@ -93,7 +103,10 @@ export const deleteButton: ButtonFamily = {
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const job = await services.queue.get(ref.jobId);
-    if (!job) throw new UnknownJobError('That result is no longer stored; nothing to delete.', { jobId: ref.jobId });
+    if (!job)
+      throw new UnknownJobError('That result is no longer available (it may have expired); nothing to delete.', {
+        jobId: ref.jobId,
+      });
     await assertJobVisible(interaction, job);
     await assertMayManage(interaction, job, services, 'delete');
     // Only the message this button is on, and only when it is ours about this job (its buttons name it).

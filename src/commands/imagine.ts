@@ -7,6 +7,15 @@ import { ASPECT_CHOICES, aspectToSize } from './aspect.ts';
 import { mergeOption, parsePromptFlags } from './flags.ts';
 import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
+import { submitRecipe } from './recipe.ts';
+import {
+  DEFAULT_STRENGTH,
+  STRENGTH_RANGE,
+  attachSource,
+  chooseSource,
+  splitLeadingUrl,
+  type SourceChoice,
+} from './source-image.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
 import { MAX_NEGATIVE_CHARS, MAX_PROMPT_CHARS, outOfRange, REQUEST_RANGES, type GivenFields } from '../queue/index.ts';
 
@@ -20,7 +29,6 @@ export const data = new SlashCommandBuilder()
     o
       .setName('prompt')
       .setDescription('What to draw (flags like --ar 16:9 --seed 5 --no text work too)')
-      .setRequired(true)
       .setMaxLength(MAX_PROMPT_CHARS),
   )
   .addStringOption((o) =>
@@ -65,6 +73,21 @@ export const data = new SlashCommandBuilder()
       .setName('sampler')
       .setDescription('Sampling algorithm')
       .addChoices(...SAMPLERS.map((s) => ({ name: s, value: s }))),
+  )
+  .addAttachmentOption((o) =>
+    o.setName('image').setDescription('Start from this picture (PNG, JPEG, WebP or GIF; up to 25 MB)'),
+  )
+  .addNumberOption((o) =>
+    o
+      .setName('strength')
+      .setDescription(
+        `With an image: how far to move away from it (${STRENGTH_RANGE[0]}-${STRENGTH_RANGE[1]}, default ${DEFAULT_STRENGTH})`,
+      )
+      .setMinValue(STRENGTH_RANGE[0])
+      .setMaxValue(STRENGTH_RANGE[1]),
+  )
+  .addStringOption((o) =>
+    o.setName('recipe').setDescription('A recipe code from ℹ under a result: make that image again').setMaxLength(40),
   );
 
 export interface BuiltRequest {
@@ -72,17 +95,25 @@ export interface BuiltRequest {
   /** What the user chose; the queue fits the rest under the server's policy. */
   given: GivenFields;
   video: boolean;
+  /** The picture to start from, fetched after the acknowledgement. */
+  source?: SourceChoice;
+  /** The aspect the user asked for (a picture keeps its own shape otherwise). */
+  aspect?: string;
 }
 
 /** Options + prompt flags -> a full request (seed filled in). Throws InvalidOptionError. Synchronous: runs before the ack. */
 export function buildRequest(
   interaction: ChatInputCommandInteraction,
-  services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed'>,
+  services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed' | 'imageToImage' | 'imageFetch'>,
 ): BuiltRequest {
   const o = interaction.options;
-  const raw = o.getString('prompt', true);
+  const raw = o.getString('prompt');
+  if (raw === null)
+    throw new InvalidOptionError('Describe what to draw in the prompt option (or give a recipe code from ℹ).');
   checkPromptText('prompt', raw, MAX_PROMPT_CHARS, true);
-  const { prompt, flags } = parsePromptFlags(raw);
+  const { url, rest } = splitLeadingUrl(raw);
+  const source = chooseSource(interaction, url, services);
+  const { prompt, flags } = parsePromptFlags(rest);
   if (prompt === '')
     throw new InvalidOptionError('The prompt is empty once the flags are taken out; describe what to draw.');
   checkPromptText('prompt', prompt, MAX_PROMPT_CHARS, true);
@@ -105,8 +136,8 @@ export function buildRequest(
     const [min, max] = REQUEST_RANGES[bad];
     throw new InvalidOptionError(`${bad} must be between ${min} and ${max}, got ${values[bad]}.`);
   }
-  const aspect = mergeOption('aspect', o.getString('aspect'), flags.aspect) ?? '1:1';
-  const { width, height } = aspectToSize(aspect, services.defaultSide);
+  const givenAspect = mergeOption('aspect', o.getString('aspect'), flags.aspect);
+  const { width, height } = aspectToSize(givenAspect ?? '1:1', services.defaultSide);
   const request: GenerateRequest = {
     prompt,
     ...(negatives.length > 0 ? { negativePrompt: negatives.join(', ') } : {}),
@@ -122,14 +153,33 @@ export function buildRequest(
     request,
     given: { steps: givenSteps !== undefined, sampler: givenSampler !== undefined },
     video: flags.video === true,
+    ...(source ? { source } : {}),
+    ...(givenAspect ? { aspect: givenAspect } : {}),
   };
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void> {
+  const recipe = interaction.options.getString('recipe');
+  if (recipe !== null) {
+    const others = interaction.options.data.filter((option) => option.name !== 'recipe').map((option) => option.name);
+    if (others.length > 0)
+      throw new InvalidOptionError(
+        `A recipe makes its image exactly as it was; leave out ${others.join(', ')} (🎛 Remix changes the words).`,
+      );
+    return submitRecipe(interaction, recipe, services);
+  }
   const built = buildRequest(interaction, services);
   await interaction.deferReply();
-  const extras = built.video ? { video: true } : undefined;
-  await submitJob(interaction, services, built.request, 'new', { extras, given: built.given });
+  const { source } = built;
+  const request = source ? await attachSource(built.request, source, built.aspect, services) : built.request;
+  const extras = {
+    ...(built.video ? { video: true } : {}),
+    ...(source ? { source: { name: source.name } } : {}),
+  };
+  await submitJob(interaction, services, request, 'new', {
+    ...(Object.keys(extras).length > 0 ? { extras } : {}),
+    given: built.given,
+  });
 }
 
 export const imagine: SlashCommand = { data, execute };

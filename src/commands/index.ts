@@ -9,9 +9,20 @@ import { imagine } from './imagine.ts';
 import { queue } from './queue.ts';
 import { settings } from './settings.ts';
 import { timelapseButton } from './timelapse.ts';
+import { remixButton } from './remix.ts';
+import { recipeButton } from './recipe.ts';
+import { upscaleButton } from './upscale.ts';
 
 export const SLASH_COMMANDS = [imagine, settings, queue, cancel, help, diffusion] as const;
-export const BUTTON_FAMILIES = [jobButtons, cancelButton, deleteButton, timelapseButton] as const;
+export const BUTTON_FAMILIES = [
+  jobButtons,
+  cancelButton,
+  deleteButton,
+  timelapseButton,
+  remixButton,
+  recipeButton,
+  upscaleButton,
+] as const;
 
 /** The registry of this bot's commands and buttons. */
 export function botRegistry(): Registry {

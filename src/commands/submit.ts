@@ -1,18 +1,20 @@
 // Shared by /imagine and the job buttons: turn an acknowledged interaction plus a request into a
 // queued job whose record carries everything delivery needs (even after a restart).
-import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { ButtonInteraction, ChatInputCommandInteraction, ModalSubmitInteraction } from 'discord.js';
+
+/** What a job can be asked for from: a slash command, a button, or a button's form. */
+export type JobInteraction = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
 import type { GenerateRequest } from '../engine/types.ts';
 import type { GivenFields, JobExtras, JobKind, JobOwner, JobRecord } from '../queue/index.ts';
 import type { Services } from '../discord/command-types.ts';
+import { InvalidOptionError } from '../discord/errors.ts';
 
-export function deliveryOf(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
-): NonNullable<JobRecord['delivery']> {
+export function deliveryOf(interaction: JobInteraction): NonNullable<JobRecord['delivery']> {
   return {
     applicationId: interaction.applicationId,
     token: interaction.token,
     createdAt: interaction.createdTimestamp,
-    channelId: interaction.channelId,
+    channelId: channelOf(interaction),
     interactionId: interaction.id,
     // Cleared by delivery once the final message landed; a restarted bot delivers what is still false.
     delivered: false,
@@ -20,18 +22,23 @@ export function deliveryOf(
 }
 
 /** The server's upload limit for this interaction (Discord sends attachment_size_limit). */
-export function attachmentLimit(interaction: ButtonInteraction | ChatInputCommandInteraction): JobExtras {
+export function attachmentLimit(interaction: JobInteraction): JobExtras {
   const limit = interaction.attachmentSizeLimit;
   return typeof limit === 'number' && Number.isFinite(limit) && limit > 0 ? { attachmentLimit: limit } : {};
 }
 
 /** Who an interaction's job or post belongs to, and where. */
-export function ownerOf(interaction: ChatInputCommandInteraction | ButtonInteraction): JobOwner {
-  return { userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: interaction.channelId };
+export function ownerOf(interaction: JobInteraction): JobOwner {
+  return { userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: channelOf(interaction) };
+}
+
+function channelOf(interaction: JobInteraction): string {
+  if (!interaction.channelId) throw new InvalidOptionError('I can only make images in a channel.');
+  return interaction.channelId;
 }
 
 export async function submitJob(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: JobInteraction,
   services: Services,
   request: GenerateRequest,
   kind: JobKind,
@@ -52,10 +59,7 @@ export async function submitJob(
   return job;
 }
 
-function withLimit(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
-  extras?: JobExtras,
-): { extras?: JobExtras } {
+function withLimit(interaction: JobInteraction, extras?: JobExtras): { extras?: JobExtras } {
   const all = { ...attachmentLimit(interaction), ...extras };
   return Object.keys(all).length > 0 ? { extras: all } : {};
 }

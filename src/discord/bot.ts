@@ -11,6 +11,7 @@
 // and routes every interaction. It does not register commands (register.ts does, from src/app).
 import { Events, type Client } from 'discord.js';
 import { randomSeed } from '../engine/noise.ts';
+import { DISCORD_CDN_ORIGINS } from './cdn-image.ts';
 import type { SamplerName } from '../engine/types.ts';
 import type { Registry } from './registry.ts';
 import type { Services } from './command-types.ts';
@@ -48,6 +49,12 @@ export interface BotOptions {
   readyTimeoutMs?: number;
   /** Hook after every command/button run (also logged). */
   onRun?: (event: CommandRunEvent) => void;
+  /** Whether the model has a VAE encoder (image-to-image). Default false. */
+  imageToImage?: boolean;
+  /** Origins accepted as Discord's CDN for pictures users give. Default Discord's two. */
+  cdnOrigins?: readonly string[];
+  /** How long fetching such a picture may take. Default 15 s. */
+  imageFetchTimeoutMs?: number;
   /** Replaces the REST transport used for edits and channel posts (tests). */
   transport?: Transport;
   randomSeed?: () => number;
@@ -132,6 +139,11 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     defaults: { steps: 20, guidance: 7.5, sampler: 'euler_a' as SamplerName, ...options.defaults },
     track: (job) => deliverer.track(job),
     randomSeed: options.randomSeed ?? randomSeed,
+    imageToImage: options.imageToImage === true,
+    imageFetch: {
+      origins: options.cdnOrigins ?? DISCORD_CDN_ORIGINS,
+      timeoutMs: options.imageFetchTimeoutMs ?? 15_000,
+    },
   };
   const route = createRouter({ registry, services, logger, onRun: options.onRun });
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));

@@ -3,6 +3,7 @@
 import type {
   ButtonInteraction,
   ChatInputCommandInteraction,
+  ModalSubmitInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { JobRecord } from '../queue/index.ts';
@@ -20,6 +21,10 @@ export interface Services {
   displaySide?: number;
   /** Used when /imagine leaves them out (steps are also capped by the server's max_steps). */
   defaults: { steps: number; guidance: number; sampler: SamplerName };
+  /** Whether the model can start from a picture (/imagine image, a CDN link before the prompt). */
+  imageToImage: boolean;
+  /** Where such pictures may be fetched from, and how long a fetch may take. */
+  imageFetch: { origins: readonly string[]; timeoutMs: number };
   /** Hands a just-submitted job to the reply updater (queued status, previews, final). */
   track(job: JobRecord): void;
   randomSeed(): number;
@@ -33,4 +38,6 @@ export interface SlashCommand {
 export interface ButtonFamily {
   actions: readonly ButtonAction[];
   execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void>;
+  /** For a button that opens a modal: the modal's submission (its custom_id names the same job). */
+  submit?(interaction: ModalSubmitInteraction, ref: ButtonRef, services: Services): Promise<void>;
 }

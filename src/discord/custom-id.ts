@@ -12,6 +12,9 @@ export const BUTTON_ACTIONS = {
   x: 'cancel',
   tl: 'timelapse',
   d: 'delete',
+  rm: 'remix',
+  up: 'upscale',
+  i: 'recipe',
 } as const;
 
 export type ButtonCode = keyof typeof BUTTON_ACTIONS;

@@ -40,7 +40,9 @@ export function headline(job: JobRecord): string {
 function kindLabel(job: JobRecord): string {
   if (job.kind === 'reroll') return 'reroll';
   if (job.kind === 'pick') return 'picked image';
-  if (job.kind === 'timelapse' || job.kind === 'diffusion') return job.kind;
+  if (job.kind === 'timelapse' || job.kind === 'diffusion' || job.kind === 'remix') return job.kind;
+  if (job.kind === 'upscale') return 'upscaled 2×';
+  if (job.kind === 'recipe') return 'from a recipe';
   const strength = job.request.variation?.strength ?? 0;
   return strength >= 0.4 ? 'strong variation' : 'subtle variation';
 }
@@ -86,6 +88,7 @@ export function parameterLine(job: JobRecord): string {
   const seedText = seeds.length > 1 ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`;
   const parts = [seedText, `${r.steps} steps`, `guidance ${r.guidance}`, r.sampler, `${r.width}×${r.height}`];
   if (r.variation) parts.push(`variation seed ${r.variation.seed} @ ${r.variation.strength}`);
+  if (r.init) parts.push(`from ${escapeMarkdown(job.extras?.source?.name ?? 'an image')} @ ${r.init.strength}`);
   if (r.negativePrompt) parts.push(`no: ${escapeMarkdown(r.negativePrompt.slice(0, 200))}`);
   return parts.join(' · ');
 }
@@ -97,12 +100,14 @@ export function resultComponents(job: JobRecord, imageCount: number, pickIndex?:
   const reroll = button('🔄', encodeCustomId({ action: 'reroll', jobId: id, index }));
   const film = button('🎞', encodeCustomId({ action: 'timelapse', jobId: id, index }));
   const remove = button('🗑', encodeCustomId({ action: 'delete', jobId: id, index }));
+  const remix = button('🎛 Remix', encodeCustomId({ action: 'remix', jobId: id, index }));
+  const recipe = button('ℹ', encodeCustomId({ action: 'recipe', jobId: id, index }));
   if (imageCount > 1 && pickIndex === undefined) {
     const indexes = Array.from({ length: imageCount }, (_, i) => i + 1);
     return [
       row(...indexes.map((index) => button(`U${index}`, encodeCustomId({ action: 'pick', jobId: id, index })))),
       row(...indexes.map((index) => button(`V${index}`, encodeCustomId({ action: 'variation', jobId: id, index })))),
-      row(reroll, film, remove),
+      row(reroll, film, remove, remix, recipe),
     ];
   }
   return [
@@ -113,6 +118,7 @@ export function resultComponents(job: JobRecord, imageCount: number, pickIndex?:
       film,
       remove,
     ),
+    row(button('⬆ Upscale (2×)', encodeCustomId({ action: 'upscale', jobId: id, index })), remix, recipe),
   ];
 }
 

@@ -73,11 +73,12 @@ export function presentError(error: unknown): { message: string; identifier: str
 export function createRouter(options: RouterOptions): (interaction: Interaction) => Promise<void> {
   const { registry, services, logger } = options;
   return async (interaction) => {
-    if (!interaction.isChatInputCommand() && !interaction.isButton()) return;
+    if (!interaction.isChatInputCommand() && !interaction.isButton() && !interaction.isModalSubmit()) return;
     const started = performance.now();
+    const kind = interaction.isModalSubmit() ? 'modal' : 'button';
     const name = interaction.isChatInputCommand()
       ? `/${interaction.commandName}`
-      : `button:${interaction.customId.slice(0, 40)}`;
+      : `${kind}:${interaction.customId.slice(0, 40)}`;
     let outcome: CommandRunEvent['outcome'] = 'ok';
     let errorId: string | undefined;
     try {
@@ -89,6 +90,15 @@ export function createRouter(options: RouterOptions): (interaction: Interaction)
             `I do not know /${interaction.commandName} (yet). /help lists what I can do.`,
           );
         await command.execute(interaction, services);
+      } else if (interaction.isModalSubmit()) {
+        const ref = decodeCustomId(interaction.customId);
+        const family = ref && registry.buttons.get(ref.action);
+        if (!ref || !family?.submit)
+          throw new UserFacingError(
+            'unknownModal',
+            'That form is not one I recognise (it may be from an old version). Start again with /imagine.',
+          );
+        await family.submit(interaction, ref, services);
       } else {
         const ref = decodeCustomId(interaction.customId);
         const family = ref && registry.buttons.get(ref.action);
@@ -120,7 +130,7 @@ export function createRouter(options: RouterOptions): (interaction: Interaction)
       const event: CommandRunEvent = {
         name: interaction.isChatInputCommand()
           ? name
-          : `button:${decodeCustomId(interaction.customId)?.action ?? 'unknown'}`,
+          : `${kind}:${decodeCustomId(interaction.customId)?.action ?? 'unknown'}`,
         userId: interaction.user.id,
         guildId: interaction.guildId,
         durationMs: Math.round((performance.now() - started) * 10) / 10,

@@ -1,5 +1,6 @@
 // Image encoding for finals (PNG with generation parameters) and previews (WebP/JPEG), grids and display upscaling.
 import sharp from 'sharp';
+import { basename } from 'node:path';
 import type { GenerateRequest, RawImage } from './types.ts';
 
 // ---- PNG text chunks -------------------------------------------------------------------------
@@ -121,6 +122,12 @@ export function imageParameters(request: GenerateRequest, seed: number, model: s
     guidance: String(request.guidance),
     seed: String(seed),
     size: `${request.width}x${request.height}`,
+    ...(request.variation
+      ? { 'variation seed': String(request.variation.seed), 'variation strength': String(request.variation.strength) }
+      : {}),
+    ...(request.init
+      ? { 'source image': basename(request.init.imagePath), strength: String(request.init.strength) }
+      : {}),
     model,
   };
 }

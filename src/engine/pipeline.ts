@@ -12,6 +12,7 @@ import { createScheduler, startIndexForStrength } from './schedulers/index.ts';
 import { floatTensor, idsTensor, timestepTensor, toFloat32, type RunClock } from './session.ts';
 import { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
 import { guidanceEmbedding } from './guidance-embedding.ts';
+import { tiledPrediction } from './tiles.ts';
 import type { GenerateOptions, GenerateRequest, GenerateResult, LatentEngine, RawImage } from './types.ts';
 
 export interface PipelineOptions {
@@ -41,6 +42,11 @@ export class DiffusionPipeline implements LatentEngine {
   /** The size the model was trained at: unet sample_size x VAE factor, else 512. */
   get defaultSize(): number {
     return this.model.sampleSize ? this.model.sampleSize * this.model.vaeScaleFactor : 512;
+  }
+
+  /** Whether the model can start from an image (it ships a VAE encoder). */
+  get imageToImage(): boolean {
+    return !!this.model.vaeEncoder;
   }
 
   close(): Promise<void> {
@@ -114,6 +120,10 @@ export class DiffusionPipeline implements LatentEngine {
     const outName = unet.pickOutput('out_sample').name;
     const noiseSource = batchNoiseSource(streams, perImage);
     const sampleDims = [batch, lc, lh, lw];
+    // Larger than the model's own size and asked to: the U-Net sees windows of that size.
+    const own = m.sampleSize;
+    const tile: [number, number] | undefined =
+      request.tiled && own && (lh > own || lw > own) ? [Math.min(own, lh), Math.min(own, lw)] : undefined;
     const n = count * perImage;
 
     // 4. denoising loop
@@ -128,13 +138,17 @@ export class DiffusionPipeline implements LatentEngine {
         input.set(scaled, 0);
         input.set(scaled, n);
       }
-      const feeds: Record<string, ort.Tensor> = {
-        sample: floatTensor(input, sampleDims, sampleInfo.type),
-        timestep: timestepTensor(scheduler.timesteps[k], timestepInfo, batch, sampleInfo.shape[0]),
-        encoder_hidden_states: ehsTensor,
+      const timestep = timestepTensor(scheduler.timesteps[k], timestepInfo, batch, sampleInfo.shape[0]);
+      const predict = async (sample: Float32Array, dims: number[]) => {
+        const feeds: Record<string, ort.Tensor> = {
+          sample: floatTensor(sample, dims, sampleInfo.type),
+          timestep,
+          encoder_hidden_states: ehsTensor,
+        };
+        if (condTensor) feeds.timestep_cond = condTensor;
+        return toFloat32((await unet.run(feeds, clock))[outName]);
       };
-      if (condTensor) feeds.timestep_cond = condTensor;
-      const out = toFloat32((await unet.run(feeds, clock))[outName]);
+      const out = tile ? await tiledPrediction(input, sampleDims, tile, predict) : await predict(input, sampleDims);
       let eps = out;
       if (cfg) {
         eps = new Float32Array(n);

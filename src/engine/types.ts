@@ -19,6 +19,8 @@ export interface GenerateRequest {
   variation?: { seed: number; strength: number };
   /** Image-to-image: start from this PNG (path on disk) noised to `strength` (needs a VAE encoder). */
   init?: { imagePath: string; strength: number };
+  /** Larger than the model's own size: denoise it as overlapping windows of that size (an upscale pass). */
+  tiled?: boolean;
 }
 
 /** An 8-bit RGB image, row-major, 3 bytes a pixel. */

@@ -126,6 +126,8 @@ export function validateRequest(
         `expected image-to-image strength above 0 and at most 1, got ${s}`,
       );
   }
+  if (req.tiled !== undefined && typeof req.tiled !== 'boolean')
+    throw new InvalidRequestError('tiled', `expected tiled to be true or false, got ${JSON.stringify(req.tiled)}`);
 }
 
 function lcm(a: number, b: number): number {

@@ -76,6 +76,11 @@ export class WorkerPipeline implements LatentEngine {
     return this.info.defaultSize;
   }
 
+  /** Whether the model can start from an image (it ships a VAE encoder). */
+  get imageToImage(): boolean {
+    return this.info.hasVaeEncoder;
+  }
+
   get limits(): RequestLimits {
     return this.info.limits;
   }

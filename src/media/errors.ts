@@ -11,3 +11,16 @@ export class MediaTooLargeError extends Error {
     this.name = 'MediaTooLargeError';
   }
 }
+
+/** Why a picture a user gave cannot be a source image; `message` is written for that user. */
+export type SourceImageProblem = 'too_large' | 'not_an_image' | 'format' | 'too_many_pixels' | 'animated';
+
+export class SourceImageError extends Error {
+  constructor(
+    readonly problem: SourceImageProblem,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SourceImageError';
+  }
+}

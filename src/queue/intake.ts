@@ -11,7 +11,17 @@ import { fitDefaults, policyFor, type GivenFields } from './request-policy.ts';
 import { JobCancelledError, JobNotFoundError, JobStateError, PermissionError, SubmitError } from './errors.ts';
 import { jobKey, type QueueState } from './queue-state.ts';
 
-const JOB_KINDS: readonly JobKind[] = ['new', 'reroll', 'variation', 'pick', 'timelapse', 'diffusion'];
+const JOB_KINDS: readonly JobKind[] = [
+  'new',
+  'reroll',
+  'variation',
+  'pick',
+  'timelapse',
+  'diffusion',
+  'remix',
+  'upscale',
+  'recipe',
+];
 
 export interface SubmitInput {
   owner: JobOwner;

@@ -13,6 +13,10 @@ import { admitPost, cancelJob, submitJob, type CancelBy, type SubmitInput } from
 import { takeJob, waitForJob, type JobLease } from './dispatch.ts';
 import { loadJobs, pendingDeliveries, pruneJobs } from './recovery.ts';
 import { removeResultFiles } from './result-files.ts';
+import { RECIPE_CODE, newRecipeCode, recipeKey, type RecipeRef } from './recipes.ts';
+import { pruneSourceFiles, renewSourceFile, storeSourceFile } from './source-files.ts';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export type { CancelBy, JobLease, JobPosition, SubmitInput };
 export { jobKey };
@@ -30,6 +34,8 @@ export interface JobQueueOptions {
   pruneIntervalMs?: number;
   /** Step time assumed before the first job is measured, in ms. Default 250. */
   defaultStepMs?: number;
+  /** Where the pictures image-to-image jobs start from are kept; without it such jobs are refused. */
+  sourcesDir?: string;
 }
 
 export interface QueueStats {
@@ -49,12 +55,14 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   readonly retentionMs: number;
   private readonly state: QueueState;
   private readonly settings: GuildSettingsStore;
+  private readonly sourcesDir?: string;
   private pruneTimer?: NodeJS.Timeout;
   private pruning?: Promise<number>;
 
   private constructor(options: JobQueueOptions) {
     super();
     this.settings = options.settings;
+    this.sourcesDir = options.sourcesDir === undefined ? undefined : resolve(options.sourcesDir);
     this.maxQueued = positiveInt('maxQueued', options.maxQueued ?? 200);
     this.retentionMs = positiveInt('retentionMs', options.retentionMs ?? 30 * DAY_MS);
     const emit = (event: keyof JobQueueEvents, ...args: unknown[]) =>
@@ -91,9 +99,29 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   // ---- Producer API -------------------------------------------------------------------------
 
   /** Checks every limit, persists the new record, then queues it. Throws LimitError (nothing changes) or SubmitError. */
-  submit(input: SubmitInput): Promise<JobRecord> {
-    if (this.state.closed) return Promise.reject(new SubmitError('the queue is closed'));
-    return submitJob(this.state, this.settings, this.maxQueued, input);
+  async submit(input: SubmitInput): Promise<JobRecord> {
+    if (this.state.closed) throw new SubmitError('the queue is closed');
+    const source = input.request.init?.imagePath;
+    if (source !== undefined) await this.checkSource(source);
+    const job = await submitJob(this.state, this.settings, this.maxQueued, input);
+    if (source !== undefined) await renewSourceFile(source);
+    return job;
+  }
+
+  /**
+   * Keeps the picture an image-to-image job starts from (PNG bytes) and returns the path its request
+   * names; the file lasts as long as the newest job that uses it.
+   */
+  async storeSource(png: Buffer): Promise<string> {
+    if (!this.sourcesDir) throw new SubmitError('this queue keeps no source images');
+    return storeSourceFile(this.sourcesDir, png);
+  }
+
+  /** Only a picture this queue stored, and still has, may start a job. */
+  private async checkSource(path: string): Promise<void> {
+    if (!this.sourcesDir || dirname(resolve(path)) !== this.sourcesDir)
+      throw new SubmitError('expected a source image stored by this queue');
+    if (!existsSync(path)) throw new SubmitError('the source image of that job is no longer stored');
   }
 
   /**
@@ -129,6 +157,27 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     await removeResultFiles(jobId, stored.result);
     delete stored.result;
     await this.state.writer.set(jobKey(jobId), stored);
+  }
+
+  /** A code that names a finished job (and image `index` of it), valid as long as the job's record. */
+  async saveRecipe(jobId: string, index?: number): Promise<string> {
+    const job = await this.get(jobId);
+    if (job?.state !== 'done' || job.finishedAt === undefined) throw new JobNotFoundError(jobId);
+    const code = newRecipeCode();
+    const ref: RecipeRef = { jobId, ...(index !== undefined ? { index } : {}) };
+    const ttl = Math.max(1, job.finishedAt + this.retentionMs - this.state.clock());
+    await this.state.store.set(recipeKey(code), ref, ttl);
+    return code;
+  }
+
+  /** The job a recipe code names, with the image; undefined for an unknown, malformed or expired code. */
+  async recipe(code: string): Promise<{ job: JobRecord; index?: number } | undefined> {
+    if (!RECIPE_CODE.test(code)) return undefined;
+    const ref = await this.state.store.get<RecipeRef>(recipeKey(code));
+    if (!ref) return undefined;
+    const job = await this.get(ref.jobId);
+    if (job?.state !== 'done') return undefined;
+    return { job, ...(ref.index !== undefined ? { index: ref.index } : {}) };
   }
 
   /** The record, active or finished (within retention); undefined when unknown or pruned. */
@@ -208,9 +257,12 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     return pendingDeliveries(this.state, (id) => this.get(id));
   }
 
-  /** Deletes finished records older than the retention, with their result files. Returns how many. */
-  prune(): Promise<number> {
-    return pruneJobs(this.state);
+  /** Deletes finished records older than the retention, with their result files (and unused sources). Returns how many records. */
+  async prune(): Promise<number> {
+    const removed = await pruneJobs(this.state);
+    // A day more than the records: a job's record may outlive its submit by its time in the queue.
+    if (this.sourcesDir) await pruneSourceFiles(this.sourcesDir, this.state.clock() - this.retentionMs - DAY_MS);
+    return removed;
   }
 
   /** Stops timers and waits for pending writes. Stop the worker first. Does not close the store. */

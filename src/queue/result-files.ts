@@ -4,6 +4,7 @@ import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { GenerateResult } from '../engine/types.ts';
 import { encodePng, imageParameters, makeGrid } from '../engine/images.ts';
+import { imageRequest } from '../engine/noise.ts';
 import type { JobResult, RunnableJob } from './types.ts';
 
 /** Native-size PNGs with the parameters text chunk: one per image, plus a grid when there are several. */
@@ -32,12 +33,14 @@ export async function encodeResultPngs(
   result: GenerateResult,
 ): Promise<{ images: Buffer[]; grid?: Buffer }> {
   const r = job.request;
-  const meta = (seed: number) => ({ ...imageParameters(r, seed, result.model), job: job.id });
+  // Each image's parameters are its own request's: the same run makes the same file, byte for byte.
   const images: Buffer[] = [];
-  for (let i = 0; i < result.images.length; i++)
-    images.push(await encodePng(result.images[i], meta(result.seeds[i] ?? r.seed + i)));
+  for (let i = 0; i < result.images.length; i++) {
+    const own = imageRequest(r, i);
+    images.push(await encodePng(result.images[i], imageParameters(own, result.seeds[i] ?? own.seed, result.model)));
+  }
   if (result.images.length <= 1) return { images };
-  return { images, grid: await encodePng(makeGrid(result.images), meta(r.seed)) };
+  return { images, grid: await encodePng(makeGrid(result.images), imageParameters(r, r.seed, result.model)) };
 }
 
 /** Deletes a job's result files, and its folder when that is named after the job. */

@@ -8,7 +8,16 @@ export interface JobOwner {
 }
 
 // 'timelapse' (🎞: the film of a re-run) and 'diffusion' (/diffusion strip) make one file, not images.
-export type JobKind = 'new' | 'reroll' | 'variation' | 'pick' | 'timelapse' | 'diffusion';
+export type JobKind =
+  | 'new'
+  | 'reroll'
+  | 'variation'
+  | 'pick'
+  | 'timelapse'
+  | 'diffusion'
+  | 'remix'
+  | 'upscale'
+  | 'recipe';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 /**
  * Why a job failed, for the message its user sees (the details are in `error` and the log): it ran too
@@ -38,6 +47,8 @@ export interface JobExtras {
   attachmentLimit?: number;
   /** 0-based image of the request a timelapse or diffusion job shows (default: all / the first). */
   index?: number;
+  /** The picture an image-to-image job starts from, as the user named it (the file is `request.init`). */
+  source?: { name: string };
 }
 
 /** A file made besides (or instead of) the PNGs: the timelapse WebP or the diffusion strip. */

@@ -111,7 +111,10 @@ test('slow edits: previews are dropped, never queued; one edit in flight; final 
     const ids = final.components.flatMap((r) => r.components.map((c) => ('custom_id' in c ? c.custom_id : '')));
     assert.deepEqual(
       ids.map((id) => decodeCustomId(id)?.action),
-      ['pick', 'pick', 'pick', 'pick', 'variation', 'variation', 'variation', 'variation', 'reroll', 'timelapse'],
+      [
+        ...['pick', 'pick', 'pick', 'pick', 'variation', 'variation', 'variation', 'variation'],
+        ...['reroll', 'timelapse', 'delete', 'remix', 'recipe'],
+      ],
     );
     const previews = mine.filter((e) => /Step \d+\/30/.test(e.payload.content));
     assert.ok(previews.length >= 1, 'at least one preview shown');
@@ -159,7 +162,7 @@ test('injected 429 and 500 on the final edit: still delivered', async () => {
         transport.edits.some(
           (e) =>
             e.token === job.delivery!.token &&
-            e.payload.components.length === 1 &&
+            e.payload.components.length === 2 &&
             e.payload.files[0]?.name === 'image.png',
         ),
       'the final after 429 and 500',

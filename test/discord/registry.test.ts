@@ -21,9 +21,13 @@ test('the registry holds the six commands and every button action', () => {
   ]);
   assert.deepEqual([...registry.buttons.keys()].sort(), [
     'cancel',
+    'delete',
     'pick',
+    'recipe',
+    'remix',
     'reroll',
     'timelapse',
+    'upscale',
     'variation',
     'varyStrong',
     'varySubtle',
@@ -35,10 +39,13 @@ test('command definitions: fixed names, options and choices', () => {
   const imagine = defs.find((d) => d.name === 'imagine')!;
   assert.deepEqual(
     imagine.options!.map((o) => o.name),
-    ['prompt', 'negative', 'seed', 'steps', 'guidance', 'count', 'aspect', 'sampler'],
+    ['prompt', 'negative', 'seed', 'steps', 'guidance', 'count', 'aspect', 'sampler', 'image', 'strength', 'recipe'],
   );
   const byName = Object.fromEntries(imagine.options!.map((o) => [o.name, o as unknown as Record<string, unknown>]));
-  assert.equal(byName.prompt.required, true);
+  // Not required, so `/imagine recipe:<code>` can stand alone; /imagine refuses a call with neither.
+  assert.equal(byName.prompt.required, undefined);
+  assert.equal(byName.image.type, 11);
+  assert.deepEqual([byName.strength.min_value, byName.strength.max_value], [0.05, 1]);
   assert.equal(byName.count.min_value, 1);
   assert.equal(byName.count.max_value, 4);
   assert.deepEqual(

@@ -48,8 +48,8 @@ test("every message keeps Discord's component rules: ≤5 rows, ≤5 buttons a r
 });
 
 test("a picked image's buttons carry the image index", () => {
-  const ids = pickPayload(job(4), 3, file, '7').components[0].components.map(
-    (c) => decodeCustomId('custom_id' in c ? c.custom_id : '')!,
+  const ids = pickPayload(job(4), 3, file, '7').components.flatMap((row) =>
+    row.components.map((c) => decodeCustomId('custom_id' in c ? c.custom_id : '')!),
   );
   assert.deepEqual(
     ids.map((r) => [r.action, r.index]),
@@ -58,6 +58,10 @@ test("a picked image's buttons carry the image index", () => {
       ['varyStrong', 3],
       ['reroll', 3],
       ['timelapse', 3],
+      ['delete', 3],
+      ['upscale', 3],
+      ['remix', 3],
+      ['recipe', 3],
     ],
   );
 });

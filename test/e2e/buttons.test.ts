@@ -29,7 +29,16 @@ test('🔄 reroll: same parameters, new seed, a new message owned by whoever cli
   assert.match(second.content, /3 steps/);
   assert.match(second.content, new RegExp(`<@${h.users.bob.id}> \\(reroll\\)`));
   assert.notEqual(seedOf(second.content), 1234);
-  assert.deepEqual(buttonLabels(second), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑']);
+  assert.deepEqual(buttonLabels(second), [
+    'Vary (Subtle)',
+    'Vary (Strong)',
+    '🔄',
+    '🎞',
+    '🗑',
+    '⬆ Upscale (2×)',
+    '🎛 Remix',
+    'ℹ',
+  ]);
   const job = await h.queue.get(decodeCustomId(buttonIdFor(second, '🔄'))!.jobId);
   assert.equal(job?.kind, 'reroll');
   assert.equal(job?.owner.userId, h.users.bob.id);
@@ -61,7 +70,16 @@ test('grid: U2 posts image 2 alone with its own buttons (no new job); V3 varies 
   assert.equal(picked.attachments[0].filename, 'image-2.png');
   assert.ok(picked.attachments[0].size > 0);
   assert.match(picked.content, new RegExp(`seed ${gridJob!.result!.seeds[1]}`));
-  assert.deepEqual(buttonLabels(picked), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑']);
+  assert.deepEqual(buttonLabels(picked), [
+    'Vary (Subtle)',
+    'Vary (Strong)',
+    '🔄',
+    '🎞',
+    '🗑',
+    '⬆ Upscale (2×)',
+    '🎛 Remix',
+    'ℹ',
+  ]);
   assert.equal(h.queue.stats().byState.done, jobsBefore, 'a pick runs no job');
   // Vary under the picked image varies image 2.
   const vary = h.server.click({ user: h.users.bob, message: picked, customId: buttonIdFor(picked, 'Vary (Subtle)') });

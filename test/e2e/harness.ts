@@ -137,6 +137,7 @@ export class Harness {
       store: this.store,
       settings: this.settings,
       pruneIntervalMs: 0,
+      sourcesDir: join(this.dataDir, 'sources'),
       ...this.options.queue,
     });
     const base = await engine(this.options.modelDir);
@@ -172,6 +173,8 @@ export class Harness {
       displaySide: 64,
       defaults: { steps: 4, guidance: 5, sampler: 'euler' },
       previewIntervalMs: 150,
+      imageToImage: true,
+      cdnOrigins: [new URL(this.server.apiUrl).origin],
       onRun: (e) => this.runs.push(e),
       ...this.options.bot,
     });

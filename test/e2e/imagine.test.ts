@@ -44,7 +44,16 @@ test('/imagine: deferred at once, previews edited in place, final PNG with seed,
   assert.equal(png.filename, 'image.png');
   const meta = await sharp(png.data).metadata();
   assert.equal(meta.format, 'png');
-  assert.deepEqual(buttonLabels(final), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑']);
+  assert.deepEqual(buttonLabels(final), [
+    'Vary (Subtle)',
+    'Vary (Strong)',
+    '🔄',
+    '🎞',
+    '🗑',
+    '⬆ Upscale (2×)',
+    '🎛 Remix',
+    'ℹ',
+  ]);
   for (const id of buttonIds(final)) assert.ok(decodeCustomId(id), id);
   // Previews: the same message was edited with WebP previews and "Step n/12" before the final.
   const previews = i.edits.filter((w) => /Step \d+\/12/.test(w.message.content));
@@ -62,7 +71,21 @@ test('a grid: count 4 makes U1-U4, V1-V4 and 🔄', async () => {
   });
   const final = await i.waitFor(isFinal);
   assert.equal(final.attachments[0].filename, 'grid.png');
-  assert.deepEqual(buttonLabels(final), ['U1', 'U2', 'U3', 'U4', 'V1', 'V2', 'V3', 'V4', '🔄', '🎞', '🗑']);
+  assert.deepEqual(buttonLabels(final), [
+    'U1',
+    'U2',
+    'U3',
+    'U4',
+    'V1',
+    'V2',
+    'V3',
+    'V4',
+    '🔄',
+    '🎞',
+    '🗑',
+    '🎛 Remix',
+    'ℹ',
+  ]);
   assert.match(final.content, /seeds \d+, \d+, \d+, \d+/);
   assert.match(final.content, /80×56/);
 });

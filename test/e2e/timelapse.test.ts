@@ -59,7 +59,16 @@ test('🎞 under a result posts its denoising film: animated WebP, many frames, 
   const first = await h.server
     .slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a red apple', seed: 42, steps: 10 } })
     .waitFor(isFinal);
-  assert.deepEqual(buttonLabels(first), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑']);
+  assert.deepEqual(buttonLabels(first), [
+    'Vary (Subtle)',
+    'Vary (Strong)',
+    '🔄',
+    '🎞',
+    '🗑',
+    '⬆ Upscale (2×)',
+    '🎛 Remix',
+    'ℹ',
+  ]);
   const ref = decodeCustomId(buttonIdFor(first, '🎞'))!;
   assert.equal(ref.action, 'timelapse');
   assert.equal(buttonIdFor(first, '🎞').split(':').length, 3, 'custom_id carries only the action and the job id');

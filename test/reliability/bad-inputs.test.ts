@@ -214,7 +214,16 @@ before(async () => {
   const i = h.server.slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a calm lake', steps: 2 } });
   final = await i.waitFor(isFinal);
   jobId = /^ef:[a-z]+:([\w-]+)/.exec(buttonIds(final)[0])![1];
-  assert.deepEqual(buttonLabels(final), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑']);
+  assert.deepEqual(buttonLabels(final), [
+    'Vary (Subtle)',
+    'Vary (Strong)',
+    '🔄',
+    '🎞',
+    '🗑',
+    '⬆ Upscale (2×)',
+    '🎛 Remix',
+    'ℹ',
+  ]);
 });
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.takeViolations(), []));

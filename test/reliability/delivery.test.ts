@@ -162,7 +162,11 @@ test('when even the native size is over the limit, the final says so clearly (no
   const final = await i.waitFor((m) => m.components.length > 0 && /could not be attached/.test(m.content));
   assert.equal(final.attachments.length, 0);
   assert.match(final.content, /even at its native size it is \d+ bytes, over this server's 300 bytes upload limit/);
-  assert.deepEqual(buttonLabels(final), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑'], 'the buttons still work');
+  assert.deepEqual(
+    buttonLabels(final),
+    ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑', '⬆ Upscale (2×)', '🎛 Remix', 'ℹ'],
+    'the buttons still work',
+  );
   await eventually(async () => assert.deepEqual(await h!.queue.pendingDeliveries(), [], 'it counts as delivered'));
 });
 

@@ -118,7 +118,16 @@ test('split roles: /imagine is deferred, previews edit the reply, the final PNG 
   assert.match(final.content, /seed 42/);
   assert.match(final.content, /12 steps/);
   assert.equal((await sharp(final.attachments[0].data).metadata()).format, 'png');
-  assert.deepEqual(buttonLabels(final), ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑']);
+  assert.deepEqual(buttonLabels(final), [
+    'Vary (Subtle)',
+    'Vary (Strong)',
+    '🔄',
+    '🎞',
+    '🗑',
+    '⬆ Upscale (2×)',
+    '🎛 Remix',
+    'ℹ',
+  ]);
   const previews = i.edits.filter((w) => /Step \d+\/12/.test(w.message.content));
   assert.ok(
     previews.some((w) => w.message.attachments.some((a) => a.filename === 'preview.webp')),
@@ -140,7 +149,7 @@ test('split roles: two users at once run on both workers; a grid comes back with
   const b = server.slash({ user: server.users.bob, command: 'imagine', options: { prompt: 'green tree', steps: 12 } });
   const [fa, fb] = await Promise.all([a.waitFor(isFinal), b.waitFor(isFinal)]);
   assert.equal(fa.attachments[0].filename, 'grid.png');
-  assert.deepEqual(buttonLabels(fa), ['U1', 'U2', 'U3', 'U4', 'V1', 'V2', 'V3', 'V4', '🔄', '🎞', '🗑']);
+  assert.deepEqual(buttonLabels(fa), ['U1', 'U2', 'U3', 'U4', 'V1', 'V2', 'V3', 'V4', '🔄', '🎞', '🗑', '🎛 Remix', 'ℹ']);
   assert.equal(fb.attachments[0].filename, 'image.png');
   const ran = workers.map((w, k) => w.events.filter((e) => e.type === 'done').length - before[k]);
   assert.deepEqual(ran, [1, 1], 'one job on each worker');

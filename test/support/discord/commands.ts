@@ -208,6 +208,8 @@ export interface BuiltOptions {
   users: string[];
   channels: string[];
   roles: string[];
+  /** Ids of uploads given to attachment options. */
+  attachments: string[];
 }
 
 /**
@@ -221,7 +223,7 @@ export function buildOptions(
   values: Record<string, OptionValue>,
   unchecked = false,
 ): BuiltOptions {
-  const built: BuiltOptions = { options: [], users: [], channels: [], roles: [] };
+  const built: BuiltOptions = { options: [], users: [], channels: [], roles: [], attachments: [] };
   let definitions = (command.options ?? []) as Json[];
   const wrap: ((inner: Json[]) => Json[])[] = [];
   for (const part of subcommand ? subcommand.trim().split(/\s+/) : []) {
@@ -257,6 +259,7 @@ export function buildOptions(
     if (type === OptionType.User) built.users.push(String(converted));
     if (type === OptionType.Channel) built.channels.push(String(converted));
     if (type === OptionType.Role) built.roles.push(String(converted));
+    if (type === OptionType.Attachment) built.attachments.push(String(converted));
     leaf.push({ name, type, value: converted });
   }
   if (!unchecked) {

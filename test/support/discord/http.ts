@@ -214,11 +214,18 @@ export class Router {
     return undefined;
   }
 
-  #serveAttachment(pathname: string, res: ServerResponse): void {
+  async #serveAttachment(pathname: string, res: ServerResponse): Promise<void> {
     const [, , , id] = pathname.split('/');
     const attachment = this.state.messages.attachment(id ?? '');
     if (!attachment) {
       send(res, 404, { message: '404: Not Found', code: 0 });
+      return;
+    }
+    if (attachment.delayMs) await new Promise((r) => setTimeout(r, attachment.delayMs));
+    if (res.destroyed) return;
+    if (attachment.redirectTo) {
+      res.writeHead(302, { location: attachment.redirectTo });
+      res.end();
       return;
     }
     res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.size });

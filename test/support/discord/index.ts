@@ -5,6 +5,7 @@ export {
   NoBotConnectedError,
   type SlashOptions,
   type ClickOptions,
+  type ModalSubmitOptions,
 } from './server.ts';
 export type { DiscordServerOptions, RequestRecord } from './state.ts';
 export {
@@ -23,6 +24,7 @@ export {
   type StoredMessage,
   type StoredAttachment,
   type MessageWrite,
+  type UserUpload,
 } from './messages.ts';
 export type { InjectOptions, Injection, RateLimitPolicy } from './ratelimit.ts';
 export { SlashCommandError, OptionType, type RegisteredCommand, type OptionValue } from './commands.ts';

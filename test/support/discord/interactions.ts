@@ -17,13 +17,19 @@ import {
   type FakeUser,
   type World,
 } from './world.ts';
-import type { MessageStore, MessageWrite, StoredMessage } from './messages.ts';
+import {
+  apiAttachment,
+  type MessageStore,
+  type MessageWrite,
+  type StoredAttachment,
+  type StoredMessage,
+} from './messages.ts';
 import type { RegisteredCommand, BuiltOptions } from './commands.ts';
 import { waitUntil } from './waiting.ts';
 
 type Json = Record<string, unknown>;
 
-export const InteractionType = { ApplicationCommand: 2, MessageComponent: 3 } as const;
+export const InteractionType = { ApplicationCommand: 2, MessageComponent: 3, ModalSubmit: 5 } as const;
 
 export const CallbackType = {
   Pong: 1,
@@ -76,6 +82,8 @@ export class InteractionHandle {
   callbacksInFlight = 0;
   /** Set once the missed-3-s-window violation was recorded. */
   lateRecorded = false;
+  /** The modal this interaction was answered with (callback type 9), as sent. */
+  modal: Json | null = null;
 
   constructor(
     readonly host: HandleHost,
@@ -100,6 +108,7 @@ export class InteractionHandle {
 
   get label(): string {
     const data = this.payload.data as Json;
+    if (this.type === InteractionType.ModalSubmit) return `modal "${data.custom_id}"`;
     return this.type === InteractionType.ApplicationCommand ? `/${data.name}` : `button "${data.custom_id}"`;
   }
 
@@ -177,6 +186,8 @@ export interface PayloadContext {
   memberPermissions?: bigint | string;
   attachmentSizeLimit: number;
   locale?: string;
+  /** Uploads by id, for the attachment options of a slash command. */
+  attachment?: (id: string) => StoredAttachment | undefined;
 }
 
 function basePayload(type: number, context: PayloadContext, data: Json): Json {
@@ -251,6 +262,14 @@ export function slashPayload(context: PayloadContext, command: RegisteredCommand
         .map((r) => [r.id, apiRole(r)]),
     );
   }
+  if (built.attachments.length) {
+    resolved.attachments = Object.fromEntries(
+      built.attachments
+        .map((id) => context.attachment?.(id))
+        .filter((a) => a !== undefined)
+        .map((a) => [a.id, apiAttachment(a)]),
+    );
+  }
   return basePayload(InteractionType.ApplicationCommand, context, {
     id: command.id,
     name: command.name,
@@ -265,6 +284,28 @@ export function clickPayload(context: PayloadContext, message: Json, component: 
   const data: Json = { custom_id: component.custom_id, component_type: component.type };
   if (component.type !== 2) data.values = values ?? [];
   return { ...basePayload(InteractionType.MessageComponent, context, data), message };
+}
+
+/**
+ * A modal's submission: every text input of `modal` with the value the user typed (`values` by custom_id;
+ * an input left out keeps its pre-filled value). From a button's modal, Discord includes the message.
+ */
+export function modalSubmitPayload(
+  context: PayloadContext,
+  modal: Json,
+  values: Record<string, string>,
+  message?: Json,
+): Json {
+  const rows = (modal.components as Json[]).map((row) => ({
+    type: 1,
+    components: (row.components as Json[]).map((input) => ({
+      type: 4,
+      custom_id: input.custom_id,
+      value: values[input.custom_id as string] ?? (input.value as string | undefined) ?? '',
+    })),
+  }));
+  const data = { custom_id: modal.custom_id, components: rows };
+  return { ...basePayload(InteractionType.ModalSubmit, context, data), ...(message ? { message } : {}) };
 }
 
 /** Finds the component with `customId` anywhere in a message's components (rows or v2 nesting). */

@@ -23,6 +23,24 @@ export interface StoredAttachment {
   description?: string;
   /** Where the server serves the bytes (GET). */
   url: string;
+  /** Image size, when the upload is an image (Discord resolves it for attachment options). */
+  width?: number;
+  height?: number;
+  /** CDN behaviour for tests: answer a GET with a redirect to this URL instead of the bytes ... */
+  redirectTo?: string;
+  /** ... or only after this long. */
+  delayMs?: number;
+}
+
+/** What a user uploads with a slash command's attachment option (`server.upload`). */
+export interface UserUpload {
+  filename: string;
+  contentType: string;
+  data: Buffer;
+  width?: number;
+  height?: number;
+  redirectTo?: string;
+  delayMs?: number;
 }
 
 export type MessageKind = 'interaction-response' | 'follow-up' | 'channel';
@@ -126,6 +144,19 @@ export class MessageStore {
     return this.#attachments.get(id);
   }
 
+  /** A user's upload in a channel, as an attachment option makes it (served like every attachment). */
+  upload(channelId: string, upload: UserUpload): StoredAttachment {
+    const id = snowflake();
+    const attachment: StoredAttachment = {
+      ...upload,
+      id,
+      size: upload.data.length,
+      url: `${this.baseUrl()}/attachments/${channelId}/${id}/${encodeURIComponent(upload.filename)}`,
+    };
+    this.#attachments.set(id, attachment);
+    return attachment;
+  }
+
   /**
    * Applies a create or edit payload the way Discord does: fields present replace the old ones;
    * with an `attachments` array, only the listed existing attachments stay and new files are the
@@ -200,6 +231,7 @@ export function apiAttachment(attachment: StoredAttachment): Json {
     proxy_url: attachment.url,
     content_type: attachment.contentType,
     ...(attachment.description ? { description: attachment.description } : {}),
+    ...(attachment.width !== undefined ? { width: attachment.width, height: attachment.height } : {}),
   };
 }
 

@@ -98,6 +98,44 @@ function limitOf(handle: InteractionHandle): number {
   return handle.payload.attachment_size_limit as number;
 }
 
+/** Discord's modal limits: title 1–45, custom_id 1–100, 1–5 rows of one text input each (label 1–45, value ≤ 4000). */
+function enforceModalRules(state: ServerState, what: string, data: Json | undefined): void {
+  const problems: string[] = [];
+  const title = data?.title;
+  if (typeof title !== 'string' || title.length < 1 || title.length > 45)
+    problems.push('title must be 1–45 characters');
+  const id = data?.custom_id;
+  if (typeof id !== 'string' || id.length < 1 || id.length > 100) problems.push('custom_id must be 1–100 characters');
+  const rows = Array.isArray(data?.components) ? (data.components as Json[]) : [];
+  if (rows.length < 1 || rows.length > 5) problems.push(`expected 1–5 rows, got ${rows.length}`);
+  const ids = new Set<string>();
+  for (const row of rows) {
+    const inputs = Array.isArray(row.components) ? (row.components as Json[]) : [];
+    if (row.type !== 1 || inputs.length !== 1 || inputs[0].type !== 4) {
+      problems.push('each row must hold exactly one text input (type 4)');
+      continue;
+    }
+    const input = inputs[0];
+    const label = input.label;
+    if (typeof label !== 'string' || label.length < 1 || label.length > 45)
+      problems.push('a label must be 1–45 characters');
+    if (input.style !== 1 && input.style !== 2) problems.push('a text input style must be 1 or 2');
+    if (typeof input.custom_id !== 'string' || ids.has(input.custom_id))
+      problems.push('input custom_ids must be unique');
+    else ids.add(input.custom_id);
+    if (typeof input.value === 'string' && input.value.length > 4000)
+      problems.push('a value must be at most 4000 characters');
+    const max = input.max_length;
+    if (max !== undefined && (typeof max !== 'number' || max < 1 || max > 4000))
+      problems.push('max_length must be 1–4000');
+    if (typeof input.value === 'string' && typeof max === 'number' && input.value.length > max)
+      problems.push('a pre-filled value must fit max_length');
+  }
+  if (problems.length === 0) return;
+  state.violation(`${what}: invalid modal: ${problems.join('; ')}`);
+  throw invalidFormBody(problems.map((message) => ({ path: 'data', code: 'BASE_TYPE_INVALID', message })));
+}
+
 function callback(state: ServerState, req: ApiRequest): { status: number; body?: unknown } {
   const handle = state.interactions.get(req.params.interaction);
   if (!handle || handle.token !== req.params.token) {
@@ -124,15 +162,21 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
     throw unknownInteraction();
   }
   const allowed: number[] =
-    handle.type === InteractionType.MessageComponent
+    handle.type === InteractionType.ModalSubmit
       ? [
           CallbackType.ChannelMessageWithSource,
           CallbackType.DeferredChannelMessageWithSource,
-          CallbackType.DeferredUpdateMessage,
-          CallbackType.UpdateMessage,
-          CallbackType.Modal,
+          ...(handle.sourceMessageId ? [CallbackType.DeferredUpdateMessage, CallbackType.UpdateMessage] : []),
         ]
-      : [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.Modal];
+      : handle.type === InteractionType.MessageComponent
+        ? [
+            CallbackType.ChannelMessageWithSource,
+            CallbackType.DeferredChannelMessageWithSource,
+            CallbackType.DeferredUpdateMessage,
+            CallbackType.UpdateMessage,
+            CallbackType.Modal,
+          ]
+        : [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.Modal];
   if (!allowed.includes(type)) {
     state.violation(
       `${handle.label}: callback type ${type} is not valid for interaction type ${handle.type} (allowed: ${allowed.join(', ')})`,
@@ -187,6 +231,8 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
       break;
     }
     case CallbackType.Modal:
+      enforceModalRules(state, what, data);
+      handle.modal = data ?? null;
       break;
   }
   handle.ack = { type, at: req.receivedAt, latencyMs: elapsed };

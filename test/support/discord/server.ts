@@ -5,8 +5,21 @@ import type { AddressInfo } from 'node:net';
 import { Gateway, GATEWAY_PATH, type GatewayInfo } from './gateway.ts';
 import { Router } from './http.ts';
 import { buildOptions, SlashCommandError, type OptionValue, type RegisteredCommand } from './commands.ts';
-import { InteractionHandle, InteractionType, clickPayload, findComponent, slashPayload } from './interactions.ts';
-import { isEphemeral, type MessageWrite, type StoredMessage } from './messages.ts';
+import {
+  InteractionHandle,
+  InteractionType,
+  clickPayload,
+  findComponent,
+  modalSubmitPayload,
+  slashPayload,
+} from './interactions.ts';
+import {
+  isEphemeral,
+  type MessageWrite,
+  type StoredAttachment,
+  type StoredMessage,
+  type UserUpload,
+} from './messages.ts';
 import type { InjectOptions, Injection } from './ratelimit.ts';
 import { addChannelRoutes } from './routes-channels.ts';
 import { addCommandRoutes } from './routes-commands.ts';
@@ -61,6 +74,14 @@ export interface ClickOptions {
   /** Send a custom_id that is not on the message (a forged click); by default that is refused. */
   forge?: boolean;
   memberPermissions?: bigint | string;
+}
+
+export interface ModalSubmitOptions {
+  user: FakeUser;
+  /** The interaction the bot answered with the modal (callback type 9). */
+  interaction: InteractionHandle;
+  /** What the user typed, by text input custom_id (inputs left out keep their pre-filled value). */
+  values?: Record<string, string>;
 }
 
 /** No bot session is connected to receive a dispatch. */
@@ -285,6 +306,40 @@ export class DiscordServer {
     );
   }
 
+  /**
+   * A file a user attaches to a slash command (pass `{ id }` as the attachment option's value); served
+   * at its `url` like every attachment, with `redirectTo` / `delayMs` to play a misbehaving CDN.
+   */
+  upload(upload: UserUpload, channelId: string = this.channels.general.id): StoredAttachment {
+    return this.state.messages.upload(channelId, upload);
+  }
+
+  /** Dispatches INTERACTION_CREATE type 5: the user submits the modal the bot opened for `interaction`. */
+  submitModal(options: ModalSubmitOptions): InteractionHandle {
+    const opened = options.interaction;
+    if (!opened.modal)
+      throw new Error(`${opened.label} was not answered with a modal (ack: ${opened.ack?.type ?? 'none'})`);
+    const channel = this.#channel(opened.channelId);
+    const source = opened.sourceMessageId ? this.state.messages.get(opened.sourceMessageId) : undefined;
+    const payload = modalSubmitPayload(
+      this.#context(options.user, channel),
+      opened.modal,
+      options.values ?? {},
+      source ? this.state.apiMessage(source) : undefined,
+    );
+    return this.#dispatch(
+      new InteractionHandle(
+        this.state,
+        InteractionType.ModalSubmit,
+        options.user,
+        channel.id,
+        payload,
+        this.state.options.tokenLifetimeMs,
+        source?.id,
+      ),
+    );
+  }
+
   /** Messages in a channel, oldest first, ephemeral ones excluded (what members would see). */
   channelMessages(channelId: string = this.channels.general.id): StoredMessage[] {
     return this.state.messages.inChannel(channelId).filter((m) => !isEphemeral(m));
@@ -370,6 +425,7 @@ export class DiscordServer {
       user,
       channel,
       attachmentSizeLimit: this.state.options.attachmentSizeLimit,
+      attachment: (id: string) => this.state.messages.attachment(id),
       ...(memberPermissions !== undefined ? { memberPermissions } : {}),
       ...(locale ? { locale } : {}),
     };
