@@ -80,7 +80,7 @@ test('forged, malformed and expired codes, and a code with other options: refuse
     .slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a kettle', steps: 2 } })
     .waitFor(isFinal);
   const { code } = await codeOf(final);
-  const cases: [Record<string, unknown>, RegExp][] = [
+  const cases: [Record<string, string>, RegExp][] = [
     [{ recipe: 'abcdefghjk' }, /unknown or has expired/],
     [{ recipe: '../../etc' }, /unknown or has expired/],
     [{ recipe: code, prompt: 'something else' }, /leave out prompt/],
