@@ -1,13 +1,13 @@
 // Text-to-image (and image-to-image) on an ONNX Stable Diffusion-layout model:
 // tokenize -> text encoder once -> seeded noise -> U-Net with classifier-free guidance per step -> VAE decode.
-import sharp from 'sharp';
 import type ort from 'onnxruntime-node';
 import { GenerationCancelledError } from './errors.ts';
 import { makeGrid } from './images.ts';
 import { silentLogger, type EngineLogger } from './logger.ts';
 import { loadModel, type DiffusionModel, type ModelLoadOptions } from './model.ts';
 import { batchNoiseSource, startingNoise } from './noise.ts';
-import { imageToPlanar, latentToRgb, planarToImages } from './preview.ts';
+import { latentToRgb, planarToImages } from './preview.ts';
+import { encodeInitImage } from './init-image.ts';
 import { createScheduler, startIndexForStrength } from './schedulers/index.ts';
 import { floatTensor, idsTensor, timestepTensor, toFloat32, type RunClock } from './session.ts';
 import { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
@@ -85,7 +85,7 @@ export class DiffusionPipeline implements LatentEngine {
     const { streams, noise } = startingNoise(request, seeds, [lc, lh, lw], options.startLatents);
     let latents: Float32Array;
     if (request.init) {
-      const source = await this.encodeImage(request.init.imagePath, request.width, request.height, clock);
+      const source = await encodeInitImage(m, request.init.imagePath, request.width, request.height, clock);
       const tiled = new Float32Array(count * perImage);
       for (let i = 0; i < count; i++) tiled.set(source, i * perImage);
       latents = scheduler.addNoise(tiled, noise, firstStep);
@@ -227,28 +227,6 @@ export class DiffusionPipeline implements LatentEngine {
     const ids = idsTensor(rows, te.requireInput('input_ids').type);
     const out = (await te.run({ input_ids: ids }, clock))[te.pickOutput('last_hidden_state').name];
     return { data: toFloat32(out), dims: out.dims as number[] };
-  }
-
-  /** Init image -> resized RGB -> VAE encoder -> mean latent x scaling factor. */
-  private async encodeImage(path: string, width: number, height: number, clock: RunClock): Promise<Float32Array> {
-    const m = this.model;
-    const enc = m.vaeEncoder!;
-    const { data } = await sharp(path)
-      .resize(width, height, { fit: 'fill' })
-      .flatten({ background: '#ffffff' })
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const planar = imageToPlanar({ width, height, data });
-    const out = (
-      await enc.run({ sample: floatTensor(planar, [1, 3, height, width], enc.requireInput('sample').type) }, clock)
-    )[enc.pickOutput('latent_parameters', 'latent_sample', 'latent_dist').name];
-    const values = toFloat32(out);
-    const perImage = m.latentChannels * (height / m.vaeScaleFactor) * (width / m.vaeScaleFactor);
-    // latent_parameters holds mean then log-variance; the mean is the first latentChannels planes
-    const mean = values.slice(0, perImage);
-    for (let i = 0; i < mean.length; i++) mean[i] *= m.scalingFactor;
-    return mean;
   }
 
   private async decode(

@@ -13,10 +13,9 @@ import { admitPost, cancelJob, submitJob, type CancelBy, type SubmitInput } from
 import { takeJob, waitForJob, type JobLease } from './dispatch.ts';
 import { loadJobs, pendingDeliveries, pruneJobs } from './recovery.ts';
 import { removeResultFiles } from './result-files.ts';
-import { RECIPE_CODE, newRecipeCode, recipeKey, type RecipeRef } from './recipes.ts';
-import { pruneSourceFiles, renewSourceFile, storeSourceFile } from './source-files.ts';
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readRecipe, storeRecipe } from './recipes.ts';
+import { assertStoredSource, pruneSourceFiles, renewSourceFile, storeSourceFile } from './source-files.ts';
+import { resolve } from 'node:path';
 
 export type { CancelBy, JobLease, JobPosition, SubmitInput };
 export { jobKey };
@@ -102,7 +101,7 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   async submit(input: SubmitInput): Promise<JobRecord> {
     if (this.state.closed) throw new SubmitError('the queue is closed');
     const source = input.request.init?.imagePath;
-    if (source !== undefined) await this.checkSource(source);
+    if (source !== undefined) assertStoredSource(this.sourcesDir, source);
     const job = await submitJob(this.state, this.settings, this.maxQueued, input);
     if (source !== undefined) await renewSourceFile(source);
     return job;
@@ -115,13 +114,6 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   async storeSource(png: Buffer): Promise<string> {
     if (!this.sourcesDir) throw new SubmitError('this queue keeps no source images');
     return storeSourceFile(this.sourcesDir, png);
-  }
-
-  /** Only a picture this queue stored, and still has, may start a job. */
-  private async checkSource(path: string): Promise<void> {
-    if (!this.sourcesDir || dirname(resolve(path)) !== this.sourcesDir)
-      throw new SubmitError('expected a source image stored by this queue');
-    if (!existsSync(path)) throw new SubmitError('the source image of that job is no longer stored');
   }
 
   /**
@@ -163,17 +155,12 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
   async saveRecipe(jobId: string, index?: number): Promise<string> {
     const job = await this.get(jobId);
     if (job?.state !== 'done' || job.finishedAt === undefined) throw new JobNotFoundError(jobId);
-    const code = newRecipeCode();
-    const ref: RecipeRef = { jobId, ...(index !== undefined ? { index } : {}) };
-    const ttl = Math.max(1, job.finishedAt + this.retentionMs - this.state.clock());
-    await this.state.store.set(recipeKey(code), ref, ttl);
-    return code;
+    return storeRecipe(this.state.store, { jobId, index }, job.finishedAt + this.retentionMs - this.state.clock());
   }
 
   /** The job a recipe code names, with the image; undefined for an unknown, malformed or expired code. */
   async recipe(code: string): Promise<{ job: JobRecord; index?: number } | undefined> {
-    if (!RECIPE_CODE.test(code)) return undefined;
-    const ref = await this.state.store.get<RecipeRef>(recipeKey(code));
+    const ref = await readRecipe(this.state.store, code);
     if (!ref) return undefined;
     const job = await this.get(ref.jobId);
     if (job?.state !== 'done') return undefined;

@@ -3,7 +3,9 @@
 // newest job that uses it: each use renews its time, and pruning removes those unused for the retention.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { SubmitError } from './errors.ts';
 
 /** Stores a source PNG (or renews the one already stored) and returns its path. */
 export async function storeSourceFile(dir: string, png: Buffer): Promise<string> {
@@ -40,4 +42,10 @@ export async function pruneSourceFiles(dir: string, before: number): Promise<num
     }
   }
   return removed;
+}
+
+/** Only a picture this queue stored, and still has, may start a job (never any other file of the host). */
+export function assertStoredSource(dir: string | undefined, path: string): void {
+  if (!dir || dirname(resolve(path)) !== dir) throw new SubmitError('expected a source image stored by this queue');
+  if (!existsSync(path)) throw new SubmitError('the source image of that job is no longer stored');
 }

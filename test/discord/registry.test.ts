@@ -43,7 +43,7 @@ test('command definitions: fixed names, options and choices', () => {
   );
   const byName = Object.fromEntries(imagine.options!.map((o) => [o.name, o as unknown as Record<string, unknown>]));
   // Not required, so `/imagine recipe:<code>` can stand alone; /imagine refuses a call with neither.
-  assert.equal(byName.prompt.required, undefined);
+  assert.equal(byName.prompt.required, false);
   assert.equal(byName.image.type, 11);
   assert.deepEqual([byName.strength.min_value, byName.strength.max_value], [0.05, 1]);
   assert.equal(byName.count.min_value, 1);
