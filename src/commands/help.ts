@@ -12,8 +12,9 @@ export const HELP_TEXT = [
     '), `sampler` (' +
     SAMPLERS.join(', ') +
     ').',
+  'Start from a picture: `image` (an attachment) with `strength` 0.05–1 (default 0.6), or a Discord image link at the start of the prompt · `recipe:<code>` makes an image again exactly.',
   'Prompt flags work too: `--ar 16:9`, `--seed 5`, `--steps 20`, `--cfg 7`, `--n 4`, `--sampler euler`, `--no text` (merged with `negative`), `--video` (also post the timelapse). A flag and an option that disagree is an error — remove one.',
-  '**Buttons**: 🔄 same parameters, new seed · Vary (Subtle/Strong) — small or large changes to that image · U1–U4 post one grid image alone · V1–V4 strong variations of that image. Anyone may press them; the new job counts against your own limits.',
+  '**Buttons**: 🔄 same parameters, new seed · Vary (Subtle/Strong) — small or large changes to that image · U1–U4 post one grid image alone · V1–V4 strong variations of that image · ⬆ Upscale (2×) enlarges and refines it · 🎛 Remix edits the words, same seed · ℹ every parameter and a recipe code · 🗑 deletes it (yours, or as a moderator). Anyone may press the others; the new job counts against your own limits.',
   '**🎞** under a result (or `--video` in the prompt) posts the film of its denoising steps, from static to the picture · **/diffusion** `prompt` (or `job` + `image` of an earlier result) shows the forward process (the picture noised step by step) above the reverse one (what the model predicts while removing noise).',
   '**/queue** your jobs and the queue length · **/cancel** your job (or `job:<id>`; moderators may cancel any).',
   '**/settings** (moderators): `show`, `limits`, `banned-words`, `channels`, `moderator-role`, `reset`.',
