@@ -59,6 +59,8 @@ export const data = new SlashCommandBuilder()
             { name: 'add', value: 'add' },
             { name: 'remove', value: 'remove' },
             { name: 'list', value: 'list' },
+            { name: 'slur filter on (the default)', value: 'slurs-on' },
+            { name: 'slur filter off', value: 'slurs-off' },
           ),
       )
       .addStringOption((o) => o.setName('words').setDescription('Words, separated by commas').setMaxLength(1000)),
@@ -145,10 +147,15 @@ export function describeSettings(s: GuildSettings): string {
             .join(', ')
             .slice(0, 1200)
     }`,
+    slurLine(s),
     `**Allowed channels** ${s.allowedChannels.length === 0 ? 'all' : channels(s.allowedChannels)}`,
     `**Denied channels** ${channels(s.deniedChannels)}`,
     `**Moderator roles** ${s.moderatorRoleIds.length === 0 ? 'none (Manage Server only)' : s.moderatorRoleIds.map((id) => `<@&${id}>`).join(' ')}`,
   ].join('\n');
+}
+
+function slurLine(s: GuildSettings): string {
+  return `**Slur filter** ${s.slurFilter ? 'on: slurs are refused in prompts, however they are spelled' : 'off'}`;
 }
 
 function splitWords(raw: string | null): string[] {
@@ -199,6 +206,11 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     }
     case 'banned-words': {
       const action = o.getString('action', true);
+      if (action === 'slurs-on' || action === 'slurs-off') {
+        const saved = await change(services, guildId, { slurFilter: action === 'slurs-on' });
+        reply = slurLine(saved);
+        break;
+      }
       if (action === 'list') {
         reply =
           current.bannedWords.length === 0
@@ -236,7 +248,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
         patch = (now) => ({ allowedChannels: others(now.allowedChannels), deniedChannels: others(now.deniedChannels) });
       else if (action === 'reset') patch = { allowedChannels: [], deniedChannels: [] };
       const saved = patch ? await change(services, guildId, patch) : current;
-      reply = `${patch ? 'Channels updated.\n' : ''}${describeSettings(saved).split('\n').slice(4, 6).join('\n')}`;
+      reply = `${patch ? 'Channels updated.\n' : ''}${describeSettings(saved).split('\n').slice(5, 7).join('\n')}`;
       break;
     }
     case 'moderator-role': {

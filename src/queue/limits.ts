@@ -5,6 +5,7 @@ import { paramProblem, policyFor } from './request-policy.ts';
 import type { JobOwner } from './types.ts';
 import type { GuildSettings } from './settings.ts';
 import { findBannedWord } from './moderation.ts';
+import { containsSlur } from './slur-filter.ts';
 
 export type LimitCode = 'pending' | 'cooldown' | 'daily_quota' | 'queue_full' | 'param' | 'banned_word' | 'channel';
 
@@ -54,7 +55,15 @@ export function checkSubmit(
     ['prompt', request.prompt],
     ['negative prompt', request.negativePrompt],
   ] as const) {
-    const banned = text === undefined ? undefined : findBannedWord(text, settings.bannedWords);
+    if (text === undefined) continue;
+    if (settings.slurFilter && containsSlur(text))
+      throw new LimitError(
+        'banned_word',
+        `Your ${field} contains a slur, which this bot refuses. Please rephrase it.`,
+        undefined,
+        '(slur)',
+      );
+    const banned = findBannedWord(text, settings.bannedWords);
     if (banned !== undefined) {
       throw new LimitError(
         'banned_word',

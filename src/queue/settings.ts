@@ -21,6 +21,8 @@ export interface GuildSettings {
   allowedSamplers: SamplerName[];
   /** Words refused in prompts (matched by moderation.ts, evasion-resistant). Default none, up to 500. */
   bannedWords: string[];
+  /** Slurs refused in prompts besides the banned words (slur-filter.ts). Default true. */
+  slurFilter: boolean;
   /** When non-empty, only these channel ids accept jobs. Default empty (all channels). */
   allowedChannels: string[];
   /** Channel ids that never accept jobs (wins over allowedChannels). Default empty. */
@@ -42,6 +44,7 @@ export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   maxSide: 512,
   allowedSamplers: [...SAMPLERS],
   bannedWords: [],
+  slurFilter: true,
   allowedChannels: [],
   deniedChannels: [],
   moderatorRoleIds: [],
@@ -130,6 +133,14 @@ export function validateSettings(base: GuildSettings, patch: Partial<GuildSettin
       }
     }
     next.bannedWords = [...new Set(words as string[])];
+  }
+  if (patch.slurFilter !== undefined) {
+    if (typeof patch.slurFilter !== 'boolean')
+      throw new SettingsError(
+        'slurFilter',
+        `expected slurFilter to be true or false, got ${JSON.stringify(patch.slurFilter)}`,
+      );
+    next.slurFilter = patch.slurFilter;
   }
   for (const field of ID_LIST_FIELDS) {
     const list = patch[field];

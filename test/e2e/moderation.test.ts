@@ -346,3 +346,50 @@ test('U buttons post like jobs do: refused in a denied channel, and under a per-
     'image 2 was never posted',
   );
 });
+
+test('slurs are refused by default however they are spelled, in prompt and negative; a moderator can turn the filter off', async () => {
+  const before = (await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length;
+  for (const prompt of ['a n1gg3r', 'k i k e on a hill', 'a FAG']) {
+    const i = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt, steps: 2 } });
+    await ephemeralReply(i, /contains a slur, which this bot refuses/);
+  }
+  const negative = h.server.slash({
+    user: h.users.bob,
+    command: 'imagine',
+    options: { prompt: 'a cat', negative: 'niggers', steps: 2 },
+  });
+  await ephemeralReply(negative, /negative prompt contains a slur/);
+  assert.equal((await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length, before, 'nothing queued');
+  // Innocent words that a naive list would catch pass.
+  await h.server
+    .slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'un gato negro, flame retardant', steps: 2 } })
+    .waitFor(isFinal);
+
+  const member = h.server.slash({
+    user: h.users.alice,
+    command: 'settings',
+    subcommand: 'banned-words',
+    options: { action: 'slurs-off' },
+  });
+  await ephemeralReply(member, /Only moderators/);
+  const off = h.server.slash({
+    user: h.users.moderator,
+    command: 'settings',
+    subcommand: 'banned-words',
+    options: { action: 'slurs-off' },
+  });
+  await ephemeralReply(off, /Slur filter\*\* off/);
+  assert.equal((await h.settings.get(h.server.guildId)).slurFilter, false);
+  await h.server
+    .slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'a FAG', steps: 2 } })
+    .waitFor(isFinal);
+  // Another server keeps its own (default) filter.
+  const other = await h.addGuild('strict');
+  const there = h.server.slash({
+    user: h.server.guilds.find((g) => g.id === other.id)!.users.bob,
+    command: 'imagine',
+    options: { prompt: 'a FAG', steps: 2 },
+    channelId: other.channels.general.id,
+  });
+  await ephemeralReply(there, /contains a slur/);
+});
