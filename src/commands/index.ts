@@ -12,6 +12,7 @@ import { timelapseButton } from './timelapse.ts';
 import { remixButton } from './remix.ts';
 import { recipeButton } from './recipe.ts';
 import { upscaleButton } from './upscale.ts';
+import { emojiButton } from './emoji.ts';
 
 export const SLASH_COMMANDS = [imagine, settings, queue, cancel, help, diffusion] as const;
 export const BUTTON_FAMILIES = [
@@ -22,6 +23,7 @@ export const BUTTON_FAMILIES = [
   remixButton,
   recipeButton,
   upscaleButton,
+  emojiButton,
 ] as const;
 
 /** The registry of this bot's commands and buttons. */

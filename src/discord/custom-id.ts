@@ -15,6 +15,7 @@ export const BUTTON_ACTIONS = {
   rm: 'remix',
   up: 'upscale',
   i: 'recipe',
+  em: 'emoji',
 } as const;
 
 export type ButtonCode = keyof typeof BUTTON_ACTIONS;

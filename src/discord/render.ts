@@ -118,7 +118,12 @@ export function resultComponents(job: JobRecord, imageCount: number, pickIndex?:
       film,
       remove,
     ),
-    row(button('⬆ Upscale (2×)', encodeCustomId({ action: 'upscale', jobId: id, index })), remix, recipe),
+    row(
+      button('⬆ Upscale (2×)', encodeCustomId({ action: 'upscale', jobId: id, index })),
+      remix,
+      recipe,
+      button('➕ Emoji', encodeCustomId({ action: 'emoji', jobId: id, index })),
+    ),
   ];
 }
 

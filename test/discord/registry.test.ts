@@ -22,6 +22,7 @@ test('the registry holds the six commands and every button action', () => {
   assert.deepEqual([...registry.buttons.keys()].sort(), [
     'cancel',
     'delete',
+    'emoji',
     'pick',
     'recipe',
     'remix',

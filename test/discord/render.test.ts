@@ -62,6 +62,7 @@ test("a picked image's buttons carry the image index", () => {
       ['upscale', 3],
       ['remix', 3],
       ['recipe', 3],
+      ['emoji', 3],
     ],
   );
 });

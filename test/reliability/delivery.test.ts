@@ -164,7 +164,7 @@ test('when even the native size is over the limit, the final says so clearly (no
   assert.match(final.content, /even at its native size it is \d+ bytes, over this server's 300 bytes upload limit/);
   assert.deepEqual(
     buttonLabels(final),
-    ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑', '⬆ Upscale (2×)', '🎛 Remix', 'ℹ'],
+    ['Vary (Subtle)', 'Vary (Strong)', '🔄', '🎞', '🗑', '⬆ Upscale (2×)', '🎛 Remix', 'ℹ', '➕ Emoji'],
     'the buttons still work',
   );
   await eventually(async () => assert.deepEqual(await h!.queue.pendingDeliveries(), [], 'it counts as delivered'));

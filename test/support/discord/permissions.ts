@@ -17,6 +17,7 @@ export const Permission = {
   UseExternalEmojis: 1n << 18n,
   ChangeNickname: 1n << 26n,
   ManageRoles: 1n << 28n,
+  ManageGuildExpressions: 1n << 30n,
   UseApplicationCommands: 1n << 31n,
   SendMessagesInThreads: 1n << 38n,
 } as const;

@@ -22,6 +22,7 @@ import {
 } from './messages.ts';
 import type { InjectOptions, Injection } from './ratelimit.ts';
 import { addChannelRoutes } from './routes-channels.ts';
+import { addEmojiRoutes } from './routes-emojis.ts';
 import { addCommandRoutes } from './routes-commands.ts';
 import { addInfoRoutes } from './routes-info.ts';
 import { addInteractionRoutes, recordMissedAck } from './routes-interactions.ts';
@@ -107,6 +108,7 @@ export class DiscordServer {
     addCommandRoutes(this.#router, this.state);
     addInteractionRoutes(this.#router, this.state);
     addChannelRoutes(this.#router, this.state);
+    addEmojiRoutes(this.#router, this.state);
     this.#http = createServer((req, res) => {
       this.#router.serve(req, res).catch((error: Error) => {
         this.state.violation(`the fake Discord server failed on ${req.method} ${req.url}: ${error.stack}`);

@@ -61,6 +61,17 @@ export interface FakeGuild {
   extraChannels: FakeChannel[];
   /** Every member's role ids in this guild (besides @everyone), the bot included. */
   memberRoles: Map<string, string[]>;
+  /** Custom emoji uploaded with POST /guilds/:guild/emojis, and how many the guild may have (50 unboosted). */
+  emojis: FakeEmoji[];
+  emojiLimit: number;
+}
+
+export interface FakeEmoji {
+  id: string;
+  name: string;
+  /** The decoded image as uploaded. */
+  data: Buffer;
+  contentType: string;
 }
 
 export interface World {
@@ -121,6 +132,8 @@ export function addGuild(world: World, name: string, suffix = ''): FakeGuild {
     channels: { general: channel('general', 0), art: channel('art', 1), quiet: channel('quiet', 2) },
     extraChannels: [],
     memberRoles: new Map(),
+    emojis: [],
+    emojiLimit: 50,
   };
   world.guilds.push(guild);
   addMember(world, guild, world.bot, [roles.bot.id]);
