@@ -1,6 +1,6 @@
 // /imagine: validate (options + prompt flags), acknowledge, submit. Everything after that — queue
 // position, previews, the final image — is the reply updater's job (src/discord/delivery.ts).
-import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { SAMPLERS, type GenerateRequest, type SamplerName } from '../engine/types.ts';
 import { InvalidOptionError } from '../discord/errors.ts';
 import { ASPECT_CHOICES, aspectToSize } from './aspect.ts';
@@ -17,7 +17,14 @@ import {
   type SourceChoice,
 } from './source-image.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
-import { MAX_NEGATIVE_CHARS, MAX_PROMPT_CHARS, outOfRange, REQUEST_RANGES, type GivenFields } from '../queue/index.ts';
+import {
+  MAX_NEGATIVE_CHARS,
+  MAX_PROMPT_CHARS,
+  outOfRange,
+  REQUEST_RANGES,
+  type GivenFields,
+  type Style,
+} from '../queue/index.ts';
 
 const { steps: STEPS, guidance: GUIDANCE, count: COUNT, seed: SEED } = REQUEST_RANGES;
 
@@ -87,6 +94,13 @@ export const data = new SlashCommandBuilder()
       .setMaxValue(STRENGTH_RANGE[1]),
   )
   .addStringOption((o) =>
+    o
+      .setName('style')
+      .setDescription("One of this server's styles (/help lists them)")
+      .setAutocomplete(true)
+      .setMaxLength(32),
+  )
+  .addStringOption((o) =>
     o.setName('recipe').setDescription('A recipe code from ℹ under a result: make that image again').setMaxLength(40),
   );
 
@@ -105,6 +119,7 @@ export interface BuiltRequest {
 export function buildRequest(
   interaction: ChatInputCommandInteraction,
   services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed' | 'imageToImage' | 'imageFetch'>,
+  style?: Style,
 ): BuiltRequest {
   const o = interaction.options;
   const raw = o.getString('prompt');
@@ -117,18 +132,20 @@ export function buildRequest(
   if (prompt === '')
     throw new InvalidOptionError('The prompt is empty once the flags are taken out; describe what to draw.');
   checkPromptText('prompt', prompt, MAX_PROMPT_CHARS, true);
+  const styled = style ? applyTemplate(style, prompt) : prompt;
   const negative = o.getString('negative');
   if (negative !== null) checkPromptText('negative', negative, MAX_NEGATIVE_CHARS, false);
-  const negatives = [negative, flags.negative].filter((n): n is string => !!n && n.trim() !== '');
+  const negatives = [style?.negative, negative, flags.negative].filter((n): n is string => !!n && n.trim() !== '');
   const givenSampler = mergeOption('sampler', o.getString('sampler'), flags.sampler);
-  const sampler = givenSampler ?? services.defaults.sampler;
+  const sampler = givenSampler ?? style?.sampler ?? services.defaults.sampler;
   if (!(SAMPLERS as readonly string[]).includes(sampler)) {
     throw new InvalidOptionError(`unknown sampler \`${sampler}\`; choose one of ${SAMPLERS.join(', ')}.`);
   }
   const count = mergeOption('count', o.getInteger('count'), flags.count) ?? 1;
   const givenSteps = mergeOption('steps', o.getInteger('steps'), flags.steps);
-  const steps = givenSteps ?? services.defaults.steps;
-  const guidance = mergeOption('guidance', o.getNumber('guidance'), flags.guidance) ?? services.defaults.guidance;
+  const steps = givenSteps ?? style?.steps ?? services.defaults.steps;
+  const guidance =
+    mergeOption('guidance', o.getNumber('guidance'), flags.guidance) ?? style?.guidance ?? services.defaults.guidance;
   const seed = mergeOption('seed', o.getInteger('seed'), flags.seed) ?? services.randomSeed();
   const values = { count, steps, guidance, seed };
   const bad = outOfRange(values);
@@ -136,10 +153,10 @@ export function buildRequest(
     const [min, max] = REQUEST_RANGES[bad];
     throw new InvalidOptionError(`${bad} must be between ${min} and ${max}, got ${values[bad]}.`);
   }
-  const givenAspect = mergeOption('aspect', o.getString('aspect'), flags.aspect);
+  const givenAspect = mergeOption('aspect', o.getString('aspect'), flags.aspect) ?? style?.aspect;
   const { width, height } = aspectToSize(givenAspect ?? '1:1', services.defaultSide);
   const request: GenerateRequest = {
-    prompt,
+    prompt: styled,
     ...(negatives.length > 0 ? { negativePrompt: negatives.join(', ') } : {}),
     seed,
     steps,
@@ -168,13 +185,15 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       );
     return submitRecipe(interaction, recipe, services);
   }
-  const built = buildRequest(interaction, services);
+  const style = await chosenStyle(interaction, services);
+  const built = buildRequest(interaction, services, style);
   await interaction.deferReply();
   const { source } = built;
   const request = source ? await attachSource(built.request, source, built.aspect, services) : built.request;
   const extras = {
     ...(built.video ? { video: true } : {}),
     ...(source ? { source: { name: source.name } } : {}),
+    ...(style ? { style: style.name } : {}),
   };
   await submitJob(interaction, services, request, 'new', {
     ...(Object.keys(extras).length > 0 ? { extras } : {}),
@@ -182,4 +201,39 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   });
 }
 
-export const imagine: SlashCommand = { data, execute };
+/** The server's style the `style` option names (undefined without one). Throws InvalidOptionError. */
+async function chosenStyle(interaction: ChatInputCommandInteraction, services: Services): Promise<Style | undefined> {
+  const name = interaction.options.getString('style')?.trim();
+  if (!name) return undefined;
+  const { styles } = await services.settings.get(interaction.guildId ?? 'dm');
+  const style = styles.find((s) => s.name === name);
+  if (!style)
+    throw new InvalidOptionError(
+      `This server has no style named \`${name.slice(0, 32)}\`${styles.length ? `; it has ${styles.map((s) => s.name).join(', ')}` : ''}.`,
+    );
+  return style;
+}
+
+function applyTemplate(style: Style, prompt: string): string {
+  const styled = style.template.replaceAll('{prompt}', prompt);
+  if ([...styled].length > MAX_PROMPT_CHARS)
+    throw new InvalidOptionError(
+      `With the ${style.name} style the prompt is ${[...styled].length} characters; at most ${MAX_PROMPT_CHARS} fit. Shorten it.`,
+    );
+  return styled;
+}
+
+/** The server's styles whose name holds what is typed so far. */
+export async function autocomplete(interaction: AutocompleteInteraction, services: Services): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  if (focused.name !== 'style') return interaction.respond([]);
+  const typed = String(focused.value).toLowerCase();
+  const { styles } = await services.settings.get(interaction.guildId ?? 'dm');
+  const choices = styles
+    .filter((s) => s.name.includes(typed))
+    .slice(0, 25)
+    .map((s) => ({ name: `${s.name} — ${s.template}`.slice(0, 100), value: s.name }));
+  await interaction.respond(choices);
+}
+
+export const imagine: SlashCommand = { data, execute, autocomplete };

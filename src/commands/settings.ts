@@ -15,6 +15,8 @@ import { SAMPLERS, type SamplerName } from '../engine/types.ts';
 import { InvalidOptionError, NotAllowedError } from '../discord/errors.ts';
 import { isModerator } from '../discord/permissions.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
+import { describeStyles, stylesChange, stylesSubcommand } from './settings-styles.ts';
+import { describeSettings, slurLine } from './settings-view.ts';
 
 /** An integer option whose bounds and description come from the queue's own range for that setting. */
 function ranged(
@@ -122,6 +124,7 @@ export const data = new SlashCommandBuilder()
           .addChoices(...SAMPLERS.map((v) => ({ name: v, value: v }))),
       ),
   )
+  .addSubcommand(stylesSubcommand)
   .addSubcommand((s) => s.setName('reset').setDescription('Put every setting back to its default'));
 
 const LIMIT_OPTIONS: Record<string, keyof GuildSettings> = {
@@ -132,31 +135,6 @@ const LIMIT_OPTIONS: Record<string, keyof GuildSettings> = {
   daily_quota: 'dailyQuota',
   max_side: 'maxSide',
 };
-
-export function describeSettings(s: GuildSettings): string {
-  const channels = (ids: string[]) => (ids.length === 0 ? 'none' : ids.map((id) => `<#${id}>`).join(' '));
-  return [
-    '**Limits**',
-    `max_steps ${s.maxSteps} · max_count ${s.maxCount} · max_pending ${s.maxPending} · cooldown ${s.cooldownSeconds} s · daily_quota ${s.dailyQuota} · max_side ${s.maxSide}`,
-    `**Samplers** ${s.allowedSamplers.join(', ')}`,
-    `**Banned words** ${
-      s.bannedWords.length === 0
-        ? 'none'
-        : s.bannedWords
-            .map((w) => `\`${w}\``)
-            .join(', ')
-            .slice(0, 1200)
-    }`,
-    slurLine(s),
-    `**Allowed channels** ${s.allowedChannels.length === 0 ? 'all' : channels(s.allowedChannels)}`,
-    `**Denied channels** ${channels(s.deniedChannels)}`,
-    `**Moderator roles** ${s.moderatorRoleIds.length === 0 ? 'none (Manage Server only)' : s.moderatorRoleIds.map((id) => `<@&${id}>`).join(' ')}`,
-  ].join('\n');
-}
-
-function slurLine(s: GuildSettings): string {
-  return `**Slur filter** ${s.slurFilter ? 'on: slurs are refused in prompts, however they are spelled' : 'off'}`;
-}
 
 function splitWords(raw: string | null): string[] {
   const words = (raw ?? '')
@@ -277,6 +255,12 @@ export async function execute(interaction: ChatInputCommandInteraction, services
         return { allowedSamplers: left };
       });
       reply = `**Samplers** ${saved.allowedSamplers.join(', ')}`;
+      break;
+    }
+    case 'styles': {
+      const patch = stylesChange(interaction);
+      const saved = patch ? await change(services, guildId, patch) : current;
+      reply = `${patch ? 'Styles updated.\n' : ''}**Styles**\n${describeStyles(saved.styles)}`;
       break;
     }
     case 'reset':

@@ -1,6 +1,7 @@
 // The command contract (discord.js guide style): each module exports `data` (the definition Discord
 // sees) and `execute`. Button families declare the actions they handle instead of `data`.
 import type {
+  AutocompleteInteraction,
   ButtonInteraction,
   ChatInputCommandInteraction,
   ModalSubmitInteraction,
@@ -33,6 +34,8 @@ export interface Services {
 export interface SlashCommand {
   data: { name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
   execute(interaction: ChatInputCommandInteraction, services: Services): Promise<void>;
+  /** Choices for an option marked autocomplete (at most 25, within 3 s). */
+  autocomplete?(interaction: AutocompleteInteraction, services: Services): Promise<void>;
 }
 
 export interface ButtonFamily {

@@ -88,6 +88,7 @@ export function parameterLine(job: JobRecord): string {
   const seedText = seeds.length > 1 ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`;
   const parts = [seedText, `${r.steps} steps`, `guidance ${r.guidance}`, r.sampler, `${r.width}×${r.height}`];
   if (r.variation) parts.push(`variation seed ${r.variation.seed} @ ${r.variation.strength}`);
+  if (job.extras?.style) parts.push(`style ${escapeMarkdown(job.extras.style)}`);
   if (r.init) parts.push(`from ${escapeMarkdown(job.extras?.source?.name ?? 'an image')} @ ${r.init.strength}`);
   if (r.negativePrompt) parts.push(`no: ${escapeMarkdown(r.negativePrompt.slice(0, 200))}`);
   return parts.join(' · ');

@@ -2,7 +2,7 @@
 // happens — makes sure the user hears back. One try/catch at dispatch (discord.js guide): a handler
 // error becomes an ephemeral message that says what to do; unknown errors are logged with an id.
 import { randomBytes } from 'node:crypto';
-import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
+import { MessageFlags, type AutocompleteInteraction, type Interaction, type RepliableInteraction } from 'discord.js';
 import { JobNotFoundError, JobStateError, LimitError, PermissionError, SubmitError } from '../queue/index.ts';
 import { decodeCustomId } from './custom-id.ts';
 import type { Registry } from './registry.ts';
@@ -73,6 +73,7 @@ export function presentError(error: unknown): { message: string; identifier: str
 export function createRouter(options: RouterOptions): (interaction: Interaction) => Promise<void> {
   const { registry, services, logger } = options;
   return async (interaction) => {
+    if (interaction.isAutocomplete()) return autocomplete(interaction, registry, services, logger);
     if (!interaction.isChatInputCommand() && !interaction.isButton() && !interaction.isModalSubmit()) return;
     const started = performance.now();
     const kind = interaction.isModalSubmit() ? 'modal' : 'button';
@@ -141,6 +142,26 @@ export function createRouter(options: RouterOptions): (interaction: Interaction)
       options.onRun?.(event);
     }
   };
+}
+
+/** Autocomplete answers choices or nothing: a failure there must never become a message. */
+async function autocomplete(
+  interaction: AutocompleteInteraction,
+  registry: Registry,
+  services: Services,
+  logger: Logger,
+): Promise<void> {
+  const command = registry.commands.get(interaction.commandName);
+  try {
+    if (command?.autocomplete) await command.autocomplete(interaction, services);
+    else await interaction.respond([]);
+  } catch (error) {
+    logger.warn(
+      { name: `/${interaction.commandName}`, err: error instanceof Error ? error.message : String(error) },
+      'autocomplete failed',
+    );
+    if (!interaction.responded) await interaction.respond([]).catch(() => undefined);
+  }
 }
 
 /** Ephemeral in every state: first reply, after an ephemeral defer, or after a public defer (deleted first). */

@@ -3,6 +3,7 @@
 import { SAMPLERS, type SamplerName } from '../engine/types.ts';
 import { REQUEST_RANGES } from './request-policy.ts';
 import type { Store } from './store.ts';
+import { StyleError, validateStyles, type Style } from './styles.ts';
 
 export interface GuildSettings {
   /** Most sampling steps a job may ask for. Default 50, 1..150. */
@@ -29,6 +30,8 @@ export interface GuildSettings {
   deniedChannels: string[];
   /** Role ids whose members count as moderators (besides Discord's Manage Server permission). */
   moderatorRoleIds: string[];
+  /** House styles for /imagine style: (styles.ts). Default none, up to 25. */
+  styles: Style[];
 }
 
 // A server may lower the engine's own limits, never raise them.
@@ -48,6 +51,7 @@ export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   allowedChannels: [],
   deniedChannels: [],
   moderatorRoleIds: [],
+  styles: [],
 });
 
 /** A settings value out of range or of the wrong type; `field` names it. */
@@ -156,6 +160,14 @@ export function validateSettings(base: GuildSettings, patch: Partial<GuildSettin
       );
     }
     next[field] = [...new Set(list)];
+  }
+  if (patch.styles !== undefined) {
+    try {
+      next.styles = validateStyles(patch.styles, next);
+    } catch (error) {
+      if (error instanceof StyleError) throw new SettingsError(`styles.${error.field}`, error.message);
+      throw error;
+    }
   }
   if (next.maxCount > HARD_MAX_COUNT) next.maxCount = HARD_MAX_COUNT;
   return next;

@@ -49,6 +49,8 @@ export interface JobExtras {
   index?: number;
   /** The picture an image-to-image job starts from, as the user named it (the file is `request.init`). */
   source?: { name: string };
+  /** The server style /imagine applied (its template is already in the prompt). */
+  style?: string;
 }
 
 /** A file made besides (or instead of) the PNGs: the timelapse WebP or the diffusion strip. */

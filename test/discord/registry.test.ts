@@ -40,7 +40,20 @@ test('command definitions: fixed names, options and choices', () => {
   const imagine = defs.find((d) => d.name === 'imagine')!;
   assert.deepEqual(
     imagine.options!.map((o) => o.name),
-    ['prompt', 'negative', 'seed', 'steps', 'guidance', 'count', 'aspect', 'sampler', 'image', 'strength', 'recipe'],
+    [
+      'prompt',
+      'negative',
+      'seed',
+      'steps',
+      'guidance',
+      'count',
+      'aspect',
+      'sampler',
+      'image',
+      'strength',
+      'style',
+      'recipe',
+    ],
   );
   const byName = Object.fromEntries(imagine.options!.map((o) => [o.name, o as unknown as Record<string, unknown>]));
   // Not required, so `/imagine recipe:<code>` can stand alone; /imagine refuses a call with neither.
@@ -58,7 +71,7 @@ test('command definitions: fixed names, options and choices', () => {
   assert.equal(settings.default_member_permissions, String(PermissionFlagsBits.ManageGuild));
   assert.deepEqual(
     settings.options!.map((o) => o.name),
-    ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'reset'],
+    ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'styles', 'reset'],
   );
   const limits = settings.options!.find((o) => o.name === 'limits') as unknown as { options: { name: string }[] };
   assert.deepEqual(

@@ -250,3 +250,19 @@ export function isFinal(message: StoredMessage): boolean {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The buttons under a single result (and a U post), in order. */
+export const SINGLE_BUTTONS = [
+  'Vary (Subtle)',
+  'Vary (Strong)',
+  '🔄',
+  '🎞',
+  '🗑',
+  '⬆ Upscale (2×)',
+  '🎛 Remix',
+  'ℹ',
+  '➕ Emoji',
+];
+
+/** The buttons under a 2x2 grid, in order. */
+export const GRID_BUTTONS = ['U1', 'U2', 'U3', 'U4', 'V1', 'V2', 'V3', 'V4', '🔄', '🎞', '🗑', '🎛 Remix', 'ℹ'];

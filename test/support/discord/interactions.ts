@@ -29,7 +29,7 @@ import { waitUntil } from './waiting.ts';
 
 type Json = Record<string, unknown>;
 
-export const InteractionType = { ApplicationCommand: 2, MessageComponent: 3, ModalSubmit: 5 } as const;
+export const InteractionType = { ApplicationCommand: 2, MessageComponent: 3, Autocomplete: 4, ModalSubmit: 5 } as const;
 
 export const CallbackType = {
   Pong: 1,
@@ -84,6 +84,8 @@ export class InteractionHandle {
   lateRecorded = false;
   /** The modal this interaction was answered with (callback type 9), as sent. */
   modal: Json | null = null;
+  /** The choices an autocomplete interaction was answered with (callback type 8). */
+  choices: { name: string; value: string | number }[] | null = null;
 
   constructor(
     readonly host: HandleHost,
@@ -109,6 +111,7 @@ export class InteractionHandle {
   get label(): string {
     const data = this.payload.data as Json;
     if (this.type === InteractionType.ModalSubmit) return `modal "${data.custom_id}"`;
+    if (this.type === InteractionType.Autocomplete) return `autocomplete /${data.name}`;
     return this.type === InteractionType.ApplicationCommand ? `/${data.name}` : `button "${data.custom_id}"`;
   }
 
@@ -217,6 +220,30 @@ function basePayload(type: number, context: PayloadContext, data: Json): Json {
     authorizing_integration_owners: { '0': guild.id },
     context: 0,
     attachment_size_limit: context.attachmentSizeLimit,
+  };
+}
+
+/** An autocomplete request: the options typed so far, `focused` marking the one being typed. */
+export function autocompletePayload(
+  context: PayloadContext,
+  command: RegisteredCommand,
+  built: BuiltOptions,
+  focused: string,
+): Json {
+  const mark = (options: Json[]): Json[] =>
+    options.map((o) =>
+      Array.isArray(o.options)
+        ? { ...o, options: mark(o.options as Json[]) }
+        : o.name === focused
+          ? { ...o, focused: true }
+          : o,
+    );
+  const payload = slashPayload(context, command, built);
+  const data = payload.data as Json;
+  return {
+    ...payload,
+    type: InteractionType.Autocomplete,
+    data: { ...data, options: mark((data.options as Json[]) ?? []) },
   };
 }
 

@@ -162,21 +162,23 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
     throw unknownInteraction();
   }
   const allowed: number[] =
-    handle.type === InteractionType.ModalSubmit
-      ? [
-          CallbackType.ChannelMessageWithSource,
-          CallbackType.DeferredChannelMessageWithSource,
-          ...(handle.sourceMessageId ? [CallbackType.DeferredUpdateMessage, CallbackType.UpdateMessage] : []),
-        ]
-      : handle.type === InteractionType.MessageComponent
+    handle.type === InteractionType.Autocomplete
+      ? [CallbackType.ApplicationCommandAutocompleteResult]
+      : handle.type === InteractionType.ModalSubmit
         ? [
             CallbackType.ChannelMessageWithSource,
             CallbackType.DeferredChannelMessageWithSource,
-            CallbackType.DeferredUpdateMessage,
-            CallbackType.UpdateMessage,
-            CallbackType.Modal,
+            ...(handle.sourceMessageId ? [CallbackType.DeferredUpdateMessage, CallbackType.UpdateMessage] : []),
           ]
-        : [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.Modal];
+        : handle.type === InteractionType.MessageComponent
+          ? [
+              CallbackType.ChannelMessageWithSource,
+              CallbackType.DeferredChannelMessageWithSource,
+              CallbackType.DeferredUpdateMessage,
+              CallbackType.UpdateMessage,
+              CallbackType.Modal,
+            ]
+          : [CallbackType.ChannelMessageWithSource, CallbackType.DeferredChannelMessageWithSource, CallbackType.Modal];
   if (!allowed.includes(type)) {
     state.violation(
       `${handle.label}: callback type ${type} is not valid for interaction type ${handle.type} (allowed: ${allowed.join(', ')})`,
@@ -228,6 +230,22 @@ function callback(state: ServerState, req: ApiRequest): { status: number; body?:
       enforceMessageRules(state, req, what, data, false, limitOf(handle));
       handle.originalId = source.id;
       applyWrite(state, source, req, data, true, 'callback', handle);
+      break;
+    }
+    case CallbackType.ApplicationCommandAutocompleteResult: {
+      const choices = Array.isArray(data?.choices) ? (data.choices as { name: string; value: string | number }[]) : [];
+      const bad =
+        choices.length > 25 ||
+        choices.some((c) => typeof c.name !== 'string' || c.name.length < 1 || c.name.length > 100);
+      if (bad) {
+        state.violation(
+          `${what}: expected at most 25 choices named 1-100 characters, got ${JSON.stringify(choices).slice(0, 200)}`,
+        );
+        throw invalidFormBody([
+          { path: 'data.choices', code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 25 or fewer.' },
+        ]);
+      }
+      handle.choices = choices;
       break;
     }
     case CallbackType.Modal:

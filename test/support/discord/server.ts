@@ -8,6 +8,7 @@ import { buildOptions, SlashCommandError, type OptionValue, type RegisteredComma
 import {
   InteractionHandle,
   InteractionType,
+  autocompletePayload,
   clickPayload,
   findComponent,
   modalSubmitPayload,
@@ -260,6 +261,31 @@ export class DiscordServer {
       new InteractionHandle(
         this.state,
         InteractionType.ApplicationCommand,
+        options.user,
+        channel.id,
+        payload,
+        this.state.options.tokenLifetimeMs,
+      ),
+    );
+  }
+
+  /**
+   * Dispatches INTERACTION_CREATE type 4, as a Discord client does while `focused` is being typed: the
+   * options so far (unchecked, as partial input is), the bot answers with choices (`handle.choices`).
+   */
+  autocomplete(options: SlashOptions & { focused: string }): InteractionHandle {
+    const channel = this.#channel(options.channelId);
+    const command = this.state.commands.resolve(options.command, guildOf(this.world, channel).id);
+    if (!command) throw new SlashCommandError(`/${options.command} is not registered`);
+    const values = Object.fromEntries(
+      Object.entries(options.options ?? {}).filter(([, v]) => v !== undefined),
+    ) as Record<string, OptionValue>;
+    const built = buildOptions(command, options.subcommand, values, true);
+    const payload = autocompletePayload(this.#context(options.user, channel), command, built, options.focused);
+    return this.#dispatch(
+      new InteractionHandle(
+        this.state,
+        InteractionType.Autocomplete,
         options.user,
         channel.id,
         payload,
