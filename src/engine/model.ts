@@ -7,6 +7,7 @@ import { silentLogger, type EngineLogger } from './logger.ts';
 import { parseVaeConfig, readJsonFile, readOptionalJson, type VaeConfig } from './model-config.ts';
 import { ModelSession, type SessionSettings } from './session.ts';
 import { ClipTokenizer, TokenizerError } from './tokenizer.ts';
+import { SafetyChecker, readClipPreprocess } from './safety-checker.ts';
 import { parseSchedulerConfig, SchedulerError } from './schedulers/common.ts';
 import type { SchedulerConfig } from './schedulers/types.ts';
 
@@ -27,6 +28,8 @@ export interface DiffusionModel extends VaeConfig {
   vaeDecoder: ModelSession;
   vaeEncoder?: ModelSession;
   taesd?: ModelSession;
+  /** safety_checker/ (optimum's export of diffusers' StableDiffusionSafetyChecker), with its preprocessing. */
+  safetyChecker?: SafetyChecker;
   /** Latent side from unet/config.json sample_size, if given; the default image side is this times vaeScaleFactor. */
   sampleSize?: number;
   /** LCM exports: size of the guidance embedding fed as timestep_cond (0 when absent). */
@@ -80,6 +83,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   };
   const files = { textEncoder: required('text_encoder'), unet: required('unet'), vaeDecoder: required('vae_decoder') };
   const encoderFile = join(root, 'vae_encoder', 'model.onnx');
+  const safetyFile = join(root, 'safety_checker', 'model.onnx');
   const taesdFile = TAESD_FOLDERS.map((f) => join(root, f, 'model.onnx')).find((f) => existsSync(f));
 
   const opened: ModelSession[] = [];
@@ -97,6 +101,9 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     const vaeDecoder = await open(files.vaeDecoder, vaeSettings);
     const vaeEncoder = existsSync(encoderFile) ? await open(encoderFile, vaeSettings) : undefined;
     const taesd = taesdFile ? await open(taesdFile, vaeSettings) : undefined;
+    const safetyChecker = existsSync(safetyFile)
+      ? new SafetyChecker(await open(safetyFile), readClipPreprocess(root))
+      : undefined;
 
     textEncoder.requireInput('input_ids');
     for (const n of ['sample', 'timestep', 'encoder_hidden_states']) unet.requireInput(n);
@@ -132,6 +139,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
         provider,
         vaeEncoder: !!vaeEncoder,
         taesd: !!taesd,
+        safetyChecker: !!safetyChecker,
         inputIds: textEncoder.inputs.get('input_ids')!.type,
         timestep: unet.inputs.get('timestep')!.type,
         sample: unet.inputs.get('sample')!.type,
@@ -149,6 +157,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
       vaeDecoder,
       vaeEncoder,
       taesd,
+      safetyChecker,
       sampleSize: sampleSize as number | undefined,
       timestepCondDim,
       provider,
