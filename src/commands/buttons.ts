@@ -15,6 +15,7 @@ import { ownerOf, submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from '../discord/command-types.ts';
 import { STRONG_STRENGTH, SUBTLE_STRENGTH, rerollRequest, seedOf, variationRequest } from './variants.ts';
 import { pickPayload } from '../discord/render.ts';
+import { SPOILER_WARNING, showableMode, spoilerName } from '../discord/safety.ts';
 import { AttachmentTooLargeError, displayPng, formatBytes } from '../discord/display-image.ts';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../queue/index.ts';
 import { readFile } from 'node:fs/promises';
@@ -68,6 +69,7 @@ export const jobButtons: ButtonFamily = {
         await services.queue.admitPost(ownerOf(interaction));
         const path = parent.result?.images[index - 1];
         if (!path) throw new UnknownJobError('That image is no longer stored. Use 🔄 to make a new one.');
+        const safety = await showableMode(services.settings, parent, index - 1, true);
         const limit = interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_ATTACHMENT_LIMIT;
         const imageSide = Math.min(parent.request.width, parent.request.height);
         const shown = { imageSide, displaySide: services.displaySide, limit };
@@ -78,14 +80,15 @@ export const jobButtons: ButtonFamily = {
             `That image is ${formatBytes(error.smallestBytes)} even at its native size, over this server's ${formatBytes(limit)} upload limit, so it cannot be posted.`,
           );
         });
+        const name = `image-${index}.png`;
         const payload = pickPayload(
           parent,
           index,
-          { name: `image-${index}.png`, data: fitted.data },
+          { name: safety === 'spoiler' ? spoilerName(name) : name, data: fitted.data },
           interaction.user.id,
         );
         await interaction.editReply({
-          content: payload.content,
+          content: safety === 'spoiler' ? `${payload.content}\n${SPOILER_WARNING}`.slice(0, 2000) : payload.content,
           components: payload.components,
           files: payload.files.map((f) => ({ attachment: f.data, name: f.name })),
           allowedMentions: { parse: [] },

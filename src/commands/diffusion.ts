@@ -8,7 +8,8 @@ import { decodeCustomId } from '../discord/custom-id.ts';
 import { buildRequest } from './imagine.ts';
 import { MAX_PROMPT_CHARS } from '../queue/index.ts';
 import { submitJob } from './submit.ts';
-import { finishedJobFor, singleImageRequest } from './timelapse.ts';
+import { finishedJobFor } from './timelapse.ts';
+import { singleImageRequest } from './variants.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
 
 export const data = new SlashCommandBuilder()

@@ -7,6 +7,7 @@ import type { ButtonRef } from '../discord/custom-id.ts';
 import type { ButtonFamily, Services } from '../discord/command-types.ts';
 import { NotAllowedError, UnknownJobError, UserFacingError } from '../discord/errors.ts';
 import { moderatesJob } from '../discord/job-access.ts';
+import { FlaggedImageError, isFlagged } from '../discord/safety.ts';
 import { EmptyEmojiError, makeEmojiPng } from '../media/emoji-image.ts';
 import { finishedJob } from './buttons.ts';
 
@@ -38,6 +39,7 @@ export const emojiButton: ButtonFamily = {
     const job = await finishedJob(interaction, ref, services);
     if (!moderatesJob(interaction, job, await services.settings.get(job.owner.guildId)))
       throw new NotAllowedError('Only moderators can add a result to the server emoji.', { jobId: job.id });
+    if (isFlagged(job, (ref.index ?? 1) - 1)) throw new FlaggedImageError();
     if (!interaction.appPermissions.has(PermissionFlagsBits.ManageGuildExpressions))
       throw new UserFacingError(
         'botPermission',

@@ -4,21 +4,13 @@
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { ButtonRef } from '../discord/custom-id.ts';
 import type { ButtonFamily, Services } from '../discord/command-types.ts';
-import { InvalidOptionError, UnknownJobError } from '../discord/errors.ts';
+import { UnknownJobError } from '../discord/errors.ts';
 import { escapeMarkdown } from '../discord/render.ts';
-import { imageRequest } from '../engine/noise.ts';
 import type { GenerateRequest } from '../engine/types.ts';
 import type { JobRecord } from '../queue/index.ts';
 import { finishedJob } from './buttons.ts';
+import { singleImageRequest } from './variants.ts';
 import { submitJob } from './submit.ts';
-
-/** The request that makes image `index` (1-based) of a job again, or the whole job without one. */
-export function recipeRequest(job: JobRecord, index?: number): GenerateRequest {
-  if (index === undefined || job.request.count === 1) return structuredClone(job.request);
-  if (!(Number.isInteger(index) && index >= 1 && index <= job.request.count))
-    throw new InvalidOptionError(`That result has no image ${index}.`);
-  return imageRequest(job.request, index - 1);
-}
 
 /** Every parameter, one per line, as the user may copy them. */
 export function recipeText(job: JobRecord, request: GenerateRequest, code: string): string {
@@ -45,7 +37,7 @@ export const recipeButton: ButtonFamily = {
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const job = await finishedJob(interaction, ref, services);
-    const request = recipeRequest(job, ref.index);
+    const request = singleImageRequest(job, ref.index);
     const code = await services.queue.saveRecipe(job.id, ref.index);
     await interaction.editReply({ content: recipeText(job, request, code), allowedMentions: { parse: [] } });
   },
@@ -64,7 +56,7 @@ export async function submitRecipe(
       'That recipe code is unknown or has expired (codes last as long as their result). Press ℹ under a result for a new one.',
     );
   const { job, index } = found;
-  await submitJob(interaction, services, recipeRequest(job, index), 'recipe', {
+  await submitJob(interaction, services, singleImageRequest(job, index), 'recipe', {
     parentId: job.id,
     ...(job.extras?.source ? { extras: { source: job.extras.source } } : {}),
   });

@@ -11,12 +11,11 @@ import {
 } from 'discord.js';
 import { encodeCustomId, type ButtonRef } from '../discord/custom-id.ts';
 import type { ButtonFamily, Services } from '../discord/command-types.ts';
-import { InvalidOptionError } from '../discord/errors.ts';
-import { imageRequest } from '../engine/noise.ts';
 import { MAX_NEGATIVE_CHARS, MAX_PROMPT_CHARS } from '../queue/index.ts';
 import { finishedJob } from './buttons.ts';
 import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
+import { singleImageRequest } from './variants.ts';
 
 const PROMPT = 'prompt';
 const NEGATIVE = 'negative';
@@ -53,9 +52,7 @@ export const remixButton: ButtonFamily = {
     checkPromptText('negative', negative, MAX_NEGATIVE_CHARS, false);
     await interaction.deferReply();
     const parent = await finishedJob(interaction, ref, services);
-    const base = ref.index === undefined ? parent.request : imageRequest(parent.request, ref.index - 1);
-    if (ref.index !== undefined && ref.index > parent.request.count)
-      throw new InvalidOptionError(`That result has no image ${ref.index}.`);
+    const base = singleImageRequest(parent, ref.index);
     const { negativePrompt: _old, ...rest } = base;
     const request = { ...rest, prompt: prompt.trim(), ...(negative.trim() ? { negativePrompt: negative.trim() } : {}) };
     await submitJob(interaction, services, request, 'remix', {

@@ -1,5 +1,6 @@
 // What /settings shows: every setting of a server in a few lines (the subcommands reply with their part).
 import type { GuildSettings } from '../queue/index.ts';
+import { describeSafety } from './settings-safety.ts';
 
 export function describeSettings(s: GuildSettings): string {
   const channels = (ids: string[]) => (ids.length === 0 ? 'none' : ids.map((id) => `<#${id}>`).join(' '));
@@ -18,6 +19,7 @@ export function describeSettings(s: GuildSettings): string {
     slurLine(s),
     `**Allowed channels** ${s.allowedChannels.length === 0 ? 'all' : channels(s.allowedChannels)}`,
     `**Denied channels** ${channels(s.deniedChannels)}`,
+    describeSafety(s),
     `**Styles** ${s.styles.length === 0 ? 'none' : s.styles.map((st) => `\`${st.name}\``).join(', ')}`,
     `**Moderator roles** ${s.moderatorRoleIds.length === 0 ? 'none (Manage Server only)' : s.moderatorRoleIds.map((id) => `<@&${id}>`).join(' ')}`,
   ].join('\n');

@@ -17,6 +17,7 @@ import { isModerator } from '../discord/permissions.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
 import { describeStyles, stylesChange, stylesSubcommand } from './settings-styles.ts';
 import { describeSettings, slurLine } from './settings-view.ts';
+import { describeSafety, safetyChange, safetySubcommand } from './settings-safety.ts';
 
 /** An integer option whose bounds and description come from the queue's own range for that setting. */
 function ranged(
@@ -125,6 +126,7 @@ export const data = new SlashCommandBuilder()
       ),
   )
   .addSubcommand(stylesSubcommand)
+  .addSubcommand(safetySubcommand)
   .addSubcommand((s) => s.setName('reset').setDescription('Put every setting back to its default'));
 
 const LIMIT_OPTIONS: Record<string, keyof GuildSettings> = {
@@ -261,6 +263,11 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       const patch = stylesChange(interaction);
       const saved = patch ? await change(services, guildId, patch) : current;
       reply = `${patch ? 'Styles updated.\n' : ''}**Styles**\n${describeStyles(saved.styles)}`;
+      break;
+    }
+    case 'safety': {
+      const saved = await change(services, guildId, await safetyChange(interaction));
+      reply = describeSafety(saved);
       break;
     }
     case 'reset':

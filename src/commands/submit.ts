@@ -27,6 +27,12 @@ export function attachmentLimit(interaction: JobInteraction): JobExtras {
   return typeof limit === 'number' && Number.isFinite(limit) && limit > 0 ? { attachmentLimit: limit } : {};
 }
 
+/** Whether Discord marks the interaction's channel age-restricted (what a flagged image may become there). */
+export function ageRestriction(interaction: JobInteraction): JobExtras {
+  const channel = interaction.channel;
+  return channel && 'nsfw' in channel && channel.nsfw === true ? { ageRestricted: true } : {};
+}
+
 /** Who an interaction's job or post belongs to, and where. */
 export function ownerOf(interaction: JobInteraction): JobOwner {
   return { userId: interaction.user.id, guildId: interaction.guildId ?? 'dm', channelId: channelOf(interaction) };
@@ -60,6 +66,6 @@ export async function submitJob(
 }
 
 function withLimit(interaction: JobInteraction, extras?: JobExtras): { extras?: JobExtras } {
-  const all = { ...attachmentLimit(interaction), ...extras };
+  const all = { ...attachmentLimit(interaction), ...ageRestriction(interaction), ...extras };
   return Object.keys(all).length > 0 ? { extras: all } : {};
 }

@@ -4,12 +4,12 @@
 import type { BaseInteraction, ButtonInteraction } from 'discord.js';
 import { assertJobVisible } from '../discord/job-access.ts';
 import { UnknownJobError } from '../discord/errors.ts';
-import type { GenerateRequest } from '../engine/types.ts';
+import { showableMode } from '../discord/safety.ts';
 import type { JobRecord } from '../queue/index.ts';
 import type { ButtonRef } from '../discord/custom-id.ts';
 import { submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from '../discord/command-types.ts';
-import { seedOf } from './variants.ts';
+import { singleImageRequest } from './variants.ts';
 
 /** A finished job of this server, visible to the caller, whose parameters can be run again; or a user-facing error. */
 export async function finishedJobFor(
@@ -32,29 +32,13 @@ export async function finishedJobFor(
   return job;
 }
 
-/**
- * The request that makes exactly image `index` (1-based) of `parent`, alone: image i of a batch is
- * seed + i with variation seed + i, so one image costs one image's work. Without an index: the whole
- * request, as posted (a grid films as a grid).
- */
-export function singleImageRequest(parent: JobRecord, index?: number): GenerateRequest {
-  const r = parent.request;
-  if (index === undefined) return structuredClone(r);
-  const seed = seedOf(parent, index);
-  const i = index - 1;
-  return {
-    ...structuredClone(r),
-    seed,
-    count: 1,
-    ...(r.variation ? { variation: { ...r.variation, seed: (r.variation.seed + i) >>> 0 } } : {}),
-  };
-}
-
 export const timelapseButton: ButtonFamily = {
   actions: ['timelapse'],
   async execute(interaction: ButtonInteraction, ref: ButtonRef, services: Services): Promise<void> {
     await interaction.deferReply();
     const parent = await finishedJobFor(interaction, ref.jobId, services);
+    // A film ends on the image itself: a flagged one is filmed only where it may be shown as is.
+    await showableMode(services.settings, parent, ref.index === undefined ? undefined : ref.index - 1, false);
     await submitJob(interaction, services, singleImageRequest(parent, ref.index), 'timelapse', { parentId: parent.id });
   },
 };

@@ -9,7 +9,7 @@ import type { ButtonFamily, Services } from '../discord/command-types.ts';
 import { InvalidOptionError, UnknownJobError } from '../discord/errors.ts';
 import type { GenerateRequest } from '../engine/types.ts';
 import { finishedJob } from './buttons.ts';
-import { recipeRequest } from './recipe.ts';
+import { singleImageRequest } from './variants.ts';
 import { submitJob } from './submit.ts';
 
 /** How far the refinement may move from the enlarged image: detail, not a new picture. */
@@ -21,7 +21,7 @@ export const upscaleButton: ButtonFamily = {
     await interaction.deferReply();
     const parent = await finishedJob(interaction, ref, services);
     const index = ref.index ?? 1;
-    const base = recipeRequest(parent, index);
+    const base = singleImageRequest(parent, index);
     const { width, height } = { width: base.width * 2, height: base.height * 2 };
     const { maxSide } = await services.settings.get(parent.owner.guildId);
     if (Math.max(width, height) > maxSide)

@@ -10,6 +10,7 @@
 //  - Varying a variation keeps its base seed and draws a fresh variation seed (an approximation;
 //    the engine mixes exactly one variation seed).
 import type { GenerateRequest } from '../engine/types.ts';
+import { imageRequest } from '../engine/noise.ts';
 import type { JobRecord } from '../queue/index.ts';
 import { InvalidOptionError } from '../discord/errors.ts';
 
@@ -41,4 +42,15 @@ export function rerollRequest(parent: JobRecord, newSeed: number, index?: number
 export function variationRequest(parent: JobRecord, index: number, newSeed: number, strength: number): GenerateRequest {
   const seed = seedOf(parent, index);
   return { ...parent.request, seed, count: 1, variation: { seed: newSeed, strength } };
+}
+
+/**
+ * The request that makes exactly image `index` (1-based) of `parent`, alone (the engine's imageRequest: image
+ * i of a batch is seed + i with variation seed + i), so one image costs one image's work and comes out the
+ * same. Without an index: the whole request, as posted (a grid stays a grid).
+ */
+export function singleImageRequest(parent: JobRecord, index?: number): GenerateRequest {
+  if (index === undefined) return structuredClone(parent.request);
+  seedOf(parent, index);
+  return imageRequest(structuredClone(parent.request), index - 1);
 }

@@ -110,6 +110,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
 
   const deliverer = new Deliverer({
     queue: options.queue,
+    settings: options.settings,
     transport: options.transport ?? createRestTransport({ token: options.token, apiUrl: options.apiUrl }),
     logger,
     applicationId,

@@ -10,7 +10,8 @@ import type { JobProgressEvent, JobRecord } from '../queue/index.ts';
 import { progressPayload, queuedPayload, type MessagePayload } from './render.ts';
 import { ReplyUpdater, systemClock, type Clock } from './updater.ts';
 import { classifyRestError, retrying, TokenExpiredError, type Transport } from './transport.ts';
-import type { Logger, QueuePort } from './ports.ts';
+import type { Logger, QueuePort, SettingsPort } from './ports.ts';
+import { finalSafety } from './safety.ts';
 import { attachmentLimitOf } from './display-image.ts';
 import { finalMessage } from './final-message.ts';
 import { failureText } from './failure.ts';
@@ -41,6 +42,8 @@ export function deliveryInfo(job: JobRecord): DeliveryInfo | undefined {
 
 export interface DelivererOptions {
   queue: QueuePort;
+  /** Each server's settings: what a flagged image becomes in a channel (defaults when absent). */
+  settings?: SettingsPort;
   transport: Transport;
   logger: Logger;
   /** Only jobs submitted through this application are ours. */
@@ -189,7 +192,8 @@ export class Deliverer {
     const tracked = this.ensure(event.job);
     if (!tracked || this.tokenExpired(tracked.info)) return;
     const { job, step, total, etaMs } = event;
-    const preview: RawImage | undefined = event.preview;
+    // A flagged preview is never shown, whatever the channel allows: the final says what happened.
+    const preview: RawImage | undefined = event.previewFlagged ? undefined : event.preview;
     // Encoding happens only when the slot is actually sent: dropped previews cost nothing.
     const limit = attachmentLimitOf(job);
     // The first preview with an image skips the cadence: a job faster than one edit still shows a step.
@@ -231,7 +235,8 @@ export class Deliverer {
   }
 
   private async deliverFinal(job: JobRecord, tracked: Tracked): Promise<void> {
-    const payload = await finalMessage(job, this.options.displaySide);
+    const safety = await finalSafety(this.options.settings, job, this.options.logger);
+    const payload = await finalMessage(job, this.options.displaySide, safety);
     const { info, updater } = tracked;
     const started = this.clock.now();
     let channelMessageId: string | undefined;

@@ -3,13 +3,27 @@
 // failed or was cancelled.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import type { JobRecord } from '../queue/index.ts';
+import type { JobRecord, SafetyMode } from '../queue/index.ts';
+import { BLOCKED_NOTICE, SPOILER_WARNING, isFlagged, spoilerName } from './safety.ts';
 import { endedPayload, finalPayload, mediaPayload, type MessagePayload } from './render.ts';
 import { failureText } from './failure.ts';
 import { AttachmentTooLargeError, attachmentLimitOf, displayPng, formatBytes } from './display-image.ts';
 
-export async function finalMessage(job: JobRecord, displaySide?: number): Promise<MessagePayload> {
-  return withVideo(job, await messageFor(job, displaySide));
+/** `safety`: the mode of the job's channel, which decides what a flagged image becomes (default block). */
+export async function finalMessage(
+  job: JobRecord,
+  displaySide?: number,
+  safety: SafetyMode = 'block',
+): Promise<MessagePayload> {
+  const flagged = isFlagged(job) && safety !== 'off';
+  if (flagged && safety === 'block') return endedPayload(job, BLOCKED_NOTICE);
+  const payload = await withVideo(job, await messageFor(job, displaySide));
+  if (!flagged) return payload;
+  return {
+    ...payload,
+    content: `${payload.content}\n${SPOILER_WARNING}`.slice(0, 2000),
+    files: payload.files.map((f) => ({ ...f, name: spoilerName(f.name) })),
+  };
 }
 
 async function messageFor(job: JobRecord, displaySide: number | undefined): Promise<MessagePayload> {

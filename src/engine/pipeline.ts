@@ -13,6 +13,7 @@ import { floatTensor, idsTensor, timestepTensor, toFloat32, type RunClock } from
 import { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
 import { guidanceEmbedding } from './guidance-embedding.ts';
 import { tiledPrediction } from './tiles.ts';
+import { SAFETY_PREVIEW_MS, previewGate } from './safety-checker.ts';
 import type { GenerateOptions, GenerateRequest, GenerateResult, LatentEngine, RawImage } from './types.ts';
 
 export interface PipelineOptions {
@@ -126,7 +127,8 @@ export class DiffusionPipeline implements LatentEngine {
       request.tiled && own && (lh > own || lw > own) ? [Math.min(own, lh), Math.min(own, lw)] : undefined;
     const n = count * perImage;
 
-    // 4. denoising loop
+    // 4. denoising loop; with a safety checker, previews come at most once a second, each one checked
+    const previewDue = previewGate(m.safetyChecker ? SAFETY_PREVIEW_MS : 0);
     let start: Float32Array | undefined;
     for (let k = firstStep; k < request.steps; k++) {
       this.checkCancelled(signal, k - firstStep, total);
@@ -158,12 +160,23 @@ export class DiffusionPipeline implements LatentEngine {
       const stepped = scheduler.step(eps, k, latents, noiseSource);
       latents = stepped.prevSample;
       if (onStep) {
-        const preview = previews ? await this.preview(stepped.predOriginalSample, count, lh, lw, clock) : undefined;
         const step = k - firstStep + 1;
-        if (!report) onStep({ step, total, preview });
+        const shown = previews && previewDue(step === total);
+        const preview = shown ? await this.preview(stepped.predOriginalSample, count, lh, lw, clock) : undefined;
+        const checked =
+          preview && m.safetyChecker ? { flagged: (await m.safetyChecker.check([preview], clock))[0] } : {};
+        if (!report) onStep({ step, total, preview, ...checked });
         else {
           const x0 = Float32Array.from(stepped.predOriginalSample);
-          onStep({ step, total, preview, timestep: scheduler.timesteps[k], latents: Float32Array.from(latents), x0 });
+          onStep({
+            step,
+            total,
+            preview,
+            ...checked,
+            timestep: scheduler.timesteps[k],
+            latents: Float32Array.from(latents),
+            x0,
+          });
         }
       }
     }
@@ -171,11 +184,13 @@ export class DiffusionPipeline implements LatentEngine {
 
     // 5. decode: the VAE expects latents divided by the scaling factor
     const images = await this.decode(latents, count, lh, lw, clock);
+    const flagged = m.safetyChecker ? await m.safetyChecker.check(images, clock) : undefined;
     const timesteps = scheduler.timesteps.slice(firstStep);
     return {
       images,
       seeds,
       model: m.name,
+      ...(flagged ? { flagged } : {}),
       timings: { totalMs: performance.now() - started, sessionRunMs: clock.sessionRunMs },
       ...(report && start
         ? { latents: { channels: lc, height: lh, width: lw, start, timesteps, final: latents } }

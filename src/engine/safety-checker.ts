@@ -8,6 +8,20 @@ import { readOptionalJson } from './model-config.ts';
 import { floatTensor, type ModelSession, type RunClock } from './session.ts';
 import type { RawImage } from './types.ts';
 
+/** With a checker, a preview costs a CLIP pass: one a second is plenty for edits paced at 1.5 s. */
+export const SAFETY_PREVIEW_MS = 1000;
+
+/** Whether a step's preview is made: always without an interval, else the first, one per interval, and the last. */
+export function previewGate(intervalMs: number): (last: boolean) => boolean {
+  let shownAt = Number.NEGATIVE_INFINITY;
+  return (last) => {
+    const now = performance.now();
+    if (intervalMs > 0 && !last && now - shownAt < intervalMs) return false;
+    shownAt = now;
+    return true;
+  };
+}
+
 export interface ClipPreprocess {
   shortestEdge: number;
   cropHeight: number;

@@ -35,6 +35,8 @@ export interface StepProgress {
   total: number;
   /** Small RGB preview of the predicted clean image (absent when previews are off). */
   preview?: RawImage;
+  /** With a safety checker: whether it flagged this preview (only checked previews are sent). */
+  flagged?: boolean;
   /** With `reportLatents: true` (as diffusers' callback_on_step_end): the step's model timestep, ... */
   timestep?: number;
   /** ... the latents after the step, [count, channels, h, w], as the U-Net sees them (scaled) ... */
@@ -76,6 +78,8 @@ export interface GenerateResult {
   seeds: number[];
   /** Which model made the images (model_index.json name or folder name). */
   model: string;
+  /** With a safety checker (safety_checker/): one flag per image; absent for a model without one. */
+  flagged?: boolean[];
   timings: { totalMs: number; sessionRunMs: number };
   /** Only with `reportLatents: true`. */
   latents?: RunLatents;

@@ -41,6 +41,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly submitted: Counter;
   private readonly finished: Counter<'outcome'>;
+  private readonly safetyChecked: Counter<'verdict'>;
   private readonly stepSeconds: Histogram;
   private readonly generationSeconds: Histogram;
   private readonly discordErrors: Counter<'status' | 'method'>;
@@ -86,6 +87,13 @@ export class Metrics {
       registers,
     });
     for (const outcome of OUTCOMES) this.finished.inc({ outcome }, 0);
+    this.safetyChecked = new Counter({
+      name: `${prefix}safety_checked_images_total`,
+      help: "Finished images the model's safety checker looked at, by verdict (flagged, passed).",
+      labelNames: ['verdict'],
+      registers,
+    });
+    for (const verdict of ['flagged', 'passed']) this.safetyChecked.inc({ verdict }, 0);
     this.stepSeconds = new Histogram({
       name: `${prefix}step_seconds`,
       help: 'Wall time of one sampling step as the worker saw it (U-Net calls, scheduler, preview).',
@@ -136,6 +144,8 @@ export class Metrics {
     on('done', (job) => {
       const ms = generationMs(job);
       if (ms !== undefined) this.generationSeconds.observe(ms / 1000);
+      for (const flagged of job.result?.flagged ?? [])
+        this.safetyChecked.inc({ verdict: flagged ? 'flagged' : 'passed' });
       this.end(job, 'done');
     });
     on('failed', (job) => this.end(job, 'failed'));

@@ -116,6 +116,7 @@ function lease(state: QueueState, entry: Running): JobLease {
         step: p.step,
         total: p.total,
         ...(p.preview ? { preview: p.preview } : {}),
+        ...(p.preview && p.flagged !== undefined ? { previewFlagged: p.flagged } : {}),
         etaMs,
       });
     },

@@ -10,6 +10,8 @@ export interface JobProgressEvent {
   total: number;
   /** Small RGB preview of the predicted clean image, when the engine made one. */
   preview?: RawImage;
+  /** With a safety checker: whether it flagged that preview. */
+  previewFlagged?: boolean;
   /** Estimated milliseconds until this job finishes. */
   etaMs: number;
 }

@@ -42,6 +42,7 @@ export {
   type SettingsChange,
 } from './settings.ts';
 export { findBannedWord, normalizeForMatching } from './moderation.ts';
+export { SAFETY_MODES, safetyModeFor, type SafetyMode } from './safety-modes.ts';
 export { MAX_STYLES, MAX_TEMPLATE_CHARS, STYLE_NAME, type Style } from './styles.ts';
 export {
   fitDefaults,

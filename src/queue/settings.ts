@@ -4,8 +4,9 @@ import { SAMPLERS, type SamplerName } from '../engine/types.ts';
 import { REQUEST_RANGES } from './request-policy.ts';
 import type { Store } from './store.ts';
 import { StyleError, validateStyles, type Style } from './styles.ts';
+import { safetyProblem, type SafetySettings } from './safety-modes.ts';
 
-export interface GuildSettings {
+export interface GuildSettings extends SafetySettings {
   /** Most sampling steps a job may ask for. Default 50, 1..150. */
   maxSteps: number;
   /** Most images per job. Default 4, 1..4. */
@@ -52,6 +53,8 @@ export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   deniedChannels: [],
   moderatorRoleIds: [],
   styles: [],
+  safetyDefault: 'block',
+  safetyChannels: {},
 });
 
 /** A settings value out of range or of the wrong type; `field` names it. */
@@ -161,6 +164,10 @@ export function validateSettings(base: GuildSettings, patch: Partial<GuildSettin
     }
     next[field] = [...new Set(list)];
   }
+  const safety = safetyProblem(patch);
+  if (safety) throw new SettingsError(safety.field, safety.message);
+  if (patch.safetyDefault !== undefined) next.safetyDefault = patch.safetyDefault;
+  if (patch.safetyChannels !== undefined) next.safetyChannels = { ...patch.safetyChannels };
   if (patch.styles !== undefined) {
     try {
       next.styles = validateStyles(patch.styles, next);

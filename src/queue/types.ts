@@ -37,6 +37,8 @@ export interface JobResult {
   elapsedMs: number;
   /** Timelapse WebP or diffusion strip (images is empty for 'timelapse' and 'diffusion' jobs). */
   media?: JobMedia;
+  /** The model's safety checker's verdict, one per image (absent when the model has none). */
+  flagged?: boolean[];
 }
 
 /** Optional extras of a job (--video, the attachment limit, an image index); absent when none applies. */
@@ -49,6 +51,8 @@ export interface JobExtras {
   index?: number;
   /** The picture an image-to-image job starts from, as the user named it (the file is `request.init`). */
   source?: { name: string };
+  /** The job was asked for in a channel Discord marks age-restricted (what its safety mode may allow). */
+  ageRestricted?: boolean;
   /** The server style /imagine applied (its template is already in the prompt). */
   style?: string;
 }

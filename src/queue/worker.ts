@@ -162,6 +162,7 @@ export class Worker {
         seeds,
         model: result?.model ?? this.generator.modelName,
         elapsedMs: Math.round(engineMs),
+        ...(result?.flagged ? { flagged: result.flagged } : {}),
       };
       if (media) jobResult.media = await writeMediaFile(dir, media);
       return await lease.complete(jobResult, engineMs);

@@ -218,3 +218,24 @@ test('with the real queue, worker and engine: a finished job shows in every queu
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the safety checker's verdicts on finished images are counted", async () => {
+  const queue = new FakeQueueEvents();
+  const metrics = new Metrics({ processMetrics: false }).watchQueue(queue);
+  const result = (flagged?: boolean[]) => ({
+    images: [],
+    seeds: [1],
+    model: 'm',
+    elapsedMs: 1,
+    ...(flagged ? { flagged } : {}),
+  });
+  queue.fire('queued', job('a'));
+  queue.fire('started', job('a', { state: 'running' }));
+  queue.fire('done', job('a', { state: 'done', result: result([true, false, true]) }));
+  queue.fire('queued', job('b'));
+  queue.fire('done', job('b', { state: 'done', result: result() }));
+  const text = (await metrics.render()).body;
+  assert.equal(value(text, 'emojiforge_safety_checked_images_total{verdict="flagged"}'), 2);
+  assert.equal(value(text, 'emojiforge_safety_checked_images_total{verdict="passed"}'), 1);
+  metrics.close();
+});

@@ -71,7 +71,7 @@ test('command definitions: fixed names, options and choices', () => {
   assert.equal(settings.default_member_permissions, String(PermissionFlagsBits.ManageGuild));
   assert.deepEqual(
     settings.options!.map((o) => o.name),
-    ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'styles', 'reset'],
+    ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'styles', 'safety', 'reset'],
   );
   const limits = settings.options!.find((o) => o.name === 'limits') as unknown as { options: { name: string }[] };
   assert.deepEqual(

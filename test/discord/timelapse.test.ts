@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePromptFlags } from '../../src/commands/flags.ts';
 import { decodeCustomId, encodeCustomId } from '../../src/discord/custom-id.ts';
-import { singleImageRequest } from '../../src/commands/timelapse.ts';
+import { singleImageRequest } from '../../src/commands/variants.ts';
 import { isMediaJob, MediaUnavailableError } from '../../src/queue/index.ts';
 import { runMediaJob } from '../../src/queue/media-jobs.ts';
 import type { JobRecord } from '../../src/queue/index.ts';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ModelSession } from '../../src/engine/session.ts';
 import { SafetyChecker, readClipPreprocess } from '../../src/engine/safety-checker.ts';
 import { loadModel } from '../../src/engine/model.ts';
+import { silentLogger } from '../../src/engine/logger.ts';
 
 const MODELS = join(import.meta.dirname, '../fixtures/models');
 const golden = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/golden/safety-checker.json'), 'utf8'));
@@ -15,7 +16,7 @@ const golden = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/go
 async function calibrated(): Promise<SafetyChecker> {
   const root = join(MODELS, 'safety-calibrated');
   return new SafetyChecker(
-    await ModelSession.open(join(root, 'safety_checker', 'model.onnx'), {}),
+    await ModelSession.open(join(root, 'safety_checker', 'model.onnx'), {}, silentLogger),
     readClipPreprocess(root),
   );
 }

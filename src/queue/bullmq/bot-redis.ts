@@ -103,6 +103,15 @@ function checkWire(wire: WireResult | undefined): asserts wire is WireResult {
   if (!Array.isArray(wire.seeds) || !wire.seeds.every((s) => Number.isInteger(s) && s >= 0 && s <= MAX_SEED)) {
     throw new DispatchError(`expected the worker's seeds as whole numbers, got ${show(wire.seeds)}`);
   }
+  if (
+    wire.flagged !== undefined &&
+    !(
+      Array.isArray(wire.flagged) &&
+      wire.flagged.length === wire.images &&
+      wire.flagged.every((f) => typeof f === 'boolean')
+    )
+  )
+    throw new DispatchError(`expected one safety flag per image from the worker, got ${show(wire.flagged)}`);
   if (typeof wire.model !== 'string' || wire.model.length > 200)
     throw new DispatchError('expected the worker to name its model in at most 200 characters');
 }
@@ -131,6 +140,7 @@ export async function collectResults(
     seeds: wire.seeds,
     model: wire.model,
     elapsedMs: Math.round(wire.engineMs),
+    ...(wire.flagged ? { flagged: wire.flagged } : {}),
   };
   if (wire.media) {
     // The timelapse WebP or diffusion strip, kept with the job like its PNGs.

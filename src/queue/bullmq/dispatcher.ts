@@ -247,8 +247,9 @@ export class Dispatcher {
     if (entry.phase === 'waiting') this.onActive(jobId);
     // Sticky: a step without a preview shows the last one, so the reply updater (latest wins) never
     // swaps a preview for a step count alone.
-    if (data.preview) entry.preview = decodePreview(data.preview);
-    entry.lease.progress({ step: data.step, total: data.total, ...(entry.preview ? { preview: entry.preview } : {}) });
+    if (data.preview) [entry.preview, entry.previewFlagged] = [decodePreview(data.preview), data.flagged === true];
+    const shown = entry.preview ? { preview: entry.preview, flagged: entry.previewFlagged === true } : {};
+    entry.lease.progress({ step: data.step, total: data.total, ...shown });
   }
 
   private onCompleted(jobId: string, wire: WireResult | undefined): void {

@@ -202,6 +202,7 @@ export class GpuWorker {
           step: p.step,
           total: p.total,
           ...(withPreview ? { preview: encodePreview(p.preview!) } : {}),
+          ...(withPreview && p.flagged !== undefined ? { flagged: p.flagged } : {}),
         };
         // Not awaited: one connection keeps them in order, and the engine must not wait on Redis.
         job.updateProgress(data as unknown as object).catch(() => {});
@@ -263,7 +264,7 @@ export class GpuWorker {
   private async storeResult(
     jobId: string,
     pngs: { images: Buffer[]; grid?: Buffer },
-    result: Pick<GenerateResult, 'seeds' | 'model'>,
+    result: Pick<GenerateResult, 'seeds' | 'model' | 'flagged'>,
     engineMs: number,
     media?: MediaFile,
   ): Promise<WireResult> {
@@ -277,6 +278,7 @@ export class GpuWorker {
       grid: pngs.grid !== undefined,
       seeds: result.seeds,
       model: result.model,
+      ...(result.flagged ? { flagged: result.flagged } : {}),
       engineMs,
       worker: this.name,
       ...(media ? { media: { name: media.name, caption: media.caption } } : {}),

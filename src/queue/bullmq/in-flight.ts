@@ -10,6 +10,8 @@ export interface InFlight {
   settling: boolean;
   /** The newest preview: workers send one at most every previewIntervalMs, steps in between reuse it. */
   preview?: RawImage;
+  /** Whether the safety checker flagged that preview. */
+  previewFlagged?: boolean;
 }
 
 export class InFlightJobs {

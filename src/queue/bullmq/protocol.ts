@@ -27,6 +27,8 @@ export interface WireProgress {
   total: number;
   /** Sent at most every previewIntervalMs; RGB bytes base64. */
   preview?: { width: number; height: number; data: string };
+  /** With a safety checker: its verdict on that preview. */
+  flagged?: boolean;
 }
 
 /** The worker's return value; the PNG bytes are under resultKey(prefix, jobId, name). */
@@ -39,6 +41,8 @@ export interface WireResult {
   engineMs: number;
   /** Worker name, for logs. */
   worker: string;
+  /** The safety checker's verdict, one per image (absent without one). */
+  flagged?: boolean[];
   /** Timelapse / diffusion file (the timelapse WebP or the diffusion strip), stored under resultKey(prefix, jobId, 'media'). */
   media?: { name: string; caption: string };
 }
