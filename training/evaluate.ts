@@ -1,4 +1,5 @@
-// npm run eval:model [-- --model DIR --seeds 2 --steps 20 --guidance 7.5 --sampler euler_a --limit N --out FILE --sheet PNG]
+// npm run eval:model [-- --model DIR --seeds 2 --steps 20 --guidance 7.5 --sampler euler_a --limit N --out FILE --sheet PNG
+//                      --prompts FILE --set NAME]  (e.g. --prompts training/plain_descriptions.json --set test)
 // Generates every prompt of training/eval_prompts.json through OUR engine (DiffusionPipeline, onnxruntime-node),
 // ranks the training images by L2 distance in two 16x16 RGB feature spaces (training/nearest.ts: pooled, and
 // framed = cropped to the drawing first) and reports top-1 / top-5 per prompt kind and space, and seed diversity.
@@ -34,6 +35,9 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     out: { type: 'string', default: join(ROOT, 'training', 'eval_engine.json') },
     sheet: { type: 'string' },
+    // Another prompt file: { prompts } as eval_prompts.json, or { dev, test } as plain_descriptions.json with --set.
+    prompts: { type: 'string', default: join(ROOT, 'training', 'eval_prompts.json') },
+    set: { type: 'string' },
   },
 });
 const num = (name: string, text: string, min: number): number => {
@@ -50,9 +54,10 @@ if (!(SAMPLERS as readonly string[]).includes(values.sampler))
   throw new UsageError(`expected --sampler in ${SAMPLERS.join(', ')}, got ${values.sampler}`);
 const sampler = values.sampler as SamplerName;
 
-const all = (
-  JSON.parse(await readFile(join(ROOT, 'training', 'eval_prompts.json'), 'utf8')) as { prompts: EvalPrompt[] }
-).prompts;
+const file = JSON.parse(await readFile(resolve(values.prompts), 'utf8')) as Record<string, EvalPrompt[]>;
+const all = file[values.set ?? 'prompts'];
+if (!Array.isArray(all))
+  throw new UsageError(`expected ${values.prompts} to hold a "${values.set ?? 'prompts'}" list (pick one with --set)`);
 const kinds = [...new Set(all.map((p) => p.kind))];
 const prompts = kinds.flatMap((k) => all.filter((p) => p.kind === k).slice(0, limit));
 
