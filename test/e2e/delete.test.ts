@@ -3,9 +3,8 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Harness, buttonIdFor, isFinal, paced } from './harness.ts';
+import { Harness, buttonIdFor, isFinal, paced, ephemeralAnswer } from './harness.ts';
 import { decodeCustomId } from '../../src/discord/custom-id.ts';
-import { isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
 
 let h: Harness;
 before(async () => {
@@ -13,13 +12,6 @@ before(async () => {
 });
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
-
-function ephemeralReply(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m));
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
-}
 
 async function result(prompt: string, count = 1) {
   const final = await h.server
@@ -34,7 +26,11 @@ test('🗑: another member is refused and nothing changes; the owner deletes the
   const { final, jobId, files } = await result('a paper boat');
   assert.ok(files.every((f) => existsSync(f)));
   const bob = h.server.click({ user: h.users.bob, message: final, customId: buttonIdFor(final, '🗑') });
-  await ephemeralReply(bob, /Only the person who asked for this image, or a moderator of its server, can delete it/);
+  await ephemeralAnswer(
+    h,
+    bob,
+    /Only the person who asked for this image, or a moderator of its server, can delete it/,
+  );
   assert.ok(h.server.message(final.id) !== undefined, 'still posted');
   assert.ok(
     files.every((f) => existsSync(f)),
@@ -42,7 +38,7 @@ test('🗑: another member is refused and nothing changes; the owner deletes the
   );
 
   const alice = h.server.click({ user: h.users.alice, message: final, customId: buttonIdFor(final, '🗑') });
-  await ephemeralReply(alice, /Deleted the image and its stored copy/);
+  await ephemeralAnswer(h, alice, /Deleted the image and its stored copy/);
   assert.equal(h.server.message(final.id), undefined, 'the message is gone');
   assert.ok(
     files.every((f) => !existsSync(f)),
@@ -57,7 +53,7 @@ test('🗑: another member is refused and nothing changes; the owner deletes the
 test("🗑: a moderator of the server may delete a member's result", async () => {
   const { final, files } = await result('a kite');
   const mod = h.server.click({ user: h.users.moderator, message: final, customId: buttonIdFor(final, '🗑') });
-  await ephemeralReply(mod, /Deleted the image/);
+  await ephemeralAnswer(h, mod, /Deleted the image/);
   assert.equal(h.server.message(final.id), undefined);
   assert.ok(files.every((f) => !existsSync(f)));
 });
@@ -68,7 +64,7 @@ test('🗑 on a U post removes that post only: the grid and its stored images st
     .click({ user: h.users.alice, message: grid, customId: buttonIdFor(grid, 'U2') })
     .waitFor(isFinal);
   const del = h.server.click({ user: h.users.alice, message: picked, customId: buttonIdFor(picked, '🗑') });
-  await ephemeralReply(del, /Deleted that post/);
+  await ephemeralAnswer(h, del, /Deleted that post/);
   assert.equal(h.server.message(picked.id), undefined);
   assert.ok(h.server.message(grid.id) !== undefined);
   assert.ok(files.every((f) => existsSync(f)));
@@ -79,7 +75,7 @@ test('🗑 with a job id forged onto another of our messages is refused: nothing
   const { final: other, jobId: otherJob, files } = await result('a blue kite');
   const forged = buttonIdFor(other, '🗑');
   const click = h.server.click({ user: h.users.alice, message: mine, customId: forged, forge: true });
-  await ephemeralReply(click, /does not belong to this message/);
+  await ephemeralAnswer(h, click, /does not belong to this message/);
   assert.ok(h.server.message(mine.id) !== undefined);
   assert.ok(h.server.message(other.id) !== undefined);
   assert.ok(files.every((f) => existsSync(f)));

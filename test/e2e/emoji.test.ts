@@ -5,8 +5,8 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Harness, buttonIdFor, isFinal } from './harness.ts';
-import { Permission, isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
+import { Harness, buttonIdFor, isFinal, ephemeralAnswer } from './harness.ts';
+import { Permission } from '../support/discord/index.ts';
 
 let h: Harness;
 before(async () => {
@@ -15,25 +15,18 @@ before(async () => {
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
 
-function ephemeral(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m));
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
-}
-
 test('➕ Emoji: members refused, the missing permission explained, then added; a full list said so', async () => {
   const final = await h.server
     .slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a red apple', steps: 12, seed: 3 } })
     .waitFor(isFinal);
   const press = (user = h.users.moderator) =>
     h.server.click({ user, message: final, customId: buttonIdFor(final, '➕ Emoji') });
-  await ephemeral(press(h.users.alice), /Only moderators can add a result to the server emoji/);
-  await ephemeral(press(), /I need the \*\*Manage Expressions\*\* permission/);
+  await ephemeralAnswer(h, press(h.users.alice), /Only moderators can add a result to the server emoji/);
+  await ephemeralAnswer(h, press(), /I need the \*\*Manage Expressions\*\* permission/);
   assert.equal(h.server.guild.emojis.length, 0);
 
   h.server.guild.roles.bot.permissions |= Permission.ManageGuildExpressions;
-  const added = await ephemeral(press(), /Added <:red_apple:\d+> as `:red_apple:`/);
+  const added = await ephemeralAnswer(h, press(), /Added <:red_apple:\d+> as `:red_apple:`/);
   assert.ok(added);
   const [emoji] = h.server.guild.emojis;
   assert.equal(emoji.name, 'red_apple');
@@ -48,6 +41,6 @@ test('➕ Emoji: members refused, the missing permission explained, then added; 
   assert.ok(opaque > 128 * 128 * 0.2, `the drawing is kept (${opaque} opaque pixels)`);
 
   h.server.guild.emojiLimit = h.server.guild.emojis.length;
-  await ephemeral(press(), /emoji list is full/);
+  await ephemeralAnswer(h, press(), /emoji list is full/);
   assert.equal(h.server.guild.emojis.length, 1);
 });

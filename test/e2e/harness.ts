@@ -21,10 +21,12 @@ import { startBot, type Bot, type BotOptions } from '../../src/discord/bot.ts';
 import { startRedis, type RedisServer } from '../queue/helpers.ts';
 import { registerBotCommands } from '../../src/app/register-commands.ts';
 import {
+  isEphemeral,
   startDiscordServer,
   type DiscordServer,
   type DiscordServerOptions,
   type FakeGuild,
+  type InteractionHandle,
   type StoredMessage,
 } from '../support/discord/index.ts';
 import type { CommandRunEvent } from '../../src/discord/router.ts';
@@ -266,3 +268,30 @@ export const SINGLE_BUTTONS = [
 
 /** The buttons under a 2x2 grid, in order. */
 export const GRID_BUTTONS = ['U1', 'U2', 'U3', 'U4', 'V1', 'V2', 'V3', 'V4', '🔄', '🎞', '🗑', '🎛 Remix', 'ℹ'];
+
+/** Resolves with the ephemeral answer matching `pattern`; fails if the interaction leaves a public message. */
+export async function ephemeralAnswer(
+  h: Pick<Harness, 'server'>,
+  i: InteractionHandle,
+  pattern: RegExp,
+): Promise<StoredMessage> {
+  const answer = await h.server
+    .waitFor(() => {
+      const candidates = [i.original, ...i.followUps].filter(
+        (m): m is StoredMessage => !!m && isEphemeral(m) && !m.deleted,
+      );
+      return candidates.find((m) => pattern.test(m.content));
+    }, `an ephemeral reply to ${i.label} matching ${pattern}`)
+    .catch((error: Error) => {
+      const seen = [i.original, ...i.followUps]
+        .filter((m) => m)
+        .map((m) => `${isEphemeral(m!) ? 'ephemeral' : 'public'}${m!.deleted ? ' (deleted)' : ''}: ${m!.content}`);
+      throw new Error(`${error.message}\nseen: ${seen.join(' | ') || 'nothing'}`);
+    });
+  const visible = [i.original, ...i.followUps].filter(
+    (m): m is StoredMessage => !!m && !m.deleted && !isEphemeral(m) && !(m.flags & 128),
+  );
+  if (visible.length > 0)
+    throw new Error(`${i.label} left a public message: ${visible.map((m) => m.content).join(' | ')}`);
+  return answer;
+}

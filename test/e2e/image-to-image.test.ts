@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { Harness, buttonIdFor, engine, isFinal } from './harness.ts';
+import { Harness, buttonIdFor, engine, isFinal, ephemeralAnswer } from './harness.ts';
 import { decodeCustomId } from '../../src/discord/custom-id.ts';
-import { isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
+import { isEphemeral, type StoredMessage } from '../support/discord/index.ts';
 
 let h: Harness;
 before(async () => {
@@ -36,13 +36,6 @@ function meanAbsDiff(a: Buffer, b: Buffer): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
   return sum / a.length;
-}
-
-function refusal(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m));
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
 }
 
 async function jobOf(final: StoredMessage) {
@@ -153,7 +146,7 @@ test('bad pictures, links and strengths: a clear ephemeral message each, nothing
     const before = (await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length;
     const options = { prompt: 'a cat', steps: 2, ...c.options };
     const i = h.server.slash({ user: h.users.bob, command: 'imagine', options, unchecked: c.unchecked });
-    await refusal(i, c.expect);
+    await ephemeralAnswer(h, i, c.expect);
     const afterward = (await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length;
     assert.equal(afterward, before, `nothing queued for ${JSON.stringify(c.options).slice(0, 80)}`);
   }

@@ -1,8 +1,8 @@
 // Cancel rights, moderator settings (limits, banned words, channels), refusals with what to do.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Harness, buttonIds, buttonLabels, isFinal, paced } from './harness.ts';
-import { isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
+import { Harness, buttonIds, buttonLabels, isFinal, paced, ephemeralAnswer } from './harness.ts';
+import type { StoredMessage } from '../support/discord/index.ts';
 
 let h: Harness;
 before(async () => {
@@ -20,16 +20,6 @@ afterEach(async () => {
   await h.settings.update(h.server.guildId, { cooldownSeconds: 0, maxPending: 5 });
 });
 
-/** The ephemeral answer to an interaction: the (ephemeral) original or an ephemeral follow-up. */
-function ephemeralReply(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter(
-      (m): m is StoredMessage => !!m && isEphemeral(m) && !m.deleted,
-    );
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
-}
-
 function cancelId(message: StoredMessage): string {
   return buttonIds(message)[buttonLabels(message).indexOf('Cancel')];
 }
@@ -43,9 +33,9 @@ async function runningJob(user = h.users.alice) {
 test('Cancel: another member is refused, the owner may cancel', async () => {
   const { i, shown } = await runningJob();
   const bob = h.server.click({ user: h.users.bob, message: shown, customId: cancelId(shown) });
-  await ephemeralReply(bob, /Only the person who asked/);
+  await ephemeralAnswer(h, bob, /Only the person who asked/);
   const alice = h.server.click({ user: h.users.alice, message: shown, customId: cancelId(shown) });
-  await ephemeralReply(alice, /^Cancelled/);
+  await ephemeralAnswer(h, alice, /^Cancelled/);
   const ended = await i.waitFor((m) => /Cancelled\./.test(m.content));
   assert.equal(ended.components.length, 0);
   assert.equal(ended.attachments.length, 0);
@@ -66,14 +56,14 @@ test('Cancel across servers: a moderator of another server is nobody here (butto
     })
     .waitFor(isFinal);
   const forged = h.server.click({ user: mallory, message: there, customId: `ef:x:${jobId}`, forge: true });
-  await ephemeralReply(forged, /or a moderator of its server, can cancel it/);
+  await ephemeralAnswer(h, forged, /or a moderator of its server, can cancel it/);
   const typed = h.server.slash({
     user: mallory,
     command: 'cancel',
     options: { job: jobId },
     channelId: other.channels.general.id,
   });
-  await ephemeralReply(typed, /or a moderator of its server, can cancel it/);
+  await ephemeralAnswer(h, typed, /or a moderator of its server, can cancel it/);
   const done = await i.waitFor(isFinal, 30_000);
   assert.match(done.content, /a slow boat/);
   assert.equal((await h.queue.get(jobId))?.state, 'done');
@@ -81,21 +71,21 @@ test('Cancel across servers: a moderator of another server is nobody here (butto
   await h.server.addMember(other, h.users.bob);
   const second = await runningJob(h.users.bob);
   const own = h.server.slash({ user: h.users.bob, command: 'cancel', channelId: other.channels.general.id });
-  await ephemeralReply(own, /^Cancelled `/);
+  await ephemeralAnswer(h, own, /^Cancelled `/);
   await second.i.waitFor((m) => /Cancelled\./.test(m.content));
 });
 
 test("Cancel: a moderator may cancel anyone's job; /cancel cancels your own", async () => {
   const { i, shown } = await runningJob();
   const mod = h.server.click({ user: h.users.moderator, message: shown, customId: cancelId(shown) });
-  await ephemeralReply(mod, /^Cancelled/);
+  await ephemeralAnswer(h, mod, /^Cancelled/);
   await i.waitFor((m) => /Cancelled\./.test(m.content));
   const second = await runningJob(h.users.bob);
   const cmd = h.server.slash({ user: h.users.bob, command: 'cancel' });
-  await ephemeralReply(cmd, /^Cancelled `/);
+  await ephemeralAnswer(h, cmd, /^Cancelled `/);
   await second.i.waitFor((m) => /Cancelled\./.test(m.content));
   const none = h.server.slash({ user: h.users.bob, command: 'cancel' });
-  await ephemeralReply(none, /no jobs waiting or running/);
+  await ephemeralAnswer(h, none, /no jobs waiting or running/);
 });
 
 test('/settings: refused for a member, moderators set limits and banned words that then apply', async () => {
@@ -106,7 +96,7 @@ test('/settings: refused for a member, moderators set limits and banned words th
     memberPermissions: 0n,
     unchecked: true,
   });
-  await ephemeralReply(denied, /Only moderators/);
+  await ephemeralAnswer(h, denied, /Only moderators/);
 
   const limits = h.server.slash({
     user: h.users.moderator,
@@ -114,13 +104,13 @@ test('/settings: refused for a member, moderators set limits and banned words th
     subcommand: 'limits',
     options: { max_steps: 10, daily_quota: 50 },
   });
-  await ephemeralReply(limits, /max_steps 10/);
+  await ephemeralAnswer(h, limits, /max_steps 10/);
   const tooMany = h.server.slash({
     user: h.users.alice,
     command: 'imagine',
     options: { prompt: 'a house', steps: 30 },
   });
-  await ephemeralReply(tooMany, /steps between 1 and 10, got 30/);
+  await ephemeralAnswer(h, tooMany, /steps between 1 and 10, got 30/);
   assert.ok(tooMany.original === null || tooMany.original.deleted, 'the public placeholder was removed');
 
   const banned = h.server.slash({
@@ -129,27 +119,27 @@ test('/settings: refused for a member, moderators set limits and banned words th
     subcommand: 'banned-words',
     options: { action: 'add', words: 'Zombie, gore' },
   });
-  await ephemeralReply(banned, /Added 2 words/);
+  await ephemeralAnswer(h, banned, /Added 2 words/);
   const list = h.server.slash({
     user: h.users.owner,
     command: 'settings',
     subcommand: 'banned-words',
     options: { action: 'list' },
   });
-  await ephemeralReply(list, /`zombie`, `gore`/);
+  await ephemeralAnswer(h, list, /`zombie`, `gore`/);
   const refused = h.server.slash({
     user: h.users.bob,
     command: 'imagine',
     options: { prompt: 'a friendly Z0MBIE dog' },
   });
-  await ephemeralReply(refused, /does not allow \("zombie"\)\. Please rephrase/);
+  await ephemeralAnswer(h, refused, /does not allow \("zombie"\)\. Please rephrase/);
   const removed = h.server.slash({
     user: h.users.moderator,
     command: 'settings',
     subcommand: 'banned-words',
     options: { action: 'remove', words: 'zombie' },
   });
-  await ephemeralReply(removed, /Removed 1 word; 1 banned now/);
+  await ephemeralAnswer(h, removed, /Removed 1 word; 1 banned now/);
 
   const cooldown = h.server.slash({
     user: h.users.moderator,
@@ -157,7 +147,7 @@ test('/settings: refused for a member, moderators set limits and banned words th
     subcommand: 'limits',
     options: { cooldown: 600 },
   });
-  await ephemeralReply(cooldown, /cooldown 600 s/);
+  await ephemeralAnswer(h, cooldown, /cooldown 600 s/);
   // The owner has not submitted yet in this file, so only the new cooldown can stop the second try.
   const ok = h.server.slash({
     user: h.users.owner,
@@ -172,10 +162,10 @@ test('/settings: refused for a member, moderators set limits and banned words th
     command: 'imagine',
     options: { prompt: 'another dog', steps: 2 },
   });
-  await ephemeralReply(again, /Please wait \d+ more seconds.*try again <t:\d+:R>/s);
+  await ephemeralAnswer(h, again, /Please wait \d+ more seconds.*try again <t:\d+:R>/s);
 
   const reset = h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'reset' });
-  await ephemeralReply(reset, /reset to defaults/);
+  await ephemeralAnswer(h, reset, /reset to defaults/);
 });
 
 test('/settings channels: deny a channel, requests there are refused; a role can be made moderator', async () => {
@@ -185,21 +175,21 @@ test('/settings channels: deny a channel, requests there are refused; a role can
     subcommand: 'channels',
     options: { action: 'deny', channel: h.server.channels.quiet.id },
   });
-  await ephemeralReply(deny, /Denied channels\*\* <#\d+>/);
+  await ephemeralAnswer(h, deny, /Denied channels\*\* <#\d+>/);
   const there = h.server.slash({
     user: h.users.alice,
     command: 'imagine',
     channelId: h.server.channels.quiet.id,
     options: { prompt: 'a cloud' },
   });
-  await ephemeralReply(there, /not allowed in this channel/);
+  await ephemeralAnswer(h, there, /not allowed in this channel/);
   const reset = h.server.slash({
     user: h.users.moderator,
     command: 'settings',
     subcommand: 'channels',
     options: { action: 'reset' },
   });
-  await ephemeralReply(reset, /Allowed channels\*\* all/);
+  await ephemeralAnswer(h, reset, /Allowed channels\*\* all/);
 
   // A configured moderator role is enough without Manage Server (permissions stripped from the payload).
   const role = h.server.slash({
@@ -208,24 +198,24 @@ test('/settings channels: deny a channel, requests there are refused; a role can
     subcommand: 'moderator-role',
     options: { action: 'add', role: h.server.roles.moderator.id },
   });
-  await ephemeralReply(role, /Moderator roles\*\* <@&\d+>/);
+  await ephemeralAnswer(h, role, /Moderator roles\*\* <@&\d+>/);
   const viaRole = h.server.slash({
     user: h.users.moderator,
     command: 'settings',
     subcommand: 'show',
     memberPermissions: 0n,
   });
-  await ephemeralReply(viaRole, /\*\*Limits\*\*/);
+  await ephemeralAnswer(h, viaRole, /\*\*Limits\*\*/);
 });
 
 test('/queue and /help answer ephemerally', async () => {
   const { i } = await runningJob();
   const q = h.server.slash({ user: h.users.alice, command: 'queue' });
-  await ephemeralReply(q, /Queue: \d+ waiting, 1 running\.\nYour jobs:\n`[\w-]+` running/);
+  await ephemeralAnswer(h, q, /Queue: \d+ waiting, 1 running\.\nYour jobs:\n`[\w-]+` running/);
   const help = h.server.slash({ user: h.users.bob, command: 'help' });
-  await ephemeralReply(help, /\/imagine/);
+  await ephemeralAnswer(h, help, /\/imagine/);
   const cancel = h.server.slash({ user: h.users.alice, command: 'cancel' });
-  await ephemeralReply(cancel, /^Cancelled/);
+  await ephemeralAnswer(h, cancel, /^Cancelled/);
   await i.waitFor((m) => /Cancelled\./.test(m.content));
 });
 
@@ -256,7 +246,7 @@ test('/settings: two changes sent at once are both kept; samplers can be allowed
       options: { action: 'add', words: 'beta' },
     }),
   ];
-  await Promise.all([cooldown, steps, ...words].map((i) => ephemeralReply(i, /updated|Added/)));
+  await Promise.all([cooldown, steps, ...words].map((i) => ephemeralAnswer(h, i, /updated|Added/)));
   const saved = await h.settings.get(h.server.guildId);
   assert.equal(saved.cooldownSeconds, 17);
   assert.equal(saved.maxSteps, 12);
@@ -268,20 +258,20 @@ test('/settings: two changes sent at once are both kept; samplers can be allowed
     subcommand: 'samplers',
     options: { action: 'only', sampler: 'ddim' },
   });
-  await ephemeralReply(only, /^\*\*Samplers\*\* ddim$/);
+  await ephemeralAnswer(h, only, /^\*\*Samplers\*\* ddim$/);
   const last = h.server.slash({
     user: h.users.moderator,
     command: 'settings',
     subcommand: 'samplers',
     options: { action: 'disallow', sampler: 'ddim' },
   });
-  await ephemeralReply(last, /only sampler allowed; allow another first/);
+  await ephemeralAnswer(h, last, /only sampler allowed; allow another first/);
   const refused = h.server.slash({
     user: h.users.alice,
     command: 'imagine',
     options: { prompt: 'a cat', sampler: 'euler' },
   });
-  await ephemeralReply(refused, /euler sampler is not allowed here/);
+  await ephemeralAnswer(h, refused, /euler sampler is not allowed here/);
   // Left out, the sampler falls back to one the server allows instead of refusing the user.
   await h.settings.update(h.server.guildId, { cooldownSeconds: 0 });
   const fitted = h.server.slash({
@@ -296,7 +286,7 @@ test('/settings: two changes sent at once are both kept; samplers can be allowed
     subcommand: 'samplers',
     options: { action: 'all' },
   });
-  await ephemeralReply(all, /euler_a, euler, .*ddim|ddim/);
+  await ephemeralAnswer(h, all, /euler_a, euler, .*ddim|ddim/);
   assert.equal((await h.settings.get(h.server.guildId)).allowedSamplers.length, 5);
 });
 
@@ -332,14 +322,14 @@ test('U buttons post like jobs do: refused in a denied channel, and under a per-
     message: grid,
     customId: buttonIds(grid)[buttonLabels(grid).indexOf('U2')],
   });
-  await ephemeralReply(u2, /Please wait \d+ more seconds/);
+  await ephemeralAnswer(h, u2, /Please wait \d+ more seconds/);
   await h.settings.update(h.server.guildId, { cooldownSeconds: 0, deniedChannels: [h.server.channels.general.id] });
   const denied = h.server.click({
     user: h.users.alice,
     message: grid,
     customId: buttonIds(grid)[buttonLabels(grid).indexOf('U2')],
   });
-  await ephemeralReply(denied, /not allowed in this channel/);
+  await ephemeralAnswer(h, denied, /not allowed in this channel/);
   assert.equal(
     h.server.channelMessages().filter((m) => m.attachments.some((a) => a.filename === 'image-2.png')).length,
     0,
@@ -351,14 +341,14 @@ test('slurs are refused by default however they are spelled, in prompt and negat
   const before = (await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length;
   for (const prompt of ['a n1gg3r', 'k i k e on a hill', 'a FAG']) {
     const i = h.server.slash({ user: h.users.bob, command: 'imagine', options: { prompt, steps: 2 } });
-    await ephemeralReply(i, /contains a slur, which this bot refuses/);
+    await ephemeralAnswer(h, i, /contains a slur, which this bot refuses/);
   }
   const negative = h.server.slash({
     user: h.users.bob,
     command: 'imagine',
     options: { prompt: 'a cat', negative: 'niggers', steps: 2 },
   });
-  await ephemeralReply(negative, /negative prompt contains a slur/);
+  await ephemeralAnswer(h, negative, /negative prompt contains a slur/);
   assert.equal((await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length, before, 'nothing queued');
   // Innocent words that a naive list would catch pass.
   await h.server
@@ -371,14 +361,14 @@ test('slurs are refused by default however they are spelled, in prompt and negat
     subcommand: 'banned-words',
     options: { action: 'slurs-off' },
   });
-  await ephemeralReply(member, /Only moderators/);
+  await ephemeralAnswer(h, member, /Only moderators/);
   const off = h.server.slash({
     user: h.users.moderator,
     command: 'settings',
     subcommand: 'banned-words',
     options: { action: 'slurs-off' },
   });
-  await ephemeralReply(off, /Slur filter\*\* off/);
+  await ephemeralAnswer(h, off, /Slur filter\*\* off/);
   assert.equal((await h.settings.get(h.server.guildId)).slurFilter, false);
   await h.server
     .slash({ user: h.users.bob, command: 'imagine', options: { prompt: 'a FAG', steps: 2 } })
@@ -391,5 +381,5 @@ test('slurs are refused by default however they are spelled, in prompt and negat
     options: { prompt: 'a FAG', steps: 2 },
     channelId: other.channels.general.id,
   });
-  await ephemeralReply(there, /contains a slur/);
+  await ephemeralAnswer(h, there, /contains a slur/);
 });

@@ -3,8 +3,8 @@
 // expired, and a code given with other options, are refused with a clear message and queue nothing.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Harness, buttonIdFor, isFinal } from './harness.ts';
-import { isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
+import { Harness, buttonIdFor, isFinal, ephemeralAnswer } from './harness.ts';
+import type { StoredMessage } from '../support/discord/index.ts';
 
 let offset = 0;
 let h: Harness;
@@ -14,16 +14,9 @@ before(async () => {
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
 
-function ephemeral(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m));
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
-}
-
 async function codeOf(message: StoredMessage, user = h.users.alice): Promise<{ code: string; text: string }> {
   const info = h.server.click({ user, message, customId: buttonIdFor(message, 'ℹ') });
-  const reply = await ephemeral(info, /Recipe:/);
+  const reply = await ephemeralAnswer(h, info, /Recipe:/);
   const code = /recipe:([A-Za-z0-9]+)/.exec(reply.content)?.[1];
   assert.ok(code, reply.content);
   return { code, text: reply.content };
@@ -88,14 +81,15 @@ test('forged, malformed and expired codes, and a code with other options: refuse
   ];
   for (const [options, pattern] of cases) {
     const before = (await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length;
-    await ephemeral(h.server.slash({ user: h.users.bob, command: 'imagine', options }), pattern);
+    await ephemeralAnswer(h, h.server.slash({ user: h.users.bob, command: 'imagine', options }), pattern);
     assert.equal((await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length, before);
   }
   // Past the retention the job is pruned, and its code with it.
   offset = h.queue.retentionMs + 60_000;
   try {
     await h.queue.prune();
-    await ephemeral(
+    await ephemeralAnswer(
+      h,
       h.server.slash({ user: h.users.bob, command: 'imagine', options: { recipe: code } }),
       /unknown or has expired/,
     );

@@ -2,9 +2,9 @@
 // seed and settings and the edited text. An empty or banned text is refused, nothing queued.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Harness, buttonIdFor, isFinal } from './harness.ts';
+import { Harness, buttonIdFor, isFinal, ephemeralAnswer } from './harness.ts';
 import { decodeCustomId } from '../../src/discord/custom-id.ts';
-import { isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
+import type { InteractionHandle, StoredMessage } from '../support/discord/index.ts';
 
 let h: Harness;
 before(async () => {
@@ -12,13 +12,6 @@ before(async () => {
 });
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
-
-function ephemeral(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m));
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
-}
 
 async function openRemix(message: StoredMessage): Promise<InteractionHandle> {
   const click = h.server.click({ user: h.users.bob, message, customId: buttonIdFor(message, '🎛 Remix') });
@@ -77,7 +70,7 @@ test('Remix of one image of a grid keeps that image seed; an empty or banned tex
   ] as const) {
     const before = (await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length;
     const submit = h.server.submitModal({ user: h.users.bob, interaction: await openRemix(grid), values: { prompt } });
-    await ephemeral(submit, pattern);
+    await ephemeralAnswer(h, submit, pattern);
     assert.equal((await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length, before, prompt);
   }
 });

@@ -5,8 +5,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Harness, buttonIdFor, isFinal } from './harness.ts';
-import { isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
+import { Harness, buttonIdFor, isFinal, ephemeralAnswer } from './harness.ts';
 
 let h: Harness;
 before(async () => {
@@ -17,13 +16,6 @@ before(async () => {
 });
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
-
-function ephemeral(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m));
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
-}
 
 const safety = (options: Record<string, string>) =>
   h.server.slash({ user: h.users.moderator, command: 'settings', subcommand: 'safety', options });
@@ -50,15 +42,16 @@ test('ordinary channel: a flagged image is blocked by default (a notice, no imag
 });
 
 test('spoiler where a moderator sets it; off is refused outside age-restricted channels and saves nothing', async () => {
-  await ephemeral(safety({ mode: 'off' }), /only for a channel Discord marks age-restricted/);
-  await ephemeral(
+  await ephemeralAnswer(h, safety({ mode: 'off' }), /only for a channel Discord marks age-restricted/);
+  await ephemeralAnswer(
+    h,
     safety({ mode: 'off', channel: h.server.channels.general.id }),
     /is not age-restricted, so safety cannot be off there/,
   );
   const saved = await h.settings.get(h.server.guildId);
   assert.deepEqual([saved.safetyDefault, saved.safetyChannels], ['block', {}]);
 
-  await ephemeral(safety({ mode: 'spoiler' }), /\*\*Safety\*\* spoiler in the server/);
+  await ephemeralAnswer(h, safety({ mode: 'spoiler' }), /\*\*Safety\*\* spoiler in the server/);
   const final = await imagine({ prompt: 'a lamp' }).waitFor(isFinal);
   assert.match(final.attachments[0].filename, /^SPOILER_/);
   assert.match(final.content, /behind a spoiler/);
@@ -69,17 +62,17 @@ test('spoiler where a moderator sets it; off is refused outside age-restricted c
     .waitFor(isFinal);
   assert.match(picked.attachments[0].filename, /^SPOILER_/);
   const emoji = h.server.click({ user: h.users.moderator, message: picked, customId: buttonIdFor(picked, '➕ Emoji') });
-  await ephemeral(emoji, /safety checker flagged that image/);
+  await ephemeralAnswer(h, emoji, /safety checker flagged that image/);
   await h.settings.update(h.server.guildId, { safetyDefault: 'block' });
   const blocked = h.server.click({ user: h.users.bob, message: grid, customId: buttonIdFor(grid, 'U2') });
-  await ephemeral(blocked, /safety checker flagged that image/);
+  await ephemeralAnswer(h, blocked, /safety checker flagged that image/);
 });
 
 test('age-restricted channels: spoiler by default, and off where a moderator sets it', async () => {
   const adults = h.server.addChannel(h.server.guild, 'adults', { nsfw: true });
   const late = h.server.addChannel(h.server.guild, 'late-night', { nsfw: true });
   await new Promise((r) => setTimeout(r, 100)); // the bot caches CHANNEL_CREATE
-  await ephemeral(safety({ mode: 'off', channel: adults.id }), new RegExp(`<#${adults.id}> off`));
+  await ephemeralAnswer(h, safety({ mode: 'off', channel: adults.id }), new RegExp(`<#${adults.id}> off`));
 
   const open = await imagine({ prompt: 'a lamp' }, adults.id).waitFor(isFinal);
   assert.doesNotMatch(open.attachments[0].filename, /^SPOILER_/);

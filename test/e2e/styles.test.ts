@@ -3,9 +3,8 @@
 // with a clear message and nothing is saved; another server has its own styles.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Harness, buttonIdFor, isFinal } from './harness.ts';
+import { Harness, buttonIdFor, isFinal, ephemeralAnswer } from './harness.ts';
 import { decodeCustomId } from '../../src/discord/custom-id.ts';
-import { isEphemeral, type InteractionHandle, type StoredMessage } from '../support/discord/index.ts';
 
 let h: Harness;
 before(async () => {
@@ -14,18 +13,15 @@ before(async () => {
 after(async () => h?.close());
 afterEach(() => assert.deepEqual(h.server.violations, []));
 
-function ephemeral(i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  return h.server.waitFor(() => {
-    const candidates = [i.original, ...i.followUps].filter((m): m is StoredMessage => !!m && isEphemeral(m));
-    return candidates.find((m) => pattern.test(m.content));
-  }, `an ephemeral reply to ${i.label} matching ${pattern}`);
-}
-
 const styles = (options: Record<string, string | number>, user = h.users.moderator, channelId?: string) =>
   h.server.slash({ user, command: 'settings', subcommand: 'styles', options, ...(channelId ? { channelId } : {}) });
 
 test('a style defined by a moderator is autocompleted, applied by /imagine style:, and listed by /help', async () => {
-  await ephemeral(styles({ action: 'add', name: 'x', template: '{prompt}' }, h.users.alice), /Only moderators/);
+  await ephemeralAnswer(
+    h,
+    styles({ action: 'add', name: 'x', template: '{prompt}' }, h.users.alice),
+    /Only moderators/,
+  );
   const add = styles({
     action: 'add',
     name: 'watercolour',
@@ -36,8 +32,8 @@ test('a style defined by a moderator is autocompleted, applied by /imagine style
     sampler: 'ddim',
     aspect: '3:2',
   });
-  await ephemeral(add, /Styles updated[\s\S]*`watercolour` — \{prompt\}, watercolour, soft light/);
-  await ephemeral(styles({ action: 'add', name: 'ink', template: 'ink drawing of {prompt}' }), /`ink`/);
+  await ephemeralAnswer(h, add, /Styles updated[\s\S]*`watercolour` — \{prompt\}, watercolour, soft light/);
+  await ephemeralAnswer(h, styles({ action: 'add', name: 'ink', template: 'ink drawing of {prompt}' }), /`ink`/);
 
   const typed = h.server.autocomplete({
     user: h.users.alice,
@@ -74,9 +70,9 @@ test('a style defined by a moderator is autocompleted, applied by /imagine style
   assert.equal((await h.queue.get(decodeCustomId(buttonIdFor(mine, '🔄'))!.jobId))!.request.steps, 3);
 
   const help = h.server.slash({ user: h.users.bob, command: 'help' });
-  await ephemeral(help, /Styles in this server[\s\S]*`watercolour`[\s\S]*`ink` — ink drawing of \{prompt\}/);
+  await ephemeralAnswer(h, help, /Styles in this server[\s\S]*`watercolour`[\s\S]*`ink` — ink drawing of \{prompt\}/);
 
-  await ephemeral(styles({ action: 'remove', name: 'ink' }), /Styles updated/);
+  await ephemeralAnswer(h, styles({ action: 'remove', name: 'ink' }), /Styles updated/);
   assert.deepEqual(
     (await h.settings.get(h.server.guildId)).styles.map((s) => s.name),
     ['watercolour'],
@@ -93,7 +89,7 @@ test('bad styles and unknown style names: a clear message each, nothing saved or
     [{ action: 'add', name: 'nameless' }, /Give the `template`/],
     [{ action: 'remove', name: 'nope' }, /no style named `nope`/],
   ];
-  for (const [options, pattern] of cases) await ephemeral(styles(options), pattern);
+  for (const [options, pattern] of cases) await ephemeralAnswer(h, styles(options), pattern);
   assert.deepEqual((await h.settings.get(h.server.guildId)).styles, before);
 
   const queued = (await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length;
@@ -102,7 +98,7 @@ test('bad styles and unknown style names: a clear message each, nothing saved or
     command: 'imagine',
     options: { prompt: 'a cat', style: 'nope' },
   });
-  await ephemeral(unknown, /no style named `nope`/);
+  await ephemeralAnswer(h, unknown, /no style named `nope`/);
   assert.equal((await h.queue.listForUser(h.users.bob.id, { finished: 50 })).length, queued);
 
   // Another server's styles are its own: this one's are not offered or applied there.
@@ -123,5 +119,5 @@ test('bad styles and unknown style names: a clear message each, nothing saved or
     options: { prompt: 'a fox', style: 'watercolour' },
     channelId: there.channels.general.id,
   });
-  await ephemeral(used, /no style named `watercolour`/);
+  await ephemeralAnswer(h, used, /no style named `watercolour`/);
 });

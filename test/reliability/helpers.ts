@@ -2,39 +2,12 @@
 // and a child process running the real entry point (src/index.ts) against the local Discord server.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { Harness } from '../e2e/harness.ts';
-import {
-  isEphemeral,
-  type DiscordServer,
-  type InteractionHandle,
-  type StoredMessage,
-} from '../support/discord/index.ts';
+import type { DiscordServer } from '../support/discord/index.ts';
 
 export const ROOT = join(import.meta.dirname, '../..');
 export const MODELS = join(ROOT, 'test/fixtures/models');
 
-/** Resolves with the ephemeral answer matching `pattern`; fails if the interaction leaves a public message. */
-export async function ephemeralAnswer(h: Harness, i: InteractionHandle, pattern: RegExp): Promise<StoredMessage> {
-  const answer = await h.server
-    .waitFor(() => {
-      const candidates = [i.original, ...i.followUps].filter(
-        (m): m is StoredMessage => !!m && isEphemeral(m) && !m.deleted,
-      );
-      return candidates.find((m) => pattern.test(m.content));
-    }, `an ephemeral reply to ${i.label} matching ${pattern}`)
-    .catch((error: Error) => {
-      const seen = [i.original, ...i.followUps]
-        .filter((m) => m)
-        .map((m) => `${isEphemeral(m!) ? 'ephemeral' : 'public'}${m!.deleted ? ' (deleted)' : ''}: ${m!.content}`);
-      throw new Error(`${error.message}\nseen: ${seen.join(' | ') || 'nothing'}`);
-    });
-  const visible = [i.original, ...i.followUps].filter(
-    (m): m is StoredMessage => !!m && !m.deleted && !isEphemeral(m) && !(m.flags & 128),
-  );
-  if (visible.length > 0)
-    throw new Error(`${i.label} left a public message: ${visible.map((m) => m.content).join(' | ')}`);
-  return answer;
-}
+export { ephemeralAnswer } from '../e2e/harness.ts';
 
 export interface BotProcess {
   child: ChildProcess;
