@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { ModelLoadError, WorkerPipeline, type ImageGenerator } from '../engine/index.ts';
-import { mediaRendererFor } from '../media/renderer.ts';
+import { libraryRenderer, mediaRendererFor } from '../media/renderer.ts';
+import type { ModelLibrary } from '../engine/model-library.ts';
+import { openLibrary } from './models.ts';
+import type { ModelChoice } from '../discord/model-choice.ts';
 import { DAY_MS, GuildSettingsStore, JobQueue, openStore, StoreError, type Store } from '../queue/index.ts';
 import { openRunner, type JobRunner } from './runner.ts';
 import { readModelFacts, type ModelFacts } from './model-facts.ts';
@@ -30,6 +33,8 @@ export interface FrontEndDeps {
   settings: GuildSettingsStore;
   /** The loaded engine; with ROLE=bot only the model's facts (the GPU workers hold the engine). */
   engine: ModelFacts;
+  /** With MODELS_DIR: every model offered, the default first. */
+  models?: ModelChoice[];
   metrics: Metrics;
 }
 
@@ -115,11 +120,17 @@ export async function startApp(
     // The engine runs in a worker thread: onnxruntime-node runs a model on the calling thread, which would
     // stall interaction acknowledgements for a whole U-Net call (seconds on a big model).
     let engine: WorkerPipeline | undefined;
+    let library: ModelLibrary | undefined;
     let facts: ModelFacts;
+    let models: ModelChoice[] | undefined;
     try {
       // The model's defaults (steps, guidance, sampler) come from its files, before any ONNX loads.
       facts = readModelFacts(config.modelDir);
-      if (config.role !== 'bot') {
+      if (config.modelsDir !== undefined) {
+        ({ library, models } = await openLibrary(config, logger));
+        const lib = library;
+        facts = { ...facts, close: () => lib.close() };
+      } else if (config.role !== 'bot') {
         const loaded = await WorkerPipeline.load(config.modelDir, {
           executionProvider: config.executionProvider,
           intraOpNumThreads: config.intraOpThreads,
@@ -155,12 +166,13 @@ export async function startApp(
     const metrics = new Metrics({ stats: () => queue.stats() }).watchQueue(queue);
     // QUEUE_BACKEND: local = the in-process Worker; bullmq = jobs go through Redis to GPU worker processes
     // (plus one in this process when it has an engine, ROLE=all).
+    const generator = library ?? engine;
     const worker = await openRunner({
       backend: config.queueBackend,
       queue,
-      engine: engine && (options.wrapEngine ? options.wrapEngine(engine) : engine),
-      // timelapse / diffusion / --video jobs, made by the unwrapped engine
-      media: mediaRendererFor(engine),
+      engine: generator && (options.wrapEngine ? options.wrapEngine(generator) : generator),
+      // timelapse / diffusion / --video jobs, made by the unwrapped engine (each request's own model's)
+      media: library ? libraryRenderer(library) : mediaRendererFor(engine),
       resultsDir: join(config.dataDir, 'results'),
       jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
       redisUrl: config.redisUrl,
@@ -216,7 +228,7 @@ export async function startApp(
 
     // The front end subscribes to queue events before the worker starts, so a job recovered from the
     // store and finished at once is still delivered.
-    const front = await startFrontEnd({ config, logger, store, queue, settings, engine: facts, metrics });
+    const front = await startFrontEnd({ config, logger, store, queue, settings, engine: facts, models, metrics });
     frontEnd = front;
     closers.push(() => front.stop());
     if (front.rest) metrics.watchRest(front.rest);

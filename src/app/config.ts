@@ -1,5 +1,6 @@
 // Environment (and an optional .env file) -> one validated, typed, frozen settings object.
 // Every variable is checked and all problems are reported together, each naming the variable.
+import { totalmem } from 'node:os';
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,10 @@ export interface Config {
   readonly discordCdnUrl: string | undefined;
   readonly dataDir: string;
   readonly modelDir: string;
+  /** A folder of model folders offered besides MODEL_DIR's (the default); unset: MODEL_DIR alone. */
+  readonly modelsDir: string | undefined;
+  /** Most megabytes of model weights kept loaded at once with MODELS_DIR (least recently used closed first). */
+  readonly modelMemoryMb: number;
   readonly redisUrl: string | undefined;
   readonly executionProvider: ExecutionProvider;
   readonly intraOpThreads: number | undefined;
@@ -154,6 +159,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   const discordCdnUrl = url('DISCORD_CDN_URL', ['http://', 'https://']);
   const dataDir = path('DATA_DIR', resolve(cwd, 'data'));
   const modelDir = path('MODEL_DIR', join(PROJECT_ROOT, 'models', 'emoji-tiny'));
+  const modelsDir = get('MODELS_DIR') === undefined ? undefined : path('MODELS_DIR', '');
+  const modelMemoryMb = int('MODEL_MEMORY_MB', 64, 4_194_304) ?? Math.round(totalmem() / 2 ** 20 / 2);
   const redisUrl = url('REDIS_URL', ['redis://', 'rediss://']);
   const executionProvider = oneOf('EXECUTION_PROVIDER', EXECUTION_PROVIDERS, 'cpu');
   const intraOpThreads = int('ORT_INTRA_OP_THREADS', 1, 1024);
@@ -170,6 +177,10 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   if (role !== 'all' && queueBackend !== 'bullmq')
     problems.push(
       `QUEUE_BACKEND: expected bullmq with ROLE=${role} (the bot and its workers meet in Redis), got "${queueBackend}"`,
+    );
+  if (modelsDir !== undefined && (queueBackend === 'bullmq' || role !== 'all'))
+    problems.push(
+      'MODELS_DIR: several models run with the local backend for now (QUEUE_BACKEND=local, ROLE=all); unset MODELS_DIR to use BullMQ',
     );
   if (queueBackend === 'bullmq' && redisUrl === undefined)
     problems.push(
@@ -199,6 +210,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     discordCdnUrl,
     dataDir,
     modelDir,
+    modelsDir,
+    modelMemoryMb,
     redisUrl,
     executionProvider,
     intraOpThreads,

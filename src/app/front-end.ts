@@ -58,6 +58,7 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
       logger: log,
       defaultSide: deps.engine.defaultSize,
       imageToImage: deps.engine.imageToImage,
+      ...(deps.models ? { models: deps.models } : {}),
       cdnOrigins: [...DISCORD_CDN_ORIGINS, ...(config.discordCdnUrl ? [new URL(config.discordCdnUrl).origin] : [])],
       defaults: {
         steps: deps.engine.defaults.steps,

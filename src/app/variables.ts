@@ -22,6 +22,16 @@ export const VARIABLES: ReadonlyArray<{ name: string; default: string; meaning: 
   { name: 'DATA_DIR', default: './data', meaning: 'Job database (SQLite), images and settings. Must be writable.' },
   { name: 'MODEL_DIR', default: 'models/emoji-tiny', meaning: 'Model folder in the diffusers ONNX layout.' },
   {
+    name: 'MODELS_DIR',
+    default: '(unset: MODEL_DIR alone)',
+    meaning: "A folder of model folders offered besides MODEL_DIR's (the default); /imagine model: picks one.",
+  },
+  {
+    name: 'MODEL_MEMORY_MB',
+    default: '(half the memory)',
+    meaning: 'With MODELS_DIR: most megabytes of weights kept loaded; the least recently used model is closed first.',
+  },
+  {
     name: 'REDIS_URL',
     default: '(unset: SQLite)',
     meaning: 'redis:// or rediss:// URL; keeps jobs and settings in Redis instead of SQLite.',

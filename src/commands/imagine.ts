@@ -8,6 +8,7 @@ import { mergeOption, parsePromptFlags } from './flags.ts';
 import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
 import { submitRecipe } from './recipe.ts';
+import { chooseModel, modelChoices } from '../discord/model-choice.ts';
 import {
   DEFAULT_STRENGTH,
   STRENGTH_RANGE,
@@ -92,6 +93,13 @@ export const data = new SlashCommandBuilder()
       )
       .setMinValue(STRENGTH_RANGE[0])
       .setMaxValue(STRENGTH_RANGE[1]),
+  )
+  .addStringOption((o) =>
+    o
+      .setName('model')
+      .setDescription("Which of the bot's models draws it (autocompleted)")
+      .setAutocomplete(true)
+      .setMaxLength(100),
   )
   .addStringOption((o) =>
     o
@@ -185,11 +193,21 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       );
     return submitRecipe(interaction, recipe, services);
   }
-  const style = await chosenStyle(interaction, services);
-  const built = buildRequest(interaction, services, style);
+  const here = await services.settings.get(interaction.guildId ?? 'dm');
+  const style = chosenStyle(interaction, here.styles);
+  const model = chooseModel(services.models, here, interaction.options.getString('model'));
+  // Sizes, defaults and image-to-image are the chosen model's.
+  const forModel = {
+    ...services,
+    defaultSide: model.defaultSide,
+    defaults: model.defaults,
+    imageToImage: model.imageToImage,
+  };
+  const built = buildRequest(interaction, forModel, style);
+  if (services.models.length > 1) built.request.model = model.name;
   await interaction.deferReply();
   const { source } = built;
-  const request = source ? await attachSource(built.request, source, built.aspect, services) : built.request;
+  const request = source ? await attachSource(built.request, source, built.aspect, forModel) : built.request;
   const extras = {
     ...(built.video ? { video: true } : {}),
     ...(source ? { source: { name: source.name } } : {}),
@@ -202,10 +220,9 @@ export async function execute(interaction: ChatInputCommandInteraction, services
 }
 
 /** The server's style the `style` option names (undefined without one). Throws InvalidOptionError. */
-async function chosenStyle(interaction: ChatInputCommandInteraction, services: Services): Promise<Style | undefined> {
+function chosenStyle(interaction: ChatInputCommandInteraction, styles: readonly Style[]): Style | undefined {
   const name = interaction.options.getString('style')?.trim();
   if (!name) return undefined;
-  const { styles } = await services.settings.get(interaction.guildId ?? 'dm');
   const style = styles.find((s) => s.name === name);
   if (!style)
     throw new InvalidOptionError(
@@ -226,9 +243,11 @@ function applyTemplate(style: Style, prompt: string): string {
 /** The server's styles whose name holds what is typed so far. */
 export async function autocomplete(interaction: AutocompleteInteraction, services: Services): Promise<void> {
   const focused = interaction.options.getFocused(true);
-  if (focused.name !== 'style') return interaction.respond([]);
   const typed = String(focused.value).toLowerCase();
-  const { styles } = await services.settings.get(interaction.guildId ?? 'dm');
+  const here = await services.settings.get(interaction.guildId ?? 'dm');
+  if (focused.name === 'model') return interaction.respond(modelChoices(services.models, here, typed));
+  if (focused.name !== 'style') return interaction.respond([]);
+  const { styles } = here;
   const choices = styles
     .filter((s) => s.name.includes(typed))
     .slice(0, 25)

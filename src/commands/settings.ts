@@ -18,6 +18,7 @@ import type { Services, SlashCommand } from '../discord/command-types.ts';
 import { describeStyles, stylesChange, stylesSubcommand } from './settings-styles.ts';
 import { describeSettings, slurLine } from './settings-view.ts';
 import { describeSafety, safetyChange, safetySubcommand } from './settings-safety.ts';
+import { describeModels, modelsAutocomplete, modelsChange, modelsSubcommand } from './settings-models.ts';
 
 /** An integer option whose bounds and description come from the queue's own range for that setting. */
 function ranged(
@@ -127,6 +128,7 @@ export const data = new SlashCommandBuilder()
   )
   .addSubcommand(stylesSubcommand)
   .addSubcommand(safetySubcommand)
+  .addSubcommand(modelsSubcommand)
   .addSubcommand((s) => s.setName('reset').setDescription('Put every setting back to its default'));
 
 const LIMIT_OPTIONS: Record<string, keyof GuildSettings> = {
@@ -270,6 +272,11 @@ export async function execute(interaction: ChatInputCommandInteraction, services
       reply = describeSafety(saved);
       break;
     }
+    case 'models': {
+      const patch = modelsChange(interaction, services);
+      reply = describeModels(patch ? await change(services, guildId, patch) : current, services);
+      break;
+    }
     case 'reset':
       reply = `Settings reset to defaults.\n${describeSettings(await services.settings.reset(guildId))}`;
       break;
@@ -280,4 +287,4 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   await interaction.editReply({ content: reply.slice(0, 2000), allowedMentions: { parse: [] } });
 }
 
-export const settings: SlashCommand = { data, execute };
+export const settings: SlashCommand = { data, execute, autocomplete: modelsAutocomplete };

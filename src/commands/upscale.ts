@@ -28,7 +28,8 @@ export const upscaleButton: ButtonFamily = {
       throw new InvalidOptionError(
         `Upscaled, this image would be ${width}×${height}, over this server's ${maxSide} px limit for a side (moderators set it in /settings limits).`,
       );
-    if (!services.imageToImage)
+    const model = services.models.find((m) => m.name === base.model) ?? services.models[0];
+    if (!model?.imageToImage)
       throw new InvalidOptionError('This model cannot refine an image (it has no VAE encoder), so it cannot upscale.');
     const path = parent.result?.images[index - 1];
     if (!path) throw new UnknownJobError('That image is no longer stored. Use 🔄 to make a new one.');

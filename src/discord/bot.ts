@@ -12,6 +12,7 @@
 import { Events, type Client } from 'discord.js';
 import { randomSeed } from '../engine/noise.ts';
 import { DISCORD_CDN_ORIGINS } from './cdn-image.ts';
+import type { ModelChoice } from './model-choice.ts';
 import type { SamplerName } from '../engine/types.ts';
 import type { Registry } from './registry.ts';
 import type { Services } from './command-types.ts';
@@ -49,6 +50,8 @@ export interface BotOptions {
   readyTimeoutMs?: number;
   /** Hook after every command/button run (also logged). */
   onRun?: (event: CommandRunEvent) => void;
+  /** The models offered, the default first (MODELS_DIR); without it, one built from the options above. */
+  models?: readonly ModelChoice[];
   /** Whether the model has a VAE encoder (image-to-image). Default false. */
   imageToImage?: boolean;
   /** Origins accepted as Discord's CDN for pictures users give. Default Discord's two. */
@@ -131,16 +134,21 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       ),
     );
 
+  const defaults = { steps: 20, guidance: 7.5, sampler: 'euler_a' as SamplerName, ...options.defaults };
+  const imageToImage = options.imageToImage === true;
   const services: Services = {
     queue: options.queue,
     settings: options.settings,
     logger,
     defaultSide: options.defaultSide,
     displaySide: options.displaySide,
-    defaults: { steps: 20, guidance: 7.5, sampler: 'euler_a' as SamplerName, ...options.defaults },
+    defaults,
     track: (job) => deliverer.track(job),
     randomSeed: options.randomSeed ?? randomSeed,
-    imageToImage: options.imageToImage === true,
+    imageToImage,
+    models: options.models ?? [
+      { name: 'default', description: '', defaultSide: options.defaultSide, defaults, imageToImage },
+    ],
     imageFetch: {
       origins: options.cdnOrigins ?? DISCORD_CDN_ORIGINS,
       timeoutMs: options.imageFetchTimeoutMs ?? 15_000,

@@ -11,6 +11,7 @@ import type { JobRecord } from '../queue/index.ts';
 import type { SamplerName } from '../engine/types.ts';
 import type { Logger, QueuePort, SettingsPort } from './ports.ts';
 import type { ButtonAction, ButtonRef } from './custom-id.ts';
+import type { ModelChoice } from './model-choice.ts';
 
 export interface Services {
   queue: QueuePort;
@@ -22,6 +23,8 @@ export interface Services {
   displaySide?: number;
   /** Used when /imagine leaves them out (steps are also capped by the server's max_steps). */
   defaults: { steps: number; guidance: number; sampler: SamplerName };
+  /** The models this bot offers, the default first (one entry without MODELS_DIR). */
+  models: readonly ModelChoice[];
   /** Whether the model can start from a picture (/imagine image, a CDN link before the prompt). */
   imageToImage: boolean;
   /** Where such pictures may be fetched from, and how long a fetch may take. */

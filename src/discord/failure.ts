@@ -10,6 +10,7 @@ const TEXT: Record<FailureCode, string> = {
   engine_crash: 'the image engine stopped while making it, more than once',
   unavailable: 'this bot cannot make that kind of image right now',
   internal: 'something went wrong on our side while saving it',
+  model: "its model could not be loaded (a moderator can check the bot's log); try another model",
 };
 
 /** "the image engine could not make it (it stopped at step 6 of 10)" */

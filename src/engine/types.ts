@@ -21,6 +21,8 @@ export interface GenerateRequest {
   init?: { imagePath: string; strength: number };
   /** Larger than the model's own size: denoise it as overlapping windows of that size (an upscale pass). */
   tiled?: boolean;
+  /** Which of the bot's models draws it (a MODELS_DIR folder name); absent: the default. Engines ignore it. */
+  model?: string;
 }
 
 /** An 8-bit RGB image, row-major, 3 bytes a pixel. */

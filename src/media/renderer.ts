@@ -47,6 +47,20 @@ export function mediaRendererFor(engine: ImageGenerator | undefined): MediaRende
   return createMediaRenderer(latent as LatentEngine);
 }
 
+/** Films and strips for several models: each request is drawn by its own model's engine (src/engine/model-library.ts). */
+export function libraryRenderer(library: { engine(name?: string): Promise<ImageGenerator> }): MediaRenderer {
+  const of = async (request: GenerateRequest): Promise<MediaRenderer> => {
+    const renderer = mediaRendererFor(await library.engine(request.model));
+    if (!renderer) throw new Error(`model ${request.model ?? '(default)'} does not report its latents`);
+    return renderer;
+  };
+  return {
+    timelapse: async (request, options) => (await of(request)).timelapse(request, options),
+    diffusion: async (request, options) => (await of(request)).diffusion(request, options),
+    generateWithTimelapse: async (request, options) => (await of(request)).generateWithTimelapse(request, options),
+  };
+}
+
 export function createMediaRenderer(engine: LatentEngine, settings: MediaRendererOptions = {}): MediaRenderer {
   const film = async (
     request: GenerateRequest,

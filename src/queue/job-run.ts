@@ -3,6 +3,7 @@
 // a code the front end turns into a fixed message; the details stay in the record and the log).
 import { EngineCrashedError } from '../engine/errors.ts';
 import { MediaUnavailableError } from './media-jobs.ts';
+import { ModelUnavailableError, UnknownModelError } from '../engine/model-library.ts';
 import type { FailureCode } from './types.ts';
 
 /** The job ran past its time limit. */
@@ -48,6 +49,8 @@ export function runEnd(error: unknown, abortReason: unknown, cancelled: boolean,
     };
   }
   if (error instanceof MediaUnavailableError) return { kind: 'failed', code: 'unavailable', message: error.message };
+  if (error instanceof ModelUnavailableError || error instanceof UnknownModelError)
+    return { kind: 'failed', code: 'model', message: error.message };
   return {
     kind: 'failed',
     code: 'engine',

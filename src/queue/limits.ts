@@ -123,6 +123,13 @@ export function checkChannel(settings: GuildSettings, channelId: string): void {
 export function checkParams(settings: GuildSettings, r: GenerateRequest): void {
   const problem = paramProblem(policyFor(settings), r);
   if (problem) throw new LimitError('param', problem.message, undefined, problem.field);
+  if (r.model !== undefined && settings.allowedModels.length > 0 && !settings.allowedModels.includes(r.model))
+    throw new LimitError(
+      'param',
+      `the ${r.model} model is not allowed in this server; it allows ${settings.allowedModels.join(', ')}`,
+      undefined,
+      'model',
+    );
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;

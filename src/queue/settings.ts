@@ -33,6 +33,10 @@ export interface GuildSettings extends SafetySettings {
   moderatorRoleIds: string[];
   /** House styles for /imagine style: (styles.ts). Default none, up to 25. */
   styles: Style[];
+  /** The model /imagine uses here when none is named ('' = the bot's default). */
+  defaultModel: string;
+  /** When non-empty, only these models may be used here. Default empty (every model of the bot). */
+  allowedModels: string[];
 }
 
 // A server may lower the engine's own limits, never raise them.
@@ -53,6 +57,8 @@ export const DEFAULT_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   deniedChannels: [],
   moderatorRoleIds: [],
   styles: [],
+  defaultModel: '',
+  allowedModels: [],
   safetyDefault: 'block',
   safetyChannels: {},
 });
@@ -164,6 +170,15 @@ export function validateSettings(base: GuildSettings, patch: Partial<GuildSettin
     }
     next[field] = [...new Set(list)];
   }
+  const models = [...(patch.allowedModels ?? []), ...(patch.defaultModel ? [patch.defaultModel] : [])];
+  if (
+    (patch.allowedModels !== undefined && (!Array.isArray(patch.allowedModels) || patch.allowedModels.length > 50)) ||
+    (patch.defaultModel !== undefined && typeof patch.defaultModel !== 'string') ||
+    !models.every((m) => typeof m === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(m))
+  )
+    throw new SettingsError('models', 'expected model folder names (at most 50 allowed), letters, digits, . _ or -');
+  if (patch.defaultModel !== undefined) next.defaultModel = patch.defaultModel;
+  if (patch.allowedModels !== undefined) next.allowedModels = [...new Set(patch.allowedModels)];
   const safety = safetyProblem(patch);
   if (safety) throw new SettingsError(safety.field, safety.message);
   if (patch.safetyDefault !== undefined) next.safetyDefault = patch.safetyDefault;

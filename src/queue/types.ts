@@ -22,9 +22,9 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 /**
  * Why a job failed, for the message its user sees (the details are in `error` and the log): it ran too
  * long, the engine refused or broke, the engine's thread kept dying, this bot cannot make that kind of
- * job, or something of ours (saving, a worker's answer).
+ * job, something of ours (saving, a worker's answer), or its model (MODELS_DIR) could not be loaded.
  */
-export const FAILURE_CODES = ['timeout', 'engine', 'engine_crash', 'unavailable', 'internal'] as const;
+export const FAILURE_CODES = ['timeout', 'engine', 'engine_crash', 'unavailable', 'internal', 'model'] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
 export interface JobResult {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -265,6 +265,51 @@ test('a normal run: registers commands, serves /healthz and /metrics, draws, and
     await child.line(/^stopped$/);
     assert.ok(!child.stdout().includes(server.token), 'the token never reaches the log');
     assert.ok(!child.stderr().includes(server.token));
+    assert.deepEqual(server.violations, []);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('MODELS_DIR: the real bot offers MODEL_DIR and the folders there, logs a non-model by name, draws with the one named', async () => {
+  const dir = scratch();
+  const models = join(dir, 'models');
+  mkdirSync(join(models, 'notes'), { recursive: true });
+  cpSync(join(FIXTURE, '../sd2-tiny'), join(models, 'sd2-tiny'), { recursive: true });
+  const server = await startDiscordServer({ waitTimeoutMs: 30_000 });
+  try {
+    const env = {
+      DISCORD_TOKEN: server.token,
+      DISCORD_API_URL: server.apiUrl,
+      MODEL_DIR: FIXTURE,
+      MODELS_DIR: models,
+      MODEL_MEMORY_MB: '64',
+      DATA_DIR: join(dir, 'data'),
+      REGISTER_COMMANDS: server.guildId,
+      ORT_INTRA_OP_THREADS: '1',
+    };
+    const refused = run({ ...env, QUEUE_BACKEND: 'bullmq', REDIS_URL: 'redis://127.0.0.1:1' }, dir);
+    assert.equal(await refused.exited, 1);
+    assert.match(refused.stdout() + refused.stderr(), /MODELS_DIR.*local backend/);
+
+    const child = run(env, dir);
+    const skipped = await child.line(/^model folder skipped$/);
+    assert.equal(skipped.model, 'notes');
+    const offered = await child.line(/^models offered$/);
+    assert.deepEqual(offered.models, ['tiny-fp32', 'sd2-tiny']);
+    await child.line(/^ready$/);
+    const final = await server
+      .slash({
+        user: server.users.alice,
+        command: 'imagine',
+        options: { prompt: 'a red apple', steps: 2, model: 'sd2-tiny' },
+      })
+      .waitFor(isFinal);
+    assert.match(final.content, /96×96/);
+    child.kill('SIGTERM');
+    assert.equal(await child.exited, 0, child.stderr());
+    assert.ok(![skipped, offered].some((l) => JSON.stringify(l).includes(dir)), 'models are named, not located');
     assert.deepEqual(server.violations, []);
   } finally {
     await server.close();

@@ -51,6 +51,7 @@ test('command definitions: fixed names, options and choices', () => {
       'sampler',
       'image',
       'strength',
+      'model',
       'style',
       'recipe',
     ],
@@ -71,7 +72,7 @@ test('command definitions: fixed names, options and choices', () => {
   assert.equal(settings.default_member_permissions, String(PermissionFlagsBits.ManageGuild));
   assert.deepEqual(
     settings.options!.map((o) => o.name),
-    ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'styles', 'safety', 'reset'],
+    ['show', 'limits', 'banned-words', 'channels', 'moderator-role', 'samplers', 'styles', 'safety', 'models', 'reset'],
   );
   const limits = settings.options!.find((o) => o.name === 'limits') as unknown as { options: { name: string }[] };
   assert.deepEqual(
