@@ -7,7 +7,7 @@ import type { Logger } from './log.ts';
 import { ModelLoadError, WorkerPipeline, type ImageGenerator } from '../engine/index.ts';
 import { libraryRenderer, mediaRendererFor } from '../media/renderer.ts';
 import type { ModelLibrary } from '../engine/model-library.ts';
-import { openLibrary } from './models.ts';
+import { offeredModels, openLibrary } from './models.ts';
 import type { ModelChoice } from '../discord/model-choice.ts';
 import { DAY_MS, GuildSettingsStore, JobQueue, openStore, StoreError, type Store } from '../queue/index.ts';
 import { openRunner, type JobRunner } from './runner.ts';
@@ -127,9 +127,13 @@ export async function startApp(
       // The model's defaults (steps, guidance, sampler) come from its files, before any ONNX loads.
       facts = readModelFacts(config.modelDir);
       if (config.modelsDir !== undefined) {
-        ({ library, models } = await openLibrary(config, logger));
-        const lib = library;
-        facts = { ...facts, close: () => lib.close() };
+        const offered = offeredModels(config, logger);
+        models = offered.models;
+        if (config.role !== 'bot') {
+          const lib = await openLibrary(offered.found, config, logger);
+          library = lib;
+          facts = { ...facts, close: () => lib.close() };
+        }
       } else if (config.role !== 'bot') {
         const loaded = await WorkerPipeline.load(config.modelDir, {
           executionProvider: config.executionProvider,
@@ -179,6 +183,7 @@ export async function startApp(
       workerName: config.workerName,
       lockDurationMs: Math.round(config.workerLockSeconds * 1000),
       warn: (message) => logger.warn(message),
+      ...(models ? { models: models.map((m) => m.name) } : {}),
     });
     closers.push(() => worker.close());
     queue.on('failed', (job) => logger.warn({ jobId: job.id, error: job.error }, 'job failed'));

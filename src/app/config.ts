@@ -178,10 +178,6 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     problems.push(
       `QUEUE_BACKEND: expected bullmq with ROLE=${role} (the bot and its workers meet in Redis), got "${queueBackend}"`,
     );
-  if (modelsDir !== undefined && (queueBackend === 'bullmq' || role !== 'all'))
-    problems.push(
-      'MODELS_DIR: several models run with the local backend for now (QUEUE_BACKEND=local, ROLE=all); unset MODELS_DIR to use BullMQ',
-    );
   if (queueBackend === 'bullmq' && redisUrl === undefined)
     problems.push(
       `REDIS_URL: expected a redis:// URL because QUEUE_BACKEND is bullmq${role !== 'all' ? ` (ROLE=${role})` : ''}, got nothing`,

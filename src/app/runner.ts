@@ -43,6 +43,8 @@ export interface RunnerOptions {
   prefetch?: number;
   /** After an abort, how long to wait for the engine. Default 30 s. */
   abortGraceMs?: number;
+  /** bullmq with several models (the default first): a queue per model, so a job reaches a worker serving it. */
+  models?: readonly string[];
   warn?: (message: string) => void;
 }
 
@@ -76,34 +78,54 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
   if (!options.redisUrl)
     throw new RunnerConfigError('expected a Redis URL for the bullmq backend, got none (set REDIS_URL)');
   // Loaded only when chosen: the default install path never touches BullMQ.
-  const { Dispatcher, GpuWorker: GpuWorkerClass } = await import('../queue/bullmq/index.ts');
-  const dispatcher = await Dispatcher.open(options.queue, {
-    redisUrl: options.redisUrl,
-    resultsDir: options.resultsDir,
-    prefetch: options.prefetch,
-    warn: options.warn,
-  });
-  let local: GpuWorker | undefined;
+  const bullmq = await import('../queue/bullmq/index.ts');
+  // One queue (and dispatcher) per model with several models; otherwise the one queue.
+  const models = options.models && options.models.length > 1 ? options.models : undefined;
+  const lanes = models?.map((model) => ({ model, queueName: bullmq.modelQueueName(model) })) ?? [
+    { model: undefined, queueName: undefined },
+  ];
+  const modelOf = (job: { request: { model?: string } }) => job.request.model ?? models?.[0];
+  const dispatchers = await Promise.all(
+    lanes.map(({ model, queueName }) =>
+      bullmq.Dispatcher.open(options.queue, {
+        redisUrl: options.redisUrl!,
+        resultsDir: options.resultsDir,
+        prefetch: options.prefetch,
+        warn: options.warn,
+        ...(queueName ? { queueName, accepts: (job) => modelOf(job) === model } : {}),
+      }),
+    ),
+  );
+  const local: GpuWorker[] = [];
   if (options.engine) {
-    local = await GpuWorkerClass.start(options.engine, {
-      redisUrl: options.redisUrl,
-      name: options.workerName,
-      jobTimeoutMs: options.jobTimeoutMs,
-      lockDurationMs: options.lockDurationMs,
-      stalledIntervalMs: options.lockDurationMs,
-      abortGraceMs: options.abortGraceMs,
-      media: options.media,
-    });
+    const exclusive = new bullmq.Exclusive();
+    for (const { queueName } of lanes)
+      local.push(
+        await bullmq.GpuWorker.start(options.engine, {
+          redisUrl: options.redisUrl,
+          name: options.workerName,
+          jobTimeoutMs: options.jobTimeoutMs,
+          lockDurationMs: options.lockDurationMs,
+          stalledIntervalMs: options.lockDurationMs,
+          abortGraceMs: options.abortGraceMs,
+          media: options.media,
+          ...(queueName ? { queueName, exclusive } : {}),
+        }),
+      );
   }
   return {
     backend: 'bullmq',
-    start: () => dispatcher.start(),
+    start: () => {
+      for (const d of dispatchers) d.start();
+    },
     async stop(o = {}) {
-      await Promise.all([local?.stop(o), dispatcher.stop(o)]);
+      await Promise.all([...local.map((w) => w.stop(o)), ...dispatchers.map((d) => d.stop(o))]);
     },
     get busy() {
-      return dispatcher.busy;
+      return dispatchers.some((d) => d.busy);
     },
-    close: () => dispatcher.close(),
+    close: async () => {
+      await Promise.all(dispatchers.map((d) => d.close()));
+    },
   };
 }

@@ -25,9 +25,9 @@ export interface JobLease {
 }
 
 /** Takes the next job in fair order and marks it running (persisted in the background). */
-export function takeJob(state: QueueState): JobLease | undefined {
+export function takeJob(state: QueueState, accept?: (job: JobRecord) => boolean): JobLease | undefined {
   if (state.closed) return undefined;
-  const job = state.fair.takeNext();
+  const job = state.fair.takeNext(accept);
   if (job === undefined) return undefined;
   job.state = 'running';
   job.startedAt = state.clock();

@@ -57,16 +57,24 @@ export class FairLines<T extends Queued> {
     }
   }
 
-  /** The next job in fair order, removed from its line; its owner moves to the back of the rotation. */
-  takeNext(): T | undefined {
-    const user = this.rotation.shift();
-    if (user === undefined) return undefined;
-    const line = this.lines.get(user)!;
-    const job = line.shift()!;
-    this.byId.delete(job.id);
-    if (line.length > 0) this.rotation.push(user);
-    else this.lines.delete(user);
-    return job;
+  /**
+   * The next job in fair order, removed from its line; its owner moves to the back of the rotation. With
+   * `accept` (a worker that serves some models only), the first accepted job of the first user who has one.
+   */
+  takeNext(accept?: (job: T) => boolean): T | undefined {
+    for (let turn = 0; turn < this.rotation.length; turn++) {
+      const user = this.rotation[turn];
+      const line = this.lines.get(user)!;
+      const k = accept ? line.findIndex(accept) : 0;
+      if (k < 0) continue;
+      const [job] = line.splice(k, 1);
+      this.byId.delete(job.id);
+      this.rotation.splice(turn, 1);
+      if (line.length > 0) this.rotation.push(user);
+      else this.lines.delete(user);
+      return job;
+    }
+    return undefined;
   }
 
   /** The jobs that takeNext() will hand out before `job`. O(queued jobs). */

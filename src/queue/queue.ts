@@ -268,9 +268,9 @@ export class JobQueue extends TypedEmitter<JobQueueEvents> {
     return this.state.fair.size;
   }
 
-  /** Takes the next job in fair order and marks it running (persisted in the background). */
-  take(): JobLease | undefined {
-    return takeJob(this.state);
+  /** Takes the next job in fair order (of those `accept` takes) and marks it running (persisted in the background). */
+  take(accept?: (job: JobRecord) => boolean): JobLease | undefined {
+    return takeJob(this.state, accept);
   }
 
   /** True once close() was called: take() gives nothing more. */

@@ -7,19 +7,12 @@ import { join, resolve } from 'node:path';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobQueue, JobLease } from '../queue.ts';
-import type { JobResult } from '../types.ts';
+import type { JobRecord, JobResult } from '../types.ts';
 import { DAY_MS } from '../limits.ts';
 import { addToBull, cancelInBull, collectResults, connect, countLiveWorkers, DispatchError } from './bot-redis.ts';
 import { InFlightJobs } from './in-flight.ts';
-import {
-  decodeFailure,
-  decodePreview,
-  DEFAULT_PREFIX,
-  DEFAULT_QUEUE_NAME,
-  workersKey,
-  type WireProgress,
-  type WireResult,
-} from './protocol.ts';
+import { decodeFailure, decodePreview, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, workersKey } from './protocol.ts';
+import type { WireProgress, WireResult } from './protocol.ts';
 
 export { DispatchError };
 
@@ -44,6 +37,8 @@ export interface DispatcherOptions {
   keepFinishedMs?: number;
   /** Warnings (a store or Redis hiccup); default process.emitWarning. */
   warn?: (message: string) => void;
+  /** The jobs for this queue's workers (one dispatcher per model). Default: all. */
+  accepts?: (job: JobRecord) => boolean;
 }
 
 export class Dispatcher {
@@ -53,6 +48,7 @@ export class Dispatcher {
   private readonly prefetch: number;
   private readonly keepFinishedMs: number;
   private readonly warn: (message: string) => void;
+  private readonly accepts?: (job: JobRecord) => boolean;
   private readonly inFlight: InFlightJobs;
   /** GPU workers that announced themselves within their lock duration. */
   private liveWorkers = 0;
@@ -77,6 +73,7 @@ export class Dispatcher {
     this.workerPollMs = options.workerPollMs ?? 1000;
     this.keepFinishedMs = options.keepFinishedMs ?? DAY_MS;
     this.warn = options.warn ?? ((m) => process.emitWarning(m));
+    this.accepts = options.accepts;
     this.inFlight = new InFlightJobs(this.warn);
   }
 
@@ -188,7 +185,7 @@ export class Dispatcher {
     const { active } = this.inFlight.phases();
     let { waiting } = this.inFlight.phases();
     while (waiting < this.prefetch + Math.max(0, this.liveWorkers - active)) {
-      const lease = this.queue.take();
+      const lease = this.queue.take(this.accepts);
       if (!lease) return;
       this.dispatch(lease);
       waiting++;

@@ -3,6 +3,7 @@
 // job.updateProgress, stores the result PNGs in Redis for the bot to collect, and honours cancellation
 // (pub/sub + a key) and a per-job timeout. A worker that dies mid-job loses its lock; BullMQ's stalled
 // check hands the job to another worker, and the dispatcher settles it exactly once.
+import type { Exclusive } from './exclusive.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ export interface GpuWorkerOptions {
   name?: string;
   queueName?: string;
   prefix?: string;
+  /** Shared by the workers of one process (one per model): one engine call at a time on its GPU. */
+  exclusive?: Exclusive;
   /** A job running longer is aborted and fails. Default 10 minutes. */
   jobTimeoutMs?: number;
   /** After an abort, how long to wait for the engine before giving up on the call. Default 30 s. */
@@ -141,7 +144,10 @@ export class GpuWorker {
       this.controllers.get(jobId)?.abort(new Error(CANCELLED_REASON)),
     );
     await this.sub.subscribe(cancelChannel(this.prefix, this.queueName));
-    this.bull = new BullWorker<WireJob, WireResult>(this.queueName, (job, token) => this.process(job, token), {
+    const lock = this.options.exclusive;
+    const run = (job: Job<WireJob, WireResult>, token?: string) =>
+      lock ? lock.run(() => this.process(job, token)) : this.process(job, token);
+    this.bull = new BullWorker<WireJob, WireResult>(this.queueName, run, {
       connection: { url: this.options.redisUrl },
       prefix: this.prefix,
       name: this.name,

@@ -1,4 +1,5 @@
 // The BullMQ backend: Dispatcher (bot side, feeds BullMQ in fair order) and GpuWorker (one per GPU).
 export { Dispatcher, DispatchError, type DispatcherOptions } from './dispatcher.ts';
 export { GpuWorker, type GpuWorkerOptions } from './gpu-worker.ts';
-export { DEFAULT_PREFIX, DEFAULT_QUEUE_NAME } from './protocol.ts';
+export { Exclusive } from './exclusive.ts';
+export { DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, modelQueueName } from './protocol.ts';

@@ -8,6 +8,11 @@ import { FAILURE_CODES, type FailureCode, type JobRecord, type RunnableJob } fro
 export const DEFAULT_QUEUE_NAME = 'emojiforge-generate';
 /** BullMQ key prefix (the namespace in Redis). */
 export const DEFAULT_PREFIX = 'emojiforge-bull';
+/** With several models, each has its queue, and a worker joins the queues of the models it serves. */
+export function modelQueueName(model: string): string {
+  return `${DEFAULT_QUEUE_NAME}.${model}`;
+}
+
 /** The one BullMQ job name we use. */
 export const JOB_NAME = 'generate';
 
