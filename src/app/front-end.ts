@@ -4,6 +4,8 @@ import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
 import { BotStartError, startBot, type Bot } from '../discord/bot.ts';
 import { createRestTransport, type Transport } from '../discord/transport.ts';
 import { DISCORD_CDN_ORIGINS } from '../discord/cdn-image.ts';
+import { basename } from 'node:path';
+import { modelChoiceOf } from './model-facts.ts';
 import { botRegistry } from '../commands/index.ts';
 import { commandDefinitions } from '../discord/registry.ts';
 import { registerCommands } from '../discord/register.ts';
@@ -58,7 +60,8 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
       logger: log,
       defaultSide: deps.engine.defaultSize,
       imageToImage: deps.engine.imageToImage,
-      ...(deps.models ? { models: deps.models } : {}),
+      // One model without MODELS_DIR, named by its folder as MODELS_DIR names them.
+      models: deps.models ?? [modelChoiceOf(basename(config.modelDir), config.modelDir, deps.engine)],
       cdnOrigins: [...DISCORD_CDN_ORIGINS, ...(config.discordCdnUrl ? [new URL(config.discordCdnUrl).origin] : [])],
       defaults: {
         steps: deps.engine.defaults.steps,
