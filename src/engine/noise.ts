@@ -189,10 +189,6 @@ export function variationNoise(
 }
 
 /**
- * Each image's starting noise from its own seeded stream (slerped towards its variation's, when asked),
- * or the caller's `given` noise for all of them; the streams go on to give the per-step noise.
- */
-/**
  * Image `index` (0-based) of a request as a request of its own: its seed, and its variation seed, are the
  * ones the batch gave it, so it draws the same picture alone as it did in the batch.
  */
@@ -206,6 +202,10 @@ export function imageRequest(request: GenerateRequest, index: number): GenerateR
   };
 }
 
+/**
+ * Each image's starting noise from its own seeded stream (slerped towards its variation's, when asked),
+ * or the caller's `given` noise for all of them; the streams go on to give the per-step noise.
+ */
 export function startingNoise(
   request: Pick<GenerateRequest, 'variation'>,
   seeds: readonly number[],
