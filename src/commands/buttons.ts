@@ -15,7 +15,7 @@ import { ownerOf, submitJob } from './submit.ts';
 import type { ButtonFamily, Services } from '../discord/command-types.ts';
 import { STRONG_STRENGTH, SUBTLE_STRENGTH, rerollRequest, seedOf, variationRequest } from './variants.ts';
 import { pickPayload } from '../discord/render.ts';
-import { SPOILER_WARNING, showableMode, spoilerName } from '../discord/safety.ts';
+import { showableMode, spoilered } from '../discord/safety.ts';
 import { AttachmentTooLargeError, displayPng, formatBytes } from '../discord/display-image.ts';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../queue/index.ts';
 import { readFile } from 'node:fs/promises';
@@ -80,15 +80,15 @@ export const jobButtons: ButtonFamily = {
             `That image is ${formatBytes(error.smallestBytes)} even at its native size, over this server's ${formatBytes(limit)} upload limit, so it cannot be posted.`,
           );
         });
-        const name = `image-${index}.png`;
-        const payload = pickPayload(
+        const picked = pickPayload(
           parent,
           index,
-          { name: safety === 'spoiler' ? spoilerName(name) : name, data: fitted.data },
+          { name: `image-${index}.png`, data: fitted.data },
           interaction.user.id,
         );
+        const payload = safety === 'spoiler' ? spoilered(picked) : picked;
         await interaction.editReply({
-          content: safety === 'spoiler' ? `${payload.content}\n${SPOILER_WARNING}`.slice(0, 2000) : payload.content,
+          content: payload.content,
           components: payload.components,
           files: payload.files.map((f) => ({ attachment: f.data, name: f.name })),
           allowedMentions: { parse: [] },

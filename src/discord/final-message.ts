@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { JobRecord, SafetyMode } from '../queue/index.ts';
-import { BLOCKED_NOTICE, SPOILER_WARNING, isFlagged, spoilerName } from './safety.ts';
+import { BLOCKED_NOTICE, isFlagged, spoilered } from './safety.ts';
 import { endedPayload, finalPayload, mediaPayload, type MessagePayload } from './render.ts';
 import { failureText } from './failure.ts';
 import { AttachmentTooLargeError, attachmentLimitOf, displayPng, formatBytes } from './display-image.ts';
@@ -18,12 +18,7 @@ export async function finalMessage(
   const flagged = isFlagged(job) && safety !== 'off';
   if (flagged && safety === 'block') return endedPayload(job, BLOCKED_NOTICE);
   const payload = await withVideo(job, await messageFor(job, displaySide));
-  if (!flagged) return payload;
-  return {
-    ...payload,
-    content: `${payload.content}\n${SPOILER_WARNING}`.slice(0, 2000),
-    files: payload.files.map((f) => ({ ...f, name: spoilerName(f.name) })),
-  };
+  return flagged ? spoilered(payload) : payload;
 }
 
 async function messageFor(job: JobRecord, displaySide: number | undefined): Promise<MessagePayload> {

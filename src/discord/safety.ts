@@ -4,10 +4,11 @@
 import { DEFAULT_SETTINGS, safetyModeFor, type JobRecord, type SafetyMode } from '../queue/index.ts';
 import type { Logger, SettingsPort } from './ports.ts';
 import { UserFacingError } from './errors.ts';
+import type { MessagePayload } from './render.ts';
 
 export const BLOCKED_NOTICE =
   '🛡 The safety checker flagged this image, so it is not posted in this channel. (Moderators: `/settings safety`.)';
-export const SPOILER_WARNING =
+const SPOILER_WARNING =
   '⚠ The safety checker flagged this image; it is behind a spoiler. Open it at your own discretion.';
 
 /** Whether image `index` (0-based; any image when left out) of a finished job was flagged. */
@@ -23,9 +24,13 @@ export async function safetyModeOf(settings: SettingsPort | undefined, job: JobR
   return safetyModeFor(saved, job.owner.channelId, job.extras?.ageRestricted === true);
 }
 
-/** Discord shows a file whose name starts with SPOILER_ behind a spoiler. */
-export function spoilerName(name: string): string {
-  return name.startsWith('SPOILER_') ? name : `SPOILER_${name}`;
+/** A message with its files behind a spoiler (Discord hides a file named SPOILER_...) and the warning. */
+export function spoilered(payload: MessagePayload): MessagePayload {
+  return {
+    ...payload,
+    content: `${payload.content}\n${SPOILER_WARNING}`.slice(0, 2000),
+    files: payload.files.map((f) => ({ ...f, name: f.name.startsWith('SPOILER_') ? f.name : `SPOILER_${f.name}` })),
+  };
 }
 
 export class FlaggedImageError extends UserFacingError {
