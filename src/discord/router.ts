@@ -91,24 +91,18 @@ export function createRouter(options: RouterOptions): (interaction: Interaction)
             `I do not know /${interaction.commandName} (yet). /help lists what I can do.`,
           );
         await command.execute(interaction, services);
-      } else if (interaction.isModalSubmit()) {
-        const ref = decodeCustomId(interaction.customId);
-        const family = ref && registry.buttons.get(ref.action);
-        if (!ref || !family?.submit)
-          throw new UserFacingError(
-            'unknownModal',
-            'That form is not one I recognise (it may be from an old version). Start again with /imagine.',
-          );
-        await family.submit(interaction, ref, services);
       } else {
+        // A modal's custom_id names the button family that opened it, as the button's own does.
         const ref = decodeCustomId(interaction.customId);
         const family = ref && registry.buttons.get(ref.action);
-        if (!ref || !family)
+        const modal = interaction.isModalSubmit();
+        if (!ref || !family || (modal && !family.submit))
           throw new UserFacingError(
-            'unknownButton',
-            'That button is not one I recognise (it may be from an old version). Start again with /imagine.',
+            modal ? 'unknownModal' : 'unknownButton',
+            `That ${modal ? 'form' : 'button'} is not one I recognise (it may be from an old version). Start again with /imagine.`,
           );
-        await family.execute(interaction, ref, services);
+        if (interaction.isModalSubmit()) await family.submit?.(interaction, ref, services);
+        else await family.execute(interaction, ref, services);
       }
     } catch (error) {
       const shown = presentError(error);
