@@ -9,14 +9,7 @@ import { checkPromptText } from './prompt-text.ts';
 import { submitJob } from './submit.ts';
 import { submitRecipe } from './recipe.ts';
 import { chooseModel, modelChoices } from '../discord/model-choice.ts';
-import {
-  DEFAULT_STRENGTH,
-  STRENGTH_RANGE,
-  attachSource,
-  chooseSource,
-  splitLeadingUrl,
-  type SourceChoice,
-} from './source-image.ts';
+import { DEFAULT_STRENGTH, STRENGTH_RANGE, attachSource, chooseSource, splitLeadingUrl } from './source-image.ts';
 import type { Services, SlashCommand } from '../discord/command-types.ts';
 import {
   MAX_NEGATIVE_CHARS,
@@ -117,26 +110,25 @@ export interface BuiltRequest {
   /** What the user chose; the queue fits the rest under the server's policy. */
   given: GivenFields;
   video: boolean;
-  /** The picture to start from, fetched after the acknowledgement. */
-  source?: SourceChoice;
   /** The aspect the user asked for (a picture keeps its own shape otherwise). */
   aspect?: string;
 }
 
-/** Options + prompt flags -> a full request (seed filled in). Throws InvalidOptionError. Synchronous: runs before the ack. */
+/**
+ * Options + prompt flags -> a full request (seed filled in). Throws InvalidOptionError. Synchronous: runs
+ * before the ack. `given.prompt` replaces the prompt option's text (/imagine takes a leading image link off it).
+ */
 export function buildRequest(
   interaction: ChatInputCommandInteraction,
-  services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed' | 'imageToImage' | 'imageFetch'>,
-  style?: Style,
+  services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed'>,
+  given: { style?: Style; prompt?: string } = {},
 ): BuiltRequest {
   const o = interaction.options;
-  const raw = o.getString('prompt');
-  if (raw === null)
-    throw new InvalidOptionError('Describe what to draw in the prompt option (or give a recipe code from ℹ).');
-  checkPromptText('prompt', raw, MAX_PROMPT_CHARS, true);
-  const { url, rest } = splitLeadingUrl(raw);
-  const source = chooseSource(interaction, url, services);
-  const { prompt, flags } = parsePromptFlags(rest);
+  const { style } = given;
+  // A prompt handed in is part of one its caller already checked whole.
+  const raw = given.prompt ?? o.getString('prompt', true);
+  if (given.prompt === undefined) checkPromptText('prompt', raw, MAX_PROMPT_CHARS, true);
+  const { prompt, flags } = parsePromptFlags(raw);
   if (prompt === '')
     throw new InvalidOptionError('The prompt is empty once the flags are taken out; describe what to draw.');
   checkPromptText('prompt', prompt, MAX_PROMPT_CHARS, true);
@@ -178,7 +170,6 @@ export function buildRequest(
     request,
     given: { steps: givenSteps !== undefined, sampler: givenSampler !== undefined },
     video: flags.video === true,
-    ...(source ? { source } : {}),
     ...(givenAspect ? { aspect: givenAspect } : {}),
   };
 }
@@ -203,10 +194,16 @@ export async function execute(interaction: ChatInputCommandInteraction, services
     defaults: model.defaults,
     imageToImage: model.imageToImage,
   };
-  const built = buildRequest(interaction, forModel, style);
+  const raw = interaction.options.getString('prompt');
+  if (raw === null)
+    throw new InvalidOptionError('Describe what to draw in the prompt option (or give a recipe code from ℹ).');
+  checkPromptText('prompt', raw, MAX_PROMPT_CHARS, true);
+  // A picture to start from: the image option, or a CDN link before the words (fetched after the ack).
+  const { url, rest } = splitLeadingUrl(raw);
+  const source = chooseSource(interaction, url, forModel);
+  const built = buildRequest(interaction, forModel, { style, prompt: rest });
   if (services.models.length > 1) built.request.model = model.name;
   await interaction.deferReply();
-  const { source } = built;
   const request = source ? await attachSource(built.request, source, built.aspect, forModel) : built.request;
   const extras = {
     ...(built.video ? { video: true } : {}),
