@@ -38,7 +38,8 @@ export class ModelUnavailableError extends Error {
   }
 }
 
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** What a model may be called: its folder's name, as MODELS_DIR lists it. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 /** The weights on disk: every .onnx file and external-data file below `dir`. */
 function weightBytes(dir: string): number {

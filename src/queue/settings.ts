@@ -1,6 +1,7 @@
 // Per-server settings that moderators change. This file owns every per-server limit: its default,
 // its allowed range and its validation. Stored as one JSON record per guild under `settings:<guildId>`.
 import { SAMPLERS, type SamplerName } from '../engine/types.ts';
+import { MODEL_NAME } from '../engine/model-library.ts';
 import { REQUEST_RANGES } from './request-policy.ts';
 import type { Store } from './store.ts';
 import { StyleError, validateStyles, type Style } from './styles.ts';
@@ -174,7 +175,7 @@ export function validateSettings(base: GuildSettings, patch: Partial<GuildSettin
   if (
     (patch.allowedModels !== undefined && (!Array.isArray(patch.allowedModels) || patch.allowedModels.length > 50)) ||
     (patch.defaultModel !== undefined && typeof patch.defaultModel !== 'string') ||
-    !models.every((m) => typeof m === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(m))
+    !models.every((m) => typeof m === 'string' && MODEL_NAME.test(m))
   )
     throw new SettingsError('models', 'expected model folder names (at most 50 allowed), letters, digits, . _ or -');
   if (patch.defaultModel !== undefined) next.defaultModel = patch.defaultModel;
