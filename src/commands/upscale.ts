@@ -22,7 +22,7 @@ export const upscaleButton: ButtonFamily = {
     const parent = await finishedJob(interaction, ref, services);
     const index = ref.index ?? 1;
     const base = singleImageRequest(parent, index);
-    const { width, height } = { width: base.width * 2, height: base.height * 2 };
+    const [width, height] = [base.width * 2, base.height * 2];
     const { maxSide } = await services.settings.get(parent.owner.guildId);
     if (Math.max(width, height) > maxSide)
       throw new InvalidOptionError(
