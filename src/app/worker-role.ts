@@ -33,23 +33,23 @@ export async function startWorkerRole(config: Config, logger: Logger): Promise<W
       interOpNumThreads: config.interOpThreads,
       logger: logger.child({ component: 'engine' }),
     }));
-  const lanes = library ? library.models.map((m) => modelQueueName(m.name)) : [undefined];
+  const lanes = library ? library.models.map((m) => m.name) : [undefined];
   const exclusive = new Exclusive();
   const lockMs = Math.round(config.workerLockSeconds * 1000);
   const name = config.workerName ?? `${hostname()}-${process.pid}`;
   const workers: GpuWorker[] = [];
   try {
-    for (const queueName of lanes)
+    for (const model of lanes)
       workers.push(
         await GpuWorker.start(engine, {
           redisUrl: config.redisUrl,
-          name: queueName ? `${name}/${queueName.split('.').pop()}` : name,
+          name: model ? `${name}/${model}` : name,
           jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
           lockDurationMs: lockMs,
           stalledIntervalMs: lockMs,
           // Films and strips are drawn here from the latents the engine thread reports.
           media: library ? libraryRenderer(library) : createMediaRenderer(engine as WorkerPipeline),
-          ...(queueName ? { queueName, exclusive } : {}),
+          ...(model ? { queueName: modelQueueName(model), exclusive } : {}),
           onJob: (e) =>
             e.type === 'failed'
               ? log.warn(e, 'job failed')
