@@ -96,23 +96,17 @@ export async function openRunner(options: RunnerOptions): Promise<JobRunner> {
       }),
     ),
   );
-  const local: GpuWorker[] = [];
-  if (options.engine) {
-    const exclusive = new bullmq.Exclusive();
-    for (const { queueName } of lanes)
-      local.push(
-        await bullmq.GpuWorker.start(options.engine, {
-          redisUrl: options.redisUrl,
-          name: options.workerName,
-          jobTimeoutMs: options.jobTimeoutMs,
-          lockDurationMs: options.lockDurationMs,
-          stalledIntervalMs: options.lockDurationMs,
-          abortGraceMs: options.abortGraceMs,
-          media: options.media,
-          ...(queueName ? { queueName, exclusive } : {}),
-        }),
-      );
-  }
+  const local: GpuWorker[] = options.engine
+    ? await bullmq.startGpuWorkers(options.engine, models, {
+        redisUrl: options.redisUrl,
+        name: options.workerName,
+        jobTimeoutMs: options.jobTimeoutMs,
+        lockDurationMs: options.lockDurationMs,
+        stalledIntervalMs: options.lockDurationMs,
+        abortGraceMs: options.abortGraceMs,
+        media: options.media,
+      })
+    : [];
   return {
     backend: 'bullmq',
     start: () => {

@@ -9,7 +9,7 @@ import { ConfigError, type Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { WorkerPipeline } from '../engine/index.ts';
 import { createMediaRenderer, libraryRenderer } from '../media/renderer.ts';
-import { Exclusive, GpuWorker, modelQueueName } from '../queue/bullmq/index.ts';
+import { startGpuWorkers, type GpuWorker } from '../queue/bullmq/index.ts';
 import { offeredModels, openLibrary } from './models.ts';
 
 export interface WorkerProcess {
@@ -33,31 +33,27 @@ export async function startWorkerRole(config: Config, logger: Logger): Promise<W
       interOpNumThreads: config.interOpThreads,
       logger: logger.child({ component: 'engine' }),
     }));
-  const lanes = library ? library.models.map((m) => m.name) : [undefined];
-  const exclusive = new Exclusive();
   const lockMs = Math.round(config.workerLockSeconds * 1000);
-  const name = config.workerName ?? `${hostname()}-${process.pid}`;
-  const workers: GpuWorker[] = [];
+  let workers: GpuWorker[];
   try {
-    for (const model of lanes)
-      workers.push(
-        await GpuWorker.start(engine, {
-          redisUrl: config.redisUrl,
-          name: model ? `${name}/${model}` : name,
-          jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
-          lockDurationMs: lockMs,
-          stalledIntervalMs: lockMs,
-          // Films and strips are drawn here from the latents the engine thread reports.
-          media: library ? libraryRenderer(library) : createMediaRenderer(engine as WorkerPipeline),
-          ...(model ? { queueName: modelQueueName(model), exclusive } : {}),
-          onJob: (e) =>
-            e.type === 'failed'
-              ? log.warn(e, 'job failed')
-              : log.info(e, e.type === 'start' ? 'job started' : 'job done'),
-        }),
-      );
+    workers = await startGpuWorkers(
+      engine,
+      library?.models.map((m) => m.name),
+      {
+        redisUrl: config.redisUrl,
+        name: config.workerName ?? `${hostname()}-${process.pid}`,
+        jobTimeoutMs: Math.round(config.jobTimeoutSeconds * 1000),
+        lockDurationMs: lockMs,
+        stalledIntervalMs: lockMs,
+        // Films and strips are drawn here from the latents the engine thread reports.
+        media: library ? libraryRenderer(library) : createMediaRenderer(engine as WorkerPipeline),
+        onJob: (e) =>
+          e.type === 'failed'
+            ? log.warn(e, 'job failed')
+            : log.info(e, e.type === 'start' ? 'job started' : 'job done'),
+      },
+    );
   } catch (error) {
-    await Promise.allSettled(workers.map((w) => w.stop({ requeue: true })));
     await engine.close();
     throw error;
   }

@@ -2,4 +2,5 @@
 export { Dispatcher, DispatchError, type DispatcherOptions } from './dispatcher.ts';
 export { GpuWorker, type GpuWorkerOptions } from './gpu-worker.ts';
 export { Exclusive } from './exclusive.ts';
+export { startGpuWorkers } from './model-workers.ts';
 export { DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, modelQueueName } from './protocol.ts';
