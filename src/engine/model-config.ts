@@ -10,6 +10,14 @@ export const SD15_LATENT_RGB_FACTORS: readonly (readonly number[])[] = [
   [-0.212, -0.2616, -0.7177],
 ];
 
+/** ComfyUI's SDXL latent -> RGB factors (SDXL's VAE has the SD layout but its own latent space). */
+export const SDXL_LATENT_RGB_FACTORS: readonly (readonly number[])[] = [
+  [0.392, 0.4054, 0.4549],
+  [-0.2634, -0.0196, 0.0653],
+  [0.0568, 0.1687, -0.0755],
+  [-0.3112, -0.2359, -0.2076],
+];
+
 export function readJsonFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new ModelLoadError(path, 'expected this file, but it is missing');
   let value: unknown;
@@ -43,8 +51,12 @@ export interface VaeConfig {
   latentRgbBias: number[];
 }
 
-/** vae_decoder/config.json (optional): scaling, spatial factor, channels and preview factors. */
-export function parseVaeConfig(json: Record<string, unknown>, file: string): VaeConfig {
+/** vae_decoder/config.json (optional): scaling, spatial factor, channels and preview factors (`rgbFactors` when it has none). */
+export function parseVaeConfig(
+  json: Record<string, unknown>,
+  file: string,
+  rgbFactors: readonly (readonly number[])[] = SD15_LATENT_RGB_FACTORS,
+): VaeConfig {
   const latentChannels = num(json, 'latent_channels', 4, file);
   let vaeScaleFactor = num(json, 'vae_scale_factor', 0, file);
   if (!vaeScaleFactor) {
@@ -56,7 +68,7 @@ export function parseVaeConfig(json: Record<string, unknown>, file: string): Vae
   // Without factors, a non-4-channel latent gets a crude channel -> colour spread (previews only).
   const fallback =
     latentChannels === 4
-      ? SD15_LATENT_RGB_FACTORS
+      ? rgbFactors
       : Array.from({ length: latentChannels }, (_, c) => [0, 1, 2].map((k) => (k === c % 3 ? 0.5 : 0)));
   const factors = json.latent_rgb_factors ?? fallback;
   if (!isMatrix(factors, latentChannels, 3)) {

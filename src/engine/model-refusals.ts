@@ -1,5 +1,5 @@
-// What the engine does not run, refused at start in one line that names the file or folder: SDXL and
-// ControlNet folders, inpainting U-Nets, and ONNX files whose external weights are missing. Checked
+// What the engine does not run, refused at start in one line that names the file or folder: SDXL refiner
+// and ControlNet folders, inpainting U-Nets, and ONNX files whose external weights are missing. Checked
 // before any session opens, so a wrong MODEL_DIR fails in milliseconds rather than after a 10 GB load.
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,10 +13,12 @@ export function refuseUnsupportedFamily(
 ): void {
   const className = typeof index._class_name === 'string' ? index._class_name : '';
   const indexFile = join(root, 'model_index.json');
-  if (existsSync(join(root, 'text_encoder_2')) || /XL/.test(className)) {
+  // The refiner has only the second text encoder and conditions on an aesthetic score: it finishes another
+  // model's latents, it does not start from noise.
+  if (unetConfig.requires_aesthetics_score === true || /Img2Img|Refiner/i.test(className)) {
     throw new ModelLoadError(
-      existsSync(join(root, 'text_encoder_2')) ? join(root, 'text_encoder_2') : indexFile,
-      'expected an SD 1.x/2.x model, got an SDXL one (two text encoders); SDXL is not supported yet',
+      unetConfig.requires_aesthetics_score === true ? join(root, 'unet', 'config.json') : indexFile,
+      "expected a text-to-image model, got an SDXL refiner (it only refines another model's latents); use SDXL base, SDXL-Turbo or a Lightning export",
     );
   }
   if (existsSync(join(root, 'controlnet')) || /ControlNet/i.test(className)) {

@@ -4,7 +4,13 @@ import { basename, join, resolve } from 'node:path';
 import { refuseMissingExternalData, refuseUnsupportedFamily } from './model-refusals.ts';
 import { ModelLoadError } from './errors.ts';
 import { silentLogger, type EngineLogger } from './logger.ts';
-import { parseVaeConfig, readJsonFile, readOptionalJson, type VaeConfig } from './model-config.ts';
+import {
+  parseVaeConfig,
+  readJsonFile,
+  readOptionalJson,
+  SDXL_LATENT_RGB_FACTORS,
+  type VaeConfig,
+} from './model-config.ts';
 import { ModelSession, type SessionSettings } from './session.ts';
 import { ClipTokenizer, TokenizerError } from './tokenizer.ts';
 import { SafetyChecker, readClipPreprocess } from './safety-checker.ts';
@@ -17,6 +23,16 @@ export interface ModelLoadOptions extends SessionSettings {
 
 /** Where optional preview decoders may sit; the first that exists is used (TAESD, latents as the U-Net sees them, RGB in [-1, 1]). */
 export const TAESD_FOLDERS = ['taesd_decoder', 'vae_decoder_tiny'] as const;
+
+/** SDXL's second text encoder and what conditioning on both needs. */
+export interface XlConditioning {
+  tokenizer2: ClipTokenizer;
+  textEncoder2: ModelSession;
+  /** Each encoder's penultimate hidden states output (hidden_states.{layers - 1}), which SDXL conditions on. */
+  hiddenStates: readonly [string, string];
+  /** model_index.json force_zeros_for_empty_prompt: an empty negative prompt is zeros, not the encoded "". */
+  forceZerosForEmptyPrompt: boolean;
+}
 
 export interface DiffusionModel extends VaeConfig {
   dir: string;
@@ -32,6 +48,8 @@ export interface DiffusionModel extends VaeConfig {
   safetyChecker?: SafetyChecker;
   /** Latent side from unet/config.json sample_size, if given; the default image side is this times vaeScaleFactor. */
   sampleSize?: number;
+  /** SDXL folders (text_encoder_2/): the U-Net also takes text_embeds and time_ids. */
+  xl?: XlConditioning;
   /** LCM exports: size of the guidance embedding fed as timestep_cond (0 when absent). */
   timestepCondDim: number;
   provider: 'cpu' | 'cuda';
@@ -52,8 +70,9 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     if (error instanceof SchedulerError) throw new ModelLoadError(schedulerFile, error.message, { cause: error });
     throw error;
   }
+  const xl = existsSync(join(root, 'text_encoder_2'));
   const vaeFile = join(root, 'vae_decoder', 'config.json');
-  const vae = parseVaeConfig(readOptionalJson(vaeFile), vaeFile);
+  const vae = parseVaeConfig(readOptionalJson(vaeFile), vaeFile, xl ? SDXL_LATENT_RGB_FACTORS : undefined);
   const unetFile = join(root, 'unet', 'config.json');
   const unetConfig = readOptionalJson(unetFile);
   const sampleSize = unetConfig.sample_size;
@@ -66,14 +85,8 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
 
   refuseUnsupportedFamily(root, index, unetConfig);
 
-  let tokenizer: ClipTokenizer;
-  try {
-    tokenizer = ClipTokenizer.fromFolder(join(root, 'tokenizer'));
-  } catch (error) {
-    if (error instanceof TokenizerError)
-      throw new ModelLoadError(join(root, 'tokenizer'), error.message, { cause: error });
-    throw error;
-  }
+  const tokenizer = openTokenizer(join(root, 'tokenizer'));
+  const tokenizer2 = xl ? openTokenizer(join(root, 'tokenizer_2')) : undefined;
 
   const required = (sub: string): string => {
     const file = join(root, sub, 'model.onnx');
@@ -82,6 +95,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     return file;
   };
   const files = { textEncoder: required('text_encoder'), unet: required('unet'), vaeDecoder: required('vae_decoder') };
+  const textEncoder2File = xl ? required('text_encoder_2') : undefined;
   const encoderFile = join(root, 'vae_encoder', 'model.onnx');
   const safetyFile = join(root, 'safety_checker', 'model.onnx');
   const taesdFile = TAESD_FOLDERS.map((f) => join(root, f, 'model.onnx')).find((f) => existsSync(f));
@@ -95,6 +109,9 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   try {
     // Sequential: the first open settles whether CUDA works, and loading stays light on a small machine.
     const textEncoder = await open(files.textEncoder, { ...options, prepackWeights: false });
+    const textEncoder2 = textEncoder2File
+      ? await open(textEncoder2File, { ...options, prepackWeights: false })
+      : undefined;
     const unet = await open(files.unet);
     // The VAE (and TAESD) decode at full resolution, where activations are largest: not kept between calls.
     const vaeSettings = { ...options, memoryArena: false };
@@ -107,12 +124,26 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
 
     textEncoder.requireInput('input_ids');
     for (const n of ['sample', 'timestep', 'encoder_hidden_states']) unet.requireInput(n);
-    if (unet.inputs.has('text_embeds') || unet.inputs.has('time_ids')) {
-      throw new ModelLoadError(
-        files.unet,
-        'expected an SD 1.x/2.x U-Net, got an SDXL one (text_embeds/time_ids are not supported)',
-      );
+    const sdxlInputs = unet.inputs.has('text_embeds') || unet.inputs.has('time_ids');
+    if (sdxlInputs !== !!textEncoder2) {
+      const why = textEncoder2
+        ? 'expected an SDXL U-Net (inputs text_embeds and time_ids) beside text_encoder_2, got one without them'
+        : 'expected an SD 1.x/2.x U-Net, got an SDXL one (text_embeds, time_ids) in a folder without text_encoder_2';
+      throw new ModelLoadError(files.unet, why);
     }
+    if (textEncoder2) for (const n of ['text_embeds', 'time_ids']) unet.requireInput(n);
+    const xlConditioning =
+      textEncoder2 && tokenizer2
+        ? {
+            tokenizer2,
+            textEncoder2,
+            hiddenStates: [
+              penultimateHiddenStates(textEncoder, files.textEncoder),
+              penultimateHiddenStates(textEncoder2, textEncoder2File!),
+            ] as const,
+            forceZerosForEmptyPrompt: index.force_zeros_for_empty_prompt !== false,
+          }
+        : undefined;
     const inChannels = unet.requireInput('sample').shape[1];
     if (inChannels === 9) {
       const why =
@@ -140,6 +171,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
         vaeEncoder: !!vaeEncoder,
         taesd: !!taesd,
         safetyChecker: !!safetyChecker,
+        sdxl: !!xlConditioning,
         inputIds: textEncoder.inputs.get('input_ids')!.type,
         timestep: unet.inputs.get('timestep')!.type,
         sample: unet.inputs.get('sample')!.type,
@@ -159,6 +191,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
       taesd,
       safetyChecker,
       sampleSize: sampleSize as number | undefined,
+      xl: xlConditioning,
       timestepCondDim,
       provider,
       release: async () => {
@@ -169,4 +202,29 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     await Promise.all(opened.map((s) => s.release().catch(() => {})));
     throw error;
   }
+}
+
+function openTokenizer(dir: string): ClipTokenizer {
+  try {
+    return ClipTokenizer.fromFolder(dir);
+  } catch (error) {
+    if (error instanceof TokenizerError) throw new ModelLoadError(dir, error.message, { cause: error });
+    throw error;
+  }
+}
+
+/** hidden_states.{L - 1} of the outputs hidden_states.0..L that optimum writes for SDXL's text encoders. */
+function penultimateHiddenStates(encoder: ModelSession, file: string): string {
+  const layers = [...encoder.outputs.keys()]
+    .map((name) => /^hidden_states\.(\d+)$/.exec(name)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number);
+  const last = Math.max(-1, ...layers);
+  if (last < 1 || !layers.includes(last - 1)) {
+    throw new ModelLoadError(
+      file,
+      'expected outputs hidden_states.0 .. hidden_states.N (optimum writes them for SDXL exports), got none',
+    );
+  }
+  return `hidden_states.${last - 1}`;
 }

@@ -1,5 +1,5 @@
 // Text-to-image (and image-to-image) on an ONNX Stable Diffusion-layout model:
-// tokenize -> text encoder once -> seeded noise -> U-Net with classifier-free guidance per step -> VAE decode.
+// tokenize -> text encoder(s) once -> seeded noise -> U-Net with classifier-free guidance per step -> VAE decode.
 import type ort from 'onnxruntime-node';
 import { GenerationCancelledError } from './errors.ts';
 import { makeGrid } from './images.ts';
@@ -9,7 +9,8 @@ import { batchNoiseSource, startingNoise } from './noise.ts';
 import { latentToRgb, planarToImages } from './preview.ts';
 import { encodeInitImage } from './init-image.ts';
 import { createScheduler, startIndexForStrength } from './schedulers/index.ts';
-import { floatTensor, idsTensor, timestepTensor, toFloat32, type RunClock } from './session.ts';
+import { floatTensor, timestepTensor, toFloat32, type RunClock } from './session.ts';
+import { encodeConditioning } from './conditioning.ts';
 import { DEFAULT_LIMITS, validateRequest, type RequestLimits } from './validate.ts';
 import { guidanceEmbedding } from './guidance-embedding.ts';
 import { tiledPrediction } from './tiles.ts';
@@ -74,8 +75,8 @@ export class DiffusionPipeline implements LatentEngine {
     const firstStep = request.init ? startIndexForStrength(request.steps, request.init.strength) : 0;
     const total = request.steps - firstStep;
 
-    // 1. text: negative and positive prompt in one text-encoder batch
-    const hidden = await this.encodeText(request, cfg, clock);
+    // 1. text: negative and positive prompt in one text-encoder batch, spread over the U-Net's batch
+    const conditioning = await encodeConditioning(m, request, cfg, clock, this.logger);
     this.checkCancelled(signal, 0, total);
 
     // 2. starting latents, each image from its own seeded stream
@@ -100,17 +101,7 @@ export class DiffusionPipeline implements LatentEngine {
     const unet = m.unet;
     const sampleInfo = unet.requireInput('sample');
     const timestepInfo = unet.requireInput('timestep');
-    const ehsInfo = unet.requireInput('encoder_hidden_states');
     const batch = cfg ? 2 * count : count;
-    const [seq, dim] = [hidden.dims[1], hidden.dims[2]];
-    const ehs = new Float32Array(batch * seq * dim);
-    const row = seq * dim;
-    // rows: [uncond x count, cond x count] with CFG, else [cond x count]
-    for (let b = 0; b < batch; b++) {
-      const src = cfg && b < count ? 0 : cfg ? 1 : 0;
-      ehs.set(hidden.data.subarray(src * row, (src + 1) * row), b * row);
-    }
-    const ehsTensor = floatTensor(ehs, [batch, seq, dim], ehsInfo.type);
     const condTensor = lcmCond
       ? floatTensor(
           guidanceEmbedding(request.guidance, m.timestepCondDim, batch),
@@ -145,7 +136,7 @@ export class DiffusionPipeline implements LatentEngine {
         const feeds: Record<string, ort.Tensor> = {
           sample: floatTensor(sample, dims, sampleInfo.type),
           timestep,
-          encoder_hidden_states: ehsTensor,
+          ...conditioning,
         };
         if (condTensor) feeds.timestep_cond = condTensor;
         return toFloat32((await unet.run(feeds, clock))[outName]);
@@ -213,35 +204,6 @@ export class DiffusionPipeline implements LatentEngine {
 
   private checkCancelled(signal: AbortSignal | undefined, step: number, total: number): void {
     if (signal?.aborted) throw new GenerationCancelledError(step, total);
-  }
-
-  /** Returns hidden states [rows, seq, dim]: rows = [negative, positive] with CFG, else [positive]. */
-  private async encodeText(
-    request: GenerateRequest,
-    cfg: boolean,
-    clock: RunClock,
-  ): Promise<{ data: Float32Array; dims: number[] }> {
-    const tok = this.model.tokenizer;
-    const positive = tok.encode(request.prompt);
-    if (positive.truncated)
-      this.logger.warn(
-        { tokens: positive.tokenCount, limit: tok.maxLength - 2 },
-        'prompt truncated to the model token limit',
-      );
-    const rows = [positive.ids];
-    if (cfg) {
-      const negative = tok.encode(request.negativePrompt ?? '');
-      if (negative.truncated)
-        this.logger.warn(
-          { tokens: negative.tokenCount, limit: tok.maxLength - 2 },
-          'negative prompt truncated to the model token limit',
-        );
-      rows.unshift(negative.ids);
-    }
-    const te = this.model.textEncoder;
-    const ids = idsTensor(rows, te.requireInput('input_ids').type);
-    const out = (await te.run({ input_ids: ids }, clock))[te.pickOutput('last_hidden_state').name];
-    return { data: toFloat32(out), dims: out.dims as number[] };
   }
 
   private async decode(

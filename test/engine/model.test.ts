@@ -180,15 +180,15 @@ test('an export with external weights (model.onnx_data, as optimum writes big mo
   }
 });
 
-test('what we do not run is refused at start in one line naming the file: missing external weights, SDXL, ControlNet, inpainting, a truncated file', async () => {
-  const { readFileSync, mkdirSync } = await import('node:fs');
+test('what we do not run is refused at start in one line naming the file: missing external weights, an SDXL folder without its second encoder, the SDXL refiner, ControlNet, inpainting, a truncated file', async () => {
+  const { readFileSync, mkdirSync, cpSync } = await import('node:fs');
   await expectLoadError(
     brokenCopy('tiny-external', (d) => rmSync(join(d, 'unet', 'model.onnx_data'))),
     /unet\/model\.onnx_data/,
   );
   await expectLoadError(
     brokenCopy('tiny-fp32', (d) => mkdirSync(join(d, 'text_encoder_2'))),
-    /text_encoder_2/,
+    /tokenizer_2/,
   );
   await expectLoadError(
     brokenCopy('tiny-fp32', (d) => mkdirSync(join(d, 'controlnet'))),
@@ -209,7 +209,17 @@ test('what we do not run is refused at start in one line naming the file: missin
   );
   const messages: string[] = [];
   for (const [make, why] of [
-    [(d: string) => mkdirSync(join(d, 'text_encoder_2')), /SDXL is not supported yet/],
+    [
+      (d: string) => {
+        mkdirSync(join(d, 'text_encoder_2'));
+        cpSync(join(d, 'tokenizer'), join(d, 'tokenizer_2'), { recursive: true });
+      },
+      /text_encoder_2\/model\.onnx.*missing/,
+    ],
+    [
+      (d: string) => writeFileSync(join(d, 'unet', 'config.json'), '{"requires_aesthetics_score": true}'),
+      /SDXL refiner/,
+    ],
     [(d: string) => mkdirSync(join(d, 'controlnet')), /ControlNet is not supported/],
     [(d: string) => writeFileSync(join(d, 'unet', 'config.json'), '{"in_channels": 9}'), /inpainting is not supported/],
   ] as const) {
