@@ -11,7 +11,7 @@ import { offeredModels, openLibrary } from './models.ts';
 import type { ModelChoice } from '../discord/model-choice.ts';
 import { DAY_MS, GuildSettingsStore, JobQueue, openStore, StoreError, type Store } from '../queue/index.ts';
 import { openRunner, type JobRunner } from './runner.ts';
-import { readModelFacts, type ModelFacts } from './model-facts.ts';
+import { defaultMaxSide, readModelFacts, type ModelFacts } from './model-facts.ts';
 import { Metrics, type ObservableRest } from '../metrics/metrics.ts';
 import { startMetricsServer, type Health, type MetricsServer } from '../metrics/server.ts';
 
@@ -143,7 +143,7 @@ export async function startApp(
         });
         engine = loaded;
         facts = {
-          defaultSize: loaded.defaultSize,
+          size: facts.size,
           defaults: facts.defaults,
           imageToImage: loaded.imageToImage,
           close: () => loaded.close(),
@@ -155,7 +155,8 @@ export async function startApp(
     }
     closers.push(() => facts.close());
 
-    const settings = new GuildSettingsStore(store);
+    const maxSide = defaultMaxSide((models ?? [facts]).map((m) => m.size));
+    const settings = new GuildSettingsStore(store, undefined, { maxSide });
     const queue = await JobQueue.open({
       store,
       settings,

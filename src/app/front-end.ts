@@ -58,7 +58,7 @@ export async function startDiscord(deps: FrontEndDeps & { metrics: Metrics }): P
       queue: deps.queue,
       settings: deps.settings,
       logger: log,
-      defaultSide: deps.engine.defaultSize,
+      defaultSide: deps.engine.size.side,
       imageToImage: deps.engine.imageToImage,
       // One model without MODELS_DIR, named by its folder as MODELS_DIR names them.
       models: deps.models ?? [modelChoiceOf(basename(config.modelDir), config.modelDir, deps.engine)],

@@ -120,7 +120,7 @@ export interface BuiltRequest {
  */
 export function buildRequest(
   interaction: ChatInputCommandInteraction,
-  services: Pick<Services, 'defaultSide' | 'defaults' | 'randomSeed'>,
+  services: Pick<Services, 'size' | 'defaults' | 'randomSeed'>,
   given: { style?: Style; prompt?: string } = {},
 ): BuiltRequest {
   const o = interaction.options;
@@ -154,7 +154,7 @@ export function buildRequest(
     throw new InvalidOptionError(`${bad} must be between ${min} and ${max}, got ${values[bad]}.`);
   }
   const givenAspect = mergeOption('aspect', o.getString('aspect'), flags.aspect) ?? style?.aspect;
-  const { width, height } = aspectToSize(givenAspect ?? '1:1', services.defaultSide);
+  const { width, height } = aspectToSize(givenAspect ?? '1:1', services.size);
   const request: GenerateRequest = {
     prompt: styled,
     ...(negatives.length > 0 ? { negativePrompt: negatives.join(', ') } : {}),
@@ -168,7 +168,11 @@ export function buildRequest(
   };
   return {
     request,
-    given: { steps: givenSteps !== undefined, sampler: givenSampler !== undefined },
+    given: {
+      steps: givenSteps !== undefined,
+      sampler: givenSampler !== undefined,
+      sizeMultiple: services.size.multiple,
+    },
     video: flags.video === true,
     ...(givenAspect ? { aspect: givenAspect } : {}),
   };
@@ -190,7 +194,7 @@ export async function execute(interaction: ChatInputCommandInteraction, services
   // Sizes, defaults and image-to-image are the chosen model's.
   const forModel = {
     ...services,
-    defaultSide: model.defaultSide,
+    size: model.size,
     defaults: model.defaults,
     imageToImage: model.imageToImage,
   };

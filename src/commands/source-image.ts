@@ -8,7 +8,8 @@ import type { Services } from '../discord/command-types.ts';
 import type { GenerateRequest } from '../engine/types.ts';
 import { SourceImageError } from '../media/errors.ts';
 import { SOURCE_LIMITS, fitSourceImage } from '../media/source-image.ts';
-import { aspectToSize, ratioToSize } from './aspect.ts';
+import { aspectToSize } from './aspect.ts';
+import { sizeForRatio } from '../engine/model-size.ts';
 
 export const STRENGTH_RANGE = [0.05, 1] as const;
 export const DEFAULT_STRENGTH = 0.6;
@@ -83,11 +84,11 @@ export async function attachSource(
   request: GenerateRequest,
   source: SourceChoice,
   aspect: string | undefined,
-  services: Pick<Services, 'imageFetch' | 'defaultSide' | 'queue'>,
+  services: Pick<Services, 'imageFetch' | 'size' | 'queue'>,
 ): Promise<GenerateRequest> {
   const bytes = await fetchCdnImage(source.url, { ...services.imageFetch, maxBytes: SOURCE_LIMITS.maxBytes });
   const fitted = await fitSourceImage(bytes, (ratio) =>
-    aspect ? aspectToSize(aspect, services.defaultSide) : ratioToSize(ratio, services.defaultSide),
+    aspect ? aspectToSize(aspect, services.size) : sizeForRatio(ratio, services.size),
   ).catch((error: unknown) => {
     throw error instanceof SourceImageError ? new InvalidOptionError(error.message) : error;
   });

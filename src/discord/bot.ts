@@ -13,6 +13,7 @@ import { Events, type Client } from 'discord.js';
 import { randomSeed } from '../engine/noise.ts';
 import { DISCORD_CDN_ORIGINS } from './cdn-image.ts';
 import type { ModelChoice } from './model-choice.ts';
+import { PLAIN_SIZE_RULE } from '../engine/model-size.ts';
 import type { SamplerName } from '../engine/types.ts';
 import type { Registry } from './registry.ts';
 import type { Services } from './command-types.ts';
@@ -32,7 +33,7 @@ export interface BotOptions {
   queue: QueuePort;
   settings: SettingsPort;
   logger: Logger;
-  /** The model's native side in pixels (aspect ratios are sized around it). */
+  /** The model's native side in pixels (aspect ratios are sized around it) when `models` is left out. */
   defaultSide: number;
   /** /imagine defaults. Default steps 20, guidance 7.5, sampler euler_a. */
   defaults?: Partial<Services['defaults']>;
@@ -140,14 +141,20 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     queue: options.queue,
     settings: options.settings,
     logger,
-    defaultSide: options.defaultSide,
+    size: options.models?.[0]?.size ?? { ...PLAIN_SIZE_RULE, side: options.defaultSide },
     displaySide: options.displaySide,
     defaults,
     track: (job) => deliverer.track(job),
     randomSeed: options.randomSeed ?? randomSeed,
     imageToImage,
     models: options.models ?? [
-      { name: 'default', description: '', defaultSide: options.defaultSide, defaults, imageToImage },
+      {
+        name: 'default',
+        description: '',
+        size: { ...PLAIN_SIZE_RULE, side: options.defaultSide },
+        defaults,
+        imageToImage,
+      },
     ],
     imageFetch: {
       origins: options.cdnOrigins ?? DISCORD_CDN_ORIGINS,

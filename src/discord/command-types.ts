@@ -8,6 +8,7 @@ import type {
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { JobRecord } from '../queue/index.ts';
+import type { SizeRule } from '../engine/model-size.ts';
 import type { SamplerName } from '../engine/types.ts';
 import type { Logger, QueuePort, SettingsPort } from './ports.ts';
 import type { ButtonAction, ButtonRef } from './custom-id.ts';
@@ -17,8 +18,8 @@ export interface Services {
   queue: QueuePort;
   settings: SettingsPort;
   logger: Logger;
-  /** Native side of the model in pixels; aspect ratios are sized around it. */
-  defaultSide: number;
+  /** How the default model sizes aspect ratios: its native side, the multiple sides must be, SDXL's buckets. */
+  size: SizeRule;
   /** Short side results are shown at (display-image.ts; default 512). */
   displaySide?: number;
   /** Used when /imagine leaves them out (steps are also capped by the server's max_steps). */

@@ -1,5 +1,6 @@
 // The models a bot offers (one, or the folders of MODELS_DIR) as the front end sees them: name, a line
 // describing it, and what /imagine sizes and fills in by (native side, defaults, image-to-image).
+import type { SizeRule } from '../engine/model-size.ts';
 import type { SamplerName } from '../engine/types.ts';
 import type { GuildSettings } from '../queue/index.ts';
 import { InvalidOptionError } from './errors.ts';
@@ -8,7 +9,8 @@ export interface ModelChoice {
   name: string;
   /** From its model card's first line, for autocomplete. */
   description: string;
-  defaultSide: number;
+  /** How /imagine sizes it: native side, the multiple sides must be, SDXL's buckets. */
+  size: SizeRule;
   defaults: { steps: number; guidance: number; sampler: SamplerName };
   imageToImage: boolean;
 }

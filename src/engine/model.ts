@@ -11,6 +11,7 @@ import {
   SDXL_LATENT_RGB_FACTORS,
   type VaeConfig,
 } from './model-config.ts';
+import { isSdxlFolder, readSizeRule, type SizeRule } from './model-size.ts';
 import { ModelSession, type SessionSettings } from './session.ts';
 import { ClipTokenizer, TokenizerError } from './tokenizer.ts';
 import { SafetyChecker, readClipPreprocess } from './safety-checker.ts';
@@ -48,6 +49,8 @@ export interface DiffusionModel extends VaeConfig {
   safetyChecker?: SafetyChecker;
   /** Latent side from unet/config.json sample_size, if given; the default image side is this times vaeScaleFactor. */
   sampleSize?: number;
+  /** Native side and the multiple sides must be (model-size.ts). */
+  size: SizeRule;
   /** SDXL folders (text_encoder_2/): the U-Net also takes text_embeds and time_ids. */
   xl?: XlConditioning;
   /** LCM exports: size of the guidance embedding fed as timestep_cond (0 when absent). */
@@ -70,7 +73,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     if (error instanceof SchedulerError) throw new ModelLoadError(schedulerFile, error.message, { cause: error });
     throw error;
   }
-  const xl = existsSync(join(root, 'text_encoder_2'));
+  const xl = isSdxlFolder(root, index);
   const vaeFile = join(root, 'vae_decoder', 'config.json');
   const vae = parseVaeConfig(readOptionalJson(vaeFile), vaeFile, xl ? SDXL_LATENT_RGB_FACTORS : undefined);
   const unetFile = join(root, 'unet', 'config.json');
@@ -191,6 +194,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
       taesd,
       safetyChecker,
       sampleSize: sampleSize as number | undefined,
+      size: readSizeRule(root),
       xl: xlConditioning,
       timestepCondDim,
       provider,

@@ -41,9 +41,9 @@ export class DiffusionPipeline implements LatentEngine {
     return new DiffusionPipeline(await loadModel(dir, options), options);
   }
 
-  /** The size the model was trained at: unet sample_size x VAE factor, else 512. */
+  /** The size the model was trained at (model-size.ts): unet sample_size x VAE factor, SDXL-Turbo's 512, else 512. */
   get defaultSize(): number {
-    return this.model.sampleSize ? this.model.sampleSize * this.model.vaeScaleFactor : 512;
+    return this.model.size.side;
   }
 
   /** Whether the model can start from an image (it ships a VAE encoder). */
@@ -58,7 +58,8 @@ export class DiffusionPipeline implements LatentEngine {
   async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
     const started = performance.now();
     const m = this.model;
-    validateRequest(request, { vaeScaleFactor: m.vaeScaleFactor, hasVaeEncoder: !!m.vaeEncoder }, this.limits);
+    const traits = { vaeScaleFactor: m.vaeScaleFactor, hasVaeEncoder: !!m.vaeEncoder, sizeMultiple: m.size.multiple };
+    validateRequest(request, traits, this.limits);
     const { signal, onStep } = options;
     const previews = (options.previews ?? true) && !!onStep;
     const report = options.reportLatents === true;

@@ -7,7 +7,7 @@ import { MAX_SEED } from './noise.ts';
 export interface RequestLimits {
   maxSteps: number; // 150
   minSide: number; // 32
-  maxSide: number; // 1024
+  maxSide: number; // 2048 (servers lower it with max_side)
   maxCount: number; // 4
   maxGuidance: number; // 30
   maxPromptChars: number; // 2000
@@ -16,7 +16,7 @@ export interface RequestLimits {
 export const DEFAULT_LIMITS: RequestLimits = {
   maxSteps: 150,
   minSide: 32,
-  maxSide: 1024,
+  maxSide: 2048,
   maxCount: 4,
   maxGuidance: 30,
   maxPromptChars: 2000,
@@ -25,6 +25,8 @@ export const DEFAULT_LIMITS: RequestLimits = {
 export interface ModelTraits {
   vaeScaleFactor: number;
   hasVaeEncoder: boolean;
+  /** The multiple the exported U-Net runs at (model-size.ts); default the VAE factor's. */
+  sizeMultiple?: number;
 }
 
 function isInt(v: unknown): v is number {
@@ -41,7 +43,8 @@ function checkSeed(field: string, seed: unknown): void {
 
 /**
  * Throws InvalidRequestError for anything the engine would not run. Sizes that are not multiples of 8
- * (and of the model's VAE factor) are refused, not rounded, so stored parameters always reproduce the image.
+ * (and of the model's VAE factor and U-Net levels) are refused, not rounded, so stored parameters always
+ * reproduce the image.
  */
 export function validateRequest(
   req: GenerateRequest,
@@ -86,7 +89,7 @@ export function validateRequest(
       `expected guidance between 0 and ${limits.maxGuidance}, got ${req.guidance}`,
     );
   }
-  const multiple = lcm(8, model.vaeScaleFactor);
+  const multiple = lcm(lcm(8, model.vaeScaleFactor), model.sizeMultiple ?? 1);
   for (const field of ['width', 'height'] as const) {
     const v = req[field];
     if (!isInt(v) || v < limits.minSide || v > limits.maxSide)

@@ -122,12 +122,14 @@ export function paramProblem(policy: RequestPolicy, r: GenerateRequest): ParamPr
 export interface GivenFields {
   steps: boolean;
   sampler: boolean;
+  /** The multiple the model's sides must be (its size rule); a size fitted under max_side is floored to it. Default 8. */
+  sizeMultiple?: number;
 }
 
 /**
  * Fits what the user left to us under the server's policy, so a default is never what gets them
  * refused: the default steps under max_steps, the default sampler to one the server allows, and the size
- * of an aspect ratio under max_side (the long side at the limit, multiples of 8, the ratio kept).
+ * of an aspect ratio under max_side (the long side at or under the limit, multiples of the model's, the ratio kept).
  */
 export function fitDefaults(request: GenerateRequest, given: GivenFields, policy: RequestPolicy): GenerateRequest {
   const fitted = { ...request };
@@ -135,10 +137,11 @@ export function fitDefaults(request: GenerateRequest, given: GivenFields, policy
   if (!given.sampler && !policy.samplers.includes(fitted.sampler)) fitted.sampler = policy.samplers[0];
   const long = Math.max(fitted.width, fitted.height);
   if (long > policy.maxSide) {
-    const floor8 = (v: number) => Math.max(8, Math.floor(v / 8) * 8);
+    const step = given.sizeMultiple ?? 8;
+    const floor = (v: number) => Math.max(step, Math.floor(v / step) * step);
     const scale = policy.maxSide / long;
-    fitted.width = floor8(fitted.width * scale);
-    fitted.height = floor8(fitted.height * scale);
+    fitted.width = floor(fitted.width * scale);
+    fitted.height = floor(fitted.height * scale);
   }
   return fitted;
 }

@@ -208,11 +208,16 @@ export type SettingsChange = Partial<GuildSettings> | ((current: GuildSettings) 
 export class GuildSettingsStore {
   private readonly cache = new Map<string, GuildSettings>();
   private readonly changing = new Map<string, Promise<unknown>>();
+  private readonly defaults: GuildSettings;
 
+  /** `defaults` (checked as a change is) replace DEFAULT_SETTINGS' for servers that never set them: an SDXL max_side. */
   constructor(
     private readonly store: Store,
     private readonly maxCached = 10_000,
-  ) {}
+    defaults: Partial<GuildSettings> = {},
+  ) {
+    this.defaults = validateSettings(structuredClone(DEFAULT_SETTINGS) as GuildSettings, defaults);
+  }
 
   /** The guild's settings, defaults filled in for anything never set. */
   async get(guildId: string): Promise<GuildSettings> {
@@ -226,10 +231,10 @@ export class GuildSettingsStore {
     const saved = await this.store.get<Partial<GuildSettings>>(key(guildId));
     let settings: GuildSettings;
     try {
-      settings = validateSettings(cloneDefaults(), stripUnknown(saved ?? {}));
+      settings = validateSettings(structuredClone(this.defaults), stripUnknown(saved ?? {}));
     } catch {
       // A record written by an older version with a now-invalid value: fall back to defaults, never block submits.
-      settings = cloneDefaults();
+      settings = structuredClone(this.defaults);
     }
     // A change that finished while this read was under way wins: it is what the store now holds.
     const raced = this.cache.get(guildId);
@@ -283,10 +288,6 @@ export class GuildSettingsStore {
 
 function key(guildId: string): string {
   return `settings:${guildId}`;
-}
-
-function cloneDefaults(): GuildSettings {
-  return structuredClone(DEFAULT_SETTINGS) as GuildSettings;
 }
 
 function stripUnknown(saved: Partial<GuildSettings>): Partial<GuildSettings> {

@@ -48,3 +48,41 @@ test('/imagine without steps, guidance or sampler runs with the model folder def
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an SDXL Lightning folder: its named steps without guidance, 1024 px, and max_side raised to it for a server that never set one', async () => {
+  const server = await startDiscordServer();
+  const dir = mkdtempSync(join(tmpdir(), 'app-sdxl-'));
+  const modelDir = join(dir, 'sdxl-lightning-1step');
+  cpSync(join(import.meta.dirname, '..', 'fixtures', 'models', 'sdxl-tiny'), modelDir, { recursive: true });
+  const unetFile = join(modelDir, 'unet', 'config.json');
+  writeFileSync(unetFile, JSON.stringify({ ...JSON.parse(readFileSync(unetFile, 'utf8')), sample_size: 128 }));
+  const indexFile = join(modelDir, 'model_index.json');
+  const { name: _, ...index } = JSON.parse(readFileSync(indexFile, 'utf8'));
+  writeFileSync(indexFile, JSON.stringify(index)); // known by its folder's name
+  const config = parseConfig({
+    DISCORD_TOKEN: server.token,
+    DISCORD_API_URL: server.apiUrl,
+    DATA_DIR: join(dir, 'data'),
+    MODEL_DIR: modelDir,
+    REGISTER_COMMANDS: server.guildId,
+    LOG_LEVEL: 'silent',
+  });
+  const app = await startApp(config, createLogger({ level: 'silent', secrets: [server.token] }), (deps) =>
+    startDiscord(deps),
+  );
+  try {
+    const i = server.slash({ user: server.users.alice, command: 'imagine', options: { prompt: 'a lighthouse' } });
+    const final = await i.waitFor(isFinal);
+    const [job] = await app.queue.listForUser(server.users.alice.id, { finished: 1 });
+    assert.deepEqual(
+      [job.request.steps, job.request.guidance, job.request.sampler, job.request.width, job.request.height],
+      [1, 0, 'euler', 1024, 1024],
+    );
+    assert.match(final.content, /1024×1024/);
+    assert.deepEqual(server.violations, []);
+  } finally {
+    await app.stop({ graceMs: 0 });
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -302,7 +302,7 @@ test('MODELS_DIR: the real bot offers MODEL_DIR and the folders there, logs a no
         options: { prompt: 'a red apple', steps: 2, model: 'sd2-tiny' },
       })
       .waitFor(isFinal);
-    assert.match(final.content, /96×96/);
+    assert.match(final.content, /128×128/);
     child.kill('SIGTERM');
     assert.equal(await child.exited, 0, child.stderr());
     assert.ok(![skipped, offered].some((l) => JSON.stringify(l).includes(dir)), 'models are named, not located');

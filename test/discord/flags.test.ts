@@ -47,14 +47,16 @@ test('mergeOption: option wins when equal or flag absent, conflicts are errors',
   );
 });
 
+const plain = (side: number) => ({ side, multiple: 8, buckets: false });
+
 test('aspect ratios keep about the native area in multiples of 8', () => {
-  assert.deepEqual(aspectToSize('1:1', 64), { width: 64, height: 64 });
-  assert.deepEqual(aspectToSize('16:9', 512), { width: 680, height: 384 });
-  assert.deepEqual(aspectToSize('9:16', 512), { width: 384, height: 680 });
-  const { width, height } = aspectToSize('3:2', 64);
+  assert.deepEqual(aspectToSize('1:1', plain(64)), { width: 64, height: 64 });
+  assert.deepEqual(aspectToSize('16:9', plain(512)), { width: 680, height: 384 });
+  assert.deepEqual(aspectToSize('9:16', plain(512)), { width: 384, height: 680 });
+  const { width, height } = aspectToSize('3:2', plain(64));
   assert.equal(width % 8, 0);
   assert.equal(height % 8, 0);
   assert.ok(width > height);
-  assert.throws(() => aspectToSize('10:1', 64), InvalidOptionError);
-  assert.throws(() => aspectToSize('wide', 64), InvalidOptionError);
+  assert.throws(() => aspectToSize('10:1', plain(64)), InvalidOptionError);
+  assert.throws(() => aspectToSize('wide', plain(64)), InvalidOptionError);
 });

@@ -58,7 +58,7 @@ test('two models chosen by name, each at its own size; the job records its model
     .waitFor(isFinal);
   const [a, b] = [await jobOf(plain), await jobOf(other)];
   assert.deepEqual([a.request.model, a.result?.model, a.request.width], ['tiny-fp32', 'tiny-fp32', 64]);
-  assert.deepEqual([b.request.model, b.result?.model, b.request.width], ['sd2-tiny', 'sd2-tiny', 96]);
+  assert.deepEqual([b.request.model, b.result?.model, b.request.width], ['sd2-tiny', 'sd2-tiny', 128]);
   // 🔄 stays on its model.
   const again = await h.server
     .click({ user: h.users.bob, message: other, customId: buttonIdFor(other, '🔄') })

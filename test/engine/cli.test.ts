@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { readPngText } from '../../src/engine/images.ts';
 import { parseCliArgs, UsageError } from '../../src/cli/args.ts';
+import { SAMPLERS } from '../../src/engine/types.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'models', 'tiny-fp32');
@@ -204,6 +205,28 @@ test('imagine --latents FILE.npy starts from the given noise, whatever the seed;
     const missing = imagine([...base, '--latents', join(dir, 'none.npy')]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /--latents: no file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('imagine on the SDXL export with every sampler: its native size by default, a PNG each', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imagine-sdxl-'));
+  const sdxl = join(ROOT, 'test', 'fixtures', 'models', 'sdxl-tiny');
+  try {
+    for (const sampler of SAMPLERS) {
+      const out = join(dir, `${sampler}.png`);
+      const run = imagine(['a red fox', '--steps', '2', '--sampler', sampler, '--seed', '3', '--out', out], {
+        MODEL_DIR: sdxl,
+      });
+      assert.equal(run.status, 0, `${sampler}: ${run.stderr}`);
+      const meta = await sharp(readFileSync(out)).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['png', 128, 128], sampler);
+      assert.match(
+        readPngText(readFileSync(out)).parameters ?? '',
+        new RegExp(`Sampler: ${sampler}, .*Model: sdxl-tiny`),
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

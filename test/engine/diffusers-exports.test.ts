@@ -26,7 +26,7 @@ const pipelines = new Map<string, DiffusionPipeline>();
 const VARIANTS = [
   { name: 'sd15-tiny', golden: 'sd15-tiny', float: 'float32', prediction: 'epsilon', hidden: 16 },
   { name: 'sd15-tiny-fp16', golden: 'sd15-tiny', float: 'float16', prediction: 'epsilon', hidden: 16 },
-  // SD 2.x: v_prediction, linear projections, upcast attention, a 1024-wide text encoder, 96 px native
+  // SD 2.x: v_prediction, linear projections, upcast attention, a 1024-wide text encoder, 128 px native
   { name: 'sd2-tiny', golden: 'sd2-tiny', float: 'float32', prediction: 'v_prediction', hidden: 1024 },
 ] as const;
 before(async () => {

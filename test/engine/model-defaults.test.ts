@@ -88,3 +88,33 @@ test('npm run imagine takes the model folder defaults for what is left out', asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('Lightning-style exports: Euler without guidance, the steps their name says (else 4)', () => {
+  for (const [name, steps] of [
+    ['ByteDance/SDXL-Lightning-8step', 8],
+    ['sdxl-lightning-2-step', 2],
+    ['sdxl_lightning_1step', 1],
+    ['my-lightning-xl', 4],
+  ] as const) {
+    const dir = withIndex((index) => {
+      index._name_or_path = name;
+    });
+    try {
+      assert.deepEqual(readModelDefaults(dir), { family: 'lightning', steps, guidance: 0, sampler: 'euler' }, name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test("a folder whose index names nothing is known by the folder's own name", () => {
+  const parent = mkdtempSync(join(tmpdir(), 'defaults-'));
+  const dir = join(parent, 'sdxl-lightning-2step');
+  cpSync(join(FIXTURES, 'tiny-fp32'), dir, { recursive: true });
+  try {
+    writeFileSync(join(dir, 'model_index.json'), '{"_class_name": "StableDiffusionXLPipeline"}');
+    assert.deepEqual(readModelDefaults(dir), { family: 'lightning', steps: 2, guidance: 0, sampler: 'euler' });
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});

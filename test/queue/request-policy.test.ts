@@ -21,7 +21,7 @@ const request = (aspect: string, side: number): GenerateRequest => ({
   guidance: 7,
   sampler: 'euler_a',
   count: 1,
-  ...aspectToSize(aspect, side),
+  ...aspectToSize(aspect, { side, multiple: 8, buckets: false }),
 });
 const typedNothing = { steps: false, sampler: false };
 
@@ -35,6 +35,23 @@ test('a 512-px model at the default 512 px max_side: 16:9 is 512x288, 9:16 288x5
   assert.equal(fit('3:2'), '512x336');
   assert.equal(fit('1:1'), '512x512');
   assert.equal(fit('4:1'), '512x128');
+});
+
+test("an SDXL bucket under max_side keeps the model's multiple of 32", () => {
+  const xl = { side: 1024, multiple: 32, buckets: true };
+  const base = { prompt: 'x', seed: 1, steps: 20, guidance: 7, sampler: 'euler_a' as const, count: 1 };
+  const fit = (aspect: string, maxSide: number) => {
+    const r = fitDefaults(
+      { ...base, ...aspectToSize(aspect, xl) },
+      { ...typedNothing, sizeMultiple: 32 },
+      policyFor({ ...DEFAULT_SETTINGS, maxSide }),
+    );
+    return `${r.width}x${r.height}`;
+  };
+  assert.equal(fit('16:9', 2048), '1344x768', 'the bucket itself');
+  assert.equal(fit('16:9', 1024), '1024x576');
+  assert.equal(fit('4:1', 1024), '1024x416', '1536x640 scaled, floored to 32');
+  assert.equal(fit('1:1', 512), '512x512');
 });
 
 test('defaults the user left out fit the server; what they typed is left for the limits to judge', () => {

@@ -69,6 +69,17 @@ for (const { name, make, skip } of BACKENDS) {
       await store.close();
     });
 
+    test("the store's own defaults (the app's max_side for SDXL) for servers that never set them; reset returns to them", async () => {
+      const store = await backend.open('settings-defaults');
+      const settings = new GuildSettingsStore(store, undefined, { maxSide: 1024 });
+      assert.equal((await settings.get('1')).maxSide, 1024);
+      assert.equal((await settings.update('1', { maxSide: 768 })).maxSide, 768);
+      assert.equal((await settings.reset('1')).maxSide, 1024);
+      assert.equal((await settings.get('2')).maxSteps, DEFAULT_SETTINGS.maxSteps, 'the rest as before');
+      assert.throws(() => new GuildSettingsStore(store, undefined, { maxSide: 100 }), SettingsError);
+      await store.close();
+    });
+
     test('the cache holds at most maxCached servers; the others are read again from the store', async () => {
       const store = await backend.open('settings-lru');
       const settings = new GuildSettingsStore(store, 3);

@@ -63,7 +63,7 @@ before(async () => {
       queue: deps.queue,
       settings: deps.settings,
       logger: { info() {}, warn() {}, error() {}, debug() {} },
-      defaultSide: deps.engine.defaultSize,
+      defaultSide: deps.engine.size.side,
       displaySide: 64,
       defaults: { steps: 4, guidance: 5, sampler: 'euler' },
       previewIntervalMs: 150,
