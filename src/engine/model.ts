@@ -110,12 +110,13 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     return s;
   };
   try {
-    // Sequential: the first open settles whether CUDA works, and loading stays light on a small machine.
-    const textEncoder = await open(files.textEncoder, { ...options, prepackWeights: false });
-    const textEncoder2 = textEncoder2File
-      ? await open(textEncoder2File, { ...options, prepackWeights: false })
-      : undefined;
+    // Sequential: the first open settles whether CUDA works, and loading stays light on a small machine. The
+    // U-Net first: converting float16 weights holds both copies for a moment, better before the rest is loaded.
     const unet = await open(files.unet);
+    // Called once a job: nothing kept between calls.
+    const textSettings = { ...options, prepackWeights: false, memoryArena: false };
+    const textEncoder = await open(files.textEncoder, textSettings);
+    const textEncoder2 = textEncoder2File ? await open(textEncoder2File, textSettings) : undefined;
     // The VAE (and TAESD) decode at full resolution, where activations are largest: not kept between calls.
     const vaeSettings = { ...options, memoryArena: false };
     const vaeDecoder = await open(files.vaeDecoder, vaeSettings);
