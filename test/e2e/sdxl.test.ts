@@ -84,3 +84,16 @@ test('SDXL in two servers at once: each reply in its own guild, 🔄 and Vary st
   const variation = await jobOf(varied);
   assert.deepEqual([variation.state, variation.request.width, variation.request.seed], ['done', 96, a.request.seed]);
 });
+
+test('SDXL: ⬆ Upscale (2×) refines the enlargement by tiled image-to-image at twice the size', async () => {
+  const final = await h.server
+    .slash({ user: h.users.alice, command: 'imagine', options: { prompt: 'a red barn', steps: 2, aspect: '3:2' } })
+    .waitFor(isFinal);
+  const up = await h.server
+    .click({ user: h.users.bob, message: final, customId: buttonIdFor(final, '⬆ Upscale (2×)') })
+    .waitFor(isFinal);
+  const [parent, job] = [await jobOf(final), await jobOf(up)];
+  assert.deepEqual([parent.request.width, parent.request.height], [160, 96], '1216x832 scaled to 128 px');
+  assert.deepEqual([job.kind, job.state, job.request.width, job.request.height], ['upscale', 'done', 320, 192]);
+  assert.equal(job.request.tiled, true);
+});
