@@ -1,6 +1,6 @@
 // Loads a model folder in the diffusers/optimum ONNX layout (see README "Model folder"), opening each session once.
-import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { refuseMissingExternalData, refuseUnsupportedFamily } from './model-refusals.ts';
 import { ModelLoadError } from './errors.ts';
 import { silentLogger, type EngineLogger } from './logger.ts';
@@ -113,10 +113,16 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     // Sequential: the first open settles whether CUDA works, and loading stays light on a small machine. The
     // U-Net first: converting float16 weights holds both copies for a moment, better before the rest is loaded.
     const unet = await open(files.unet);
-    // Called once a job: nothing kept between calls.
-    const textSettings = { ...options, prepackWeights: false, memoryArena: false };
-    const textEncoder = await open(files.textEncoder, textSettings);
-    const textEncoder2 = textEncoder2File ? await open(textEncoder2File, textSettings) : undefined;
+    // Called once a job: nothing kept between calls; on the CPU a large one (SD 1.5's 0.5 GB, SDXL's 3.3 GB) is
+    // closed after encoding and opened again for the next job, so it is not held through the steps and decode.
+    const textSettings = (file: string) => ({
+      ...options,
+      prepackWeights: false,
+      memoryArena: false,
+      releaseBetweenRuns: unet.provider === 'cpu' && partBytes(file) >= RELEASED_TEXT_ENCODER_BYTES,
+    });
+    const textEncoder = await open(files.textEncoder, textSettings(files.textEncoder));
+    const textEncoder2 = textEncoder2File ? await open(textEncoder2File, textSettings(textEncoder2File)) : undefined;
     // The VAE (and TAESD) decode at full resolution, where activations are largest: not kept between calls.
     const vaeSettings = { ...options, memoryArena: false };
     const vaeDecoder = await open(files.vaeDecoder, vaeSettings);
@@ -207,6 +213,15 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     await Promise.all(opened.map((s) => s.release().catch(() => {})));
     throw error;
   }
+}
+
+/** A text encoder's weights from this size up are not held between jobs on the CPU. */
+const RELEASED_TEXT_ENCODER_BYTES = 200 * 1024 ** 2;
+
+/** An ONNX file's bytes with its external weights beside it. */
+function partBytes(file: string): number {
+  const data = join(dirname(file), 'model.onnx_data');
+  return statSync(file).size + (existsSync(data) ? statSync(data).size : 0);
 }
 
 function openTokenizer(dir: string): ClipTokenizer {

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { floatTensor, idsTensor, timestepTensor, toFloat32, type ValueInfo } from '../../src/engine/session.ts';
+import { join } from 'node:path';
+import {
+  ModelSession,
+  floatTensor,
+  idsTensor,
+  timestepTensor,
+  toFloat32,
+  type ValueInfo,
+} from '../../src/engine/session.ts';
+import { silentLogger } from '../../src/engine/logger.ts';
 
 const info = (type: string, shape: (number | string)[]): ValueInfo => ({ name: 'timestep', type, shape });
 
@@ -43,4 +52,24 @@ test('float tensors convert to float16 and back', () => {
   assert.deepEqual([...back.subarray(0, 3)], [0, 1, -2.5]);
   assert.ok(Math.abs(back[3] - 0.1) < 1e-4);
   assert.equal(toFloat32(floatTensor(src, [4], 'float32')), src);
+});
+
+test('releaseBetweenRuns: the session closes after each run and opens again for the next, with the same results', async () => {
+  const file = join(import.meta.dirname, '..', 'fixtures', 'models', 'sd15-tiny', 'text_encoder', 'model.onnx');
+  const kept = await ModelSession.open(file, {}, silentLogger);
+  const released = await ModelSession.open(file, { releaseBetweenRuns: true }, silentLogger);
+  try {
+    const ids = () => ({ input_ids: idsTensor([Array.from({ length: 32 }, (_, i) => i % 7)], 'int32') });
+    const clock = { sessionRunMs: 0 };
+    const expected = toFloat32((await kept.run(ids(), clock)).last_hidden_state);
+    for (let round = 0; round < 3; round++) {
+      const out = toFloat32((await released.run(ids(), clock)).last_hidden_state);
+      assert.deepEqual([...out], [...expected], `round ${round}: the same values, readable after the close`);
+    }
+    const both = await Promise.all([released.run(ids(), clock), released.run(ids(), clock)]);
+    for (const out of both) assert.deepEqual([...toFloat32(out.last_hidden_state)], [...expected], 'two at once');
+    assert.equal(released.inputs.get('input_ids')!.type, 'int32', 'its metadata stays');
+  } finally {
+    await Promise.all([kept.release(), released.release()]);
+  }
 });
