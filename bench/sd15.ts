@@ -8,12 +8,13 @@
 // Targets: load <= 30 s, peak RSS <= 1.3 x the weights, the U-Net at >= 50 % of the matrix-product rate.
 // --no-fuse loads the graphs as exported (no fused attention), to see what the fusion gives.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { DiffusionPipeline } from '../src/engine/pipeline.ts';
 import { latentToRgb } from '../src/engine/preview.ts';
+import { gb, peakNow } from './memory.ts';
 import { torchEnv } from './torch-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -35,10 +36,7 @@ if (!existsSync(join(dir, 'unet', 'model.onnx'))) {
 const weightBytes = readdirSync(dir, { recursive: true, withFileTypes: true })
   .filter((e) => e.isFile() && /^model\.onnx(_data)?$/.test(e.name))
   .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
-/** The process's peak resident memory so far (VmHWM), in bytes. */
-const peakNow = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
 const peaks: [string, number][] = [];
-const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 
 const t0 = performance.now();
 const pipeline = await DiffusionPipeline.load(dir, {

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 bench/sdxl-torch.py export DIR [DIFFUSERS_SRC]   the ONNX export in optimum's SDXL layout, each
                                                                   part's weights as float16 in model.onnx_data
-                                                                  (about 7 GB on disk; 20-30 minutes here)
+                                                                  (6.4 GB on disk; 16 minutes here)
     /usr/bin/python3 bench/sdxl-torch.py time THREADS [DIFFUSERS_SRC] one U-Net call at batch 1, 1024x1024, PyTorch
                                                                   eager: prints {"unet_ms", "params"} as JSON
 

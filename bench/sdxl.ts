@@ -2,17 +2,18 @@
 // Full-size SDXL base on this machine: an export of its architecture with random weights, built from diffusers'
 // own classes by bench/sdxl-torch.py (each part's weights as float16 in model.onnx_data, as optimum --fp16 stores
 // them, computed in float32 on the CPU):
-//   /usr/bin/python3 bench/sdxl-torch.py export /tmp/sdxl/sdxl-full      (about 7 GB on disk)
+//   /usr/bin/python3 bench/sdxl-torch.py export /tmp/sdxl/sdxl-full      (6.4 GB on disk, 16 minutes here)
 // Prints (PyTorch first, in its own process: both at once would not fit in 24 GB): one U-Net call at batch 1
 // and 1024x1024 in PyTorch eager, then our engine's load time for the whole folder, a small generation, the
 // same U-Net call, the VAE decode at 1024x1024, and the peak RSS after each against the float32 weights (what
 // the CPU holds).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { DiffusionPipeline } from '../src/engine/pipeline.ts';
+import { gb, peakNow, residentNow } from './memory.ts';
 import { torchEnv } from './torch-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -39,12 +40,8 @@ const storedBytes = (part?: string) =>
   files
     .filter((e) => !part || e.parentPath.endsWith(part))
     .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
-/** The process's peak resident memory so far (VmHWM), in bytes. */
-const peakNow = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
-const residentNow = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
 const peaks: [string, number, number][] = [];
 const mark = (phase: string) => peaks.push([phase, peakNow(), residentNow()]);
-const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 
 // PyTorch first, in its own process, while this one holds nothing: both at once would not fit in 24 GB.
 const torch = values['no-torch']

@@ -137,25 +137,20 @@ export async function startBot(options: BotOptions): Promise<Bot> {
 
   const defaults = { steps: 20, guidance: 7.5, sampler: 'euler_a' as SamplerName, ...options.defaults };
   const imageToImage = options.imageToImage === true;
+  // Without `models`, one model sized around defaultSide.
+  const plainSize = { ...PLAIN_SIZE_RULE, side: options.defaultSide };
+  const models = options.models ?? [{ name: 'default', description: '', size: plainSize, defaults, imageToImage }];
   const services: Services = {
     queue: options.queue,
     settings: options.settings,
     logger,
-    size: options.models?.[0]?.size ?? { ...PLAIN_SIZE_RULE, side: options.defaultSide },
+    size: models[0]?.size ?? plainSize,
     displaySide: options.displaySide,
     defaults,
     track: (job) => deliverer.track(job),
     randomSeed: options.randomSeed ?? randomSeed,
     imageToImage,
-    models: options.models ?? [
-      {
-        name: 'default',
-        description: '',
-        size: { ...PLAIN_SIZE_RULE, side: options.defaultSide },
-        defaults,
-        imageToImage,
-      },
-    ],
+    models,
     imageFetch: {
       origins: options.cdnOrigins ?? DISCORD_CDN_ORIGINS,
       timeoutMs: options.imageFetchTimeoutMs ?? 15_000,

@@ -29,9 +29,9 @@ export async function encodeConditioning(
   const negative = request.negativePrompt ?? '';
   const batch = cfg ? 2 * request.count : request.count;
   // per batch row: 0 = negative, 1 = positive (the encoded texts are [negative, positive] with guidance)
-  const source = (b: number) => (cfg && b < request.count ? 0 : cfg ? 1 : 0);
+  const textRow = (b: number) => (cfg && b >= request.count ? 1 : 0);
   const unet = model.unet;
-  const feed = (rows: Rows, name: string) =>
+  const feed = (rows: Rows, name: string, source = textRow) =>
     floatTensor(spread(rows, batch, source), [batch, ...rows.dims], unet.requireInput(name).type);
 
   if (!model.xl) {
@@ -56,12 +56,11 @@ export async function encodeConditioning(
   let embeds = pooled;
   if (zeros) [hidden, embeds] = [withZeroRow(hidden), withZeroRow(embeds)];
   const { width, height } = request;
-  const ids = [height, width, 0, 0, height, width]; // the same for the negative and the positive rows
-  const timeIds = { data: Float32Array.from(cfg ? [...ids, ...ids] : ids), width: 6, dims: [6] };
+  const timeIds = { data: Float32Array.from([height, width, 0, 0, height, width]), width: 6, dims: [6] };
   return {
     encoder_hidden_states: feed(hidden, 'encoder_hidden_states'),
     text_embeds: feed(embeds, 'text_embeds'),
-    time_ids: feed(timeIds, 'time_ids'),
+    time_ids: feed(timeIds, 'time_ids', () => 0), // the same for the negative and the positive rows
   };
 }
 
