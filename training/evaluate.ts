@@ -1,8 +1,9 @@
 // npm run eval:model [-- --model DIR --seeds 2 --steps 20 --guidance 7.5 --sampler euler_a --limit N --out FILE --sheet PNG
 //                      --prompts FILE --set NAME]  (e.g. --prompts training/plain_descriptions.json --set test)
 // Generates every prompt of training/eval_prompts.json through OUR engine (DiffusionPipeline, onnxruntime-node),
-// ranks the training images by L2 distance in two 16x16 RGB feature spaces (training/nearest.ts: pooled, and
-// framed = cropped to the drawing first) and reports top-1 / top-5 per prompt kind and space, and seed diversity.
+// ranks the training drawings (every style) by L2 distance in two 16x16 RGB feature spaces (training/nearest.ts:
+// pooled, and framed = cropped to the drawing first), counts them by concept (the 5 nearest emoji, whichever
+// artist drew them) and reports top-1 / top-5 per prompt kind and space, and seed diversity.
 // Defaults are the bot's: 20 steps, guidance 7.5, euler_a.
 // Writes training/eval_engine.json unless --out says otherwise; --sheet also writes the first 8 prompts of each kind,
 // one row of seeds each, as a PNG (to see whether seeds differ).
@@ -11,7 +12,15 @@ import sharp from 'sharp';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DiffusionPipeline, SAMPLERS, type RawImage, type SamplerName } from '../src/engine/index.ts';
-import { FEATURES, featureOf, loadTrainingSet, nearest, rmsDifference, type FeatureName } from './nearest.ts';
+import {
+  FEATURES,
+  featureOf,
+  loadTrainingSet,
+  nearest,
+  nearestConcepts,
+  rmsDifference,
+  type FeatureName,
+} from './nearest.ts';
 
 interface EvalPrompt {
   kind: string;
@@ -63,8 +72,10 @@ const prompts = kinds.flatMap((k) => all.filter((p) => p.kind === k).slice(0, li
 
 let t = performance.now();
 const set = await loadTrainingSet(ROOT);
-const index = new Map(set.codes.map((c, i) => [c, i]));
-console.log(`training set: ${set.codes.length} emoji, features in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const concepts = new Set(set.codes);
+console.log(
+  `training set: ${set.codes.length} drawings of ${concepts.size} emoji, features in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+);
 const engine = await DiffusionPipeline.load(resolve(values.model), {
   intraOpNumThreads: num('threads', values.threads, 1),
 });
@@ -74,8 +85,9 @@ interface Row {
   kind: string;
   prompt: string;
   target: string;
-  nearest: Record<FeatureName, string[][]>; // per space and seed, the 5 nearest codes
+  nearest: Record<FeatureName, string[][]>; // per space and seed, the 5 nearest emoji (by their nearest drawing)
   rank: Record<FeatureName, number[]>; // per space and seed, 1-based rank of the target among the 5 nearest, 0 when absent
+  drawing: string[]; // per seed, the nearest drawing (pooled) as code/style
   rms: number[]; // per seed pair
 }
 const rows: Row[] = [];
@@ -85,8 +97,7 @@ t = performance.now();
 let runMs = 0;
 for (let p = 0; p < prompts.length; p++) {
   const { kind, prompt, unified } = prompts[p];
-  const target = index.get(unified);
-  if (target === undefined)
+  if (!concepts.has(unified))
     throw new UsageError(`eval prompt ${JSON.stringify(prompt)} names ${unified}, which is not in the training set`);
   const images: RawImage[] = [];
   // image i uses seed base + i; at most 4 a request
@@ -107,19 +118,24 @@ for (let p = 0; p < prompts.length; p++) {
   }
   if (values.sheet && prompts.slice(0, p).filter((q) => q.kind === kind).length < SHEET_ROWS) sheet.push(images);
   const near = Object.fromEntries(
-    FEATURES.map((f) => [f, images.map((img) => nearest(set, featureOf[f](img), 5, f))]),
-  ) as Record<FeatureName, number[][]>;
+    FEATURES.map((f) => [f, images.map((img) => nearestConcepts(set, featureOf[f](img), 5, f))]),
+  ) as Record<FeatureName, string[][]>;
+  const drawing = images.map((img) => {
+    const [i] = nearest(set, featureOf.pooled(img), 1);
+    return `${set.codes[i]}/${set.styles[i]}`;
+  });
   const rms: number[] = [];
   for (let a = 0; a < images.length; a++)
     for (let b = a + 1; b < images.length; b++) rms.push(rmsDifference(images[a], images[b]));
-  const each = <T>(fn: (lists: number[][]) => T) =>
+  const each = <T>(fn: (lists: string[][]) => T) =>
     Object.fromEntries(FEATURES.map((f) => [f, fn(near[f])])) as Record<FeatureName, T>;
   rows.push({
     kind,
     prompt,
     target: unified,
-    nearest: each((l) => l.map((n) => n.map((i) => set.codes[i]))),
-    rank: each((l) => l.map((n) => n.indexOf(target) + 1)),
+    nearest: each((l) => l),
+    rank: each((l) => l.map((n) => n.indexOf(unified) + 1)),
+    drawing,
     rms,
   });
   if ((p + 1) % 50 === 0)
@@ -132,8 +148,11 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 function summarise(rs: Row[]) {
   const ranks = (f: FeatureName) => rs.flatMap((r) => r.rank[f]);
+  // per seed pair: [nearest drawings differ, and both are drawings of the intended emoji]
   const pairs = rs.flatMap((r) =>
-    r.nearest.pooled.flatMap((a, i) => r.nearest.pooled.slice(i + 1).map((b) => a[0] !== b[0])),
+    r.drawing.flatMap((a, i) =>
+      r.drawing.slice(i + 1).map((b) => [a !== b, a.split('/')[0] === r.target && b.split('/')[0] === r.target]),
+    ),
   );
   return {
     prompts: rs.length,
@@ -143,7 +162,8 @@ function summarise(rs: Row[]) {
     framed_top1: round(mean(ranks('framed').map((k) => (k === 1 ? 1 : 0)))),
     framed_top5: round(mean(ranks('framed').map((k) => (k > 0 ? 1 : 0)))),
     seed_rms_pixel_diff: round(mean(rs.flatMap((r) => r.rms)), 4),
-    seed_nearest_differs: round(mean(pairs.map((d) => (d ? 1 : 0)))),
+    seed_nearest_differs: round(mean(pairs.map(([d]) => (d ? 1 : 0)))),
+    seed_differs_on_target: round(mean(pairs.map(([d, t]) => (d && t ? 1 : 0)))),
   };
 }
 const byKind = Object.fromEntries(kinds.map((k) => [k, summarise(rows.filter((r) => r.kind === k))]));
@@ -156,11 +176,12 @@ const result = {
   guidance,
   seeds,
   size,
-  feature: '16x16 average-pooled RGB in [0,1] (768 values), L2, against the 64x64 training emoji composited on white',
+  feature:
+    '16x16 average-pooled RGB in [0,1] (768 values), L2, against the 64x64 training drawings of every style composited on white, counted by emoji',
   framed_feature:
     'the same after cropping each image to the square around its drawing (pixels with a channel below 240), 8x8 point samples a cell',
   seed_diversity:
-    'rms: RMS pixel difference (0..1) between two seeds of one prompt, mean over pairs; nearest_differs: share of seed pairs whose nearest training emoji differ',
+    'rms: RMS pixel difference (0..1) between two seeds of one prompt, mean over pairs; nearest_differs: share of seed pairs whose nearest training drawings (emoji and style) differ; differs_on_target: ... and both are drawings of the intended emoji',
   seconds: round(genSeconds, 1),
   session_run_seconds: round(runMs / 1000, 1),
   ...byKind,
@@ -198,10 +219,10 @@ console.log(
   `\n${engine.modelName}: ${sampler}, ${steps} steps, guidance ${guidance}, ${seeds} seeds, ${size}x${size}; ${genSeconds.toFixed(0)} s`,
 );
 console.log('                   pooled            framed');
-console.log('prompts       n    top-1    top-5    top-1    top-5   seed RMS   nearest differs');
+console.log('prompts       n    top-1    top-5    top-1    top-5   seed RMS   nearest differs   ... on target');
 for (const [k, s] of [...Object.entries(byKind), ['all', result.all] as const]) {
   console.log(
-    `${k.padEnd(11)} ${String(s.prompts).padStart(3)} ${pct(s.top1)} ${pct(s.top5)} ${pct(s.framed_top1)} ${pct(s.framed_top5)}   ${s.seed_rms_pixel_diff.toFixed(3).padStart(7)}   ${pct(s.seed_nearest_differs)}`,
+    `${k.padEnd(11)} ${String(s.prompts).padStart(3)} ${pct(s.top1)} ${pct(s.top5)} ${pct(s.framed_top1)} ${pct(s.framed_top5)}   ${s.seed_rms_pixel_diff.toFixed(3).padStart(7)}   ${pct(s.seed_nearest_differs)}   ${pct(s.seed_differs_on_target)}`,
   );
 }
 console.log(`written ${values.out}`);

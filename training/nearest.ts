@@ -1,6 +1,7 @@
 // The training images and the feature spaces the evaluation ranks them in, L2 distance in both:
-// - pooled: each 64x64 emoji composited on white, RGB in [0, 1], average-pooled to 16x16 (768 numbers); the
-//   same filter, order and feature as training/prepare_data.py + sample.py;
+// - pooled: each 64x64 drawing composited on white, RGB in [0, 1], average-pooled to 16x16 (768 numbers); the
+//   same filter, order and feature as training/prepare_data.py + sample.py: the Noto emoji, then the other
+//   artists' drawings of them (training/styles.ts);
 // - framed: the same after cropping to the square around the drawing (non-white pixels), so a picture drawn
 //   smaller or off-centre is still compared shape for shape (the model is trained on such views for variety).
 // Read straight from node_modules so a fresh clone needs no .work/.
@@ -8,11 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RawImage } from '../src/engine/index.ts';
+import { loadStyle, NOTO_STYLE, OTHER_STYLES } from './styles.ts';
 
 export const FEATURE_SIDE = 16;
 export const FEATURE_SIZE = FEATURE_SIDE * FEATURE_SIDE * 3;
 
-interface EmojiEntry {
+export interface EmojiEntry {
   unified: string;
   image: string;
   category: string;
@@ -25,7 +27,10 @@ export const FEATURES = ['pooled', 'framed'] as const;
 export type FeatureName = (typeof FEATURES)[number];
 
 export interface TrainingSet {
+  /** Per drawing, the emoji it draws (a code appears once per style that has it). */
   codes: string[];
+  /** Per drawing, its artist's style name (noto, fluent, flat, twemoji). */
+  styles: string[];
   /** Per feature space, codes.length x FEATURE_SIZE, row-major. */
   features: Record<FeatureName, Float32Array>;
 }
@@ -134,8 +139,8 @@ export const featureOf: Record<FeatureName, (img: RawImage) => Float32Array> = {
   framed: framedFeature,
 };
 
-/** Loads the kept emoji from node_modules/emoji-datasource-google (about 1,600 PNGs, a few seconds). */
-export async function loadTrainingSet(root: string): Promise<TrainingSet> {
+/** The kept entries of node_modules/emoji-datasource-google, in prepare_data.py's order. */
+export async function keptEmoji(root: string): Promise<EmojiEntry[]> {
   const ds = join(root, 'node_modules', 'emoji-datasource-google');
   let list: EmojiEntry[];
   try {
@@ -145,21 +150,35 @@ export async function loadTrainingSet(root: string): Promise<TrainingSet> {
       `expected ${join(ds, 'emoji.json')} (npm ci installs emoji-datasource-google), got ${(error as Error).message}`,
     );
   }
-  const kept = list.filter(keepEmoji).sort((a, b) => a.sort_order - b.sort_order);
-  const features = Object.fromEntries(
-    FEATURES.map((name) => [name, new Float32Array(kept.length * FEATURE_SIZE)]),
-  ) as Record<FeatureName, Float32Array>;
-  for (let i = 0; i < kept.length; i++) {
-    const { data, info } = await sharp(join(ds, 'img', 'google', '64', kept[i].image))
+  return list.filter(keepEmoji).sort((a, b) => a.sort_order - b.sort_order);
+}
+
+/** Loads every drawing of the kept emoji: the Noto PNGs, then each other style's SVGs (about 6,400, 30 s). */
+export async function loadTrainingSet(root: string): Promise<TrainingSet> {
+  const ds = join(root, 'node_modules', 'emoji-datasource-google');
+  const kept = await keptEmoji(root);
+  const codes = kept.map((e) => e.unified);
+  const drawings: { code: string; style: string; img: RawImage }[] = [];
+  for (const e of kept) {
+    const { data, info } = await sharp(join(ds, 'img', 'google', '64', e.image))
       .resize(64, 64, { fit: 'fill', kernel: 'lanczos3' })
       .flatten({ background: '#ffffff' })
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    const img = { width: info.width, height: info.height, data };
-    for (const name of FEATURES) features[name].set(featureOf[name](img), i * FEATURE_SIZE);
+    drawings.push({ code: e.unified, style: NOTO_STYLE, img: { width: info.width, height: info.height, data } });
   }
-  return { codes: kept.map((e) => e.unified), features };
+  for (const style of OTHER_STYLES) {
+    const images = await loadStyle(root, style, codes, 64);
+    images.forEach((img, i) => img && drawings.push({ code: codes[i], style: style.name, img }));
+  }
+  const features = Object.fromEntries(
+    FEATURES.map((name) => [name, new Float32Array(drawings.length * FEATURE_SIZE)]),
+  ) as Record<FeatureName, Float32Array>;
+  drawings.forEach(({ img }, i) => {
+    for (const name of FEATURES) features[name].set(featureOf[name](img), i * FEATURE_SIZE);
+  });
+  return { codes: drawings.map((d) => d.code), styles: drawings.map((d) => d.style), features };
 }
 
 /** Indices of the training images nearest to `feature` in one feature space, closest first (k of them). */
@@ -179,6 +198,21 @@ export function nearest(set: TrainingSet, feature: Float32Array, k: number, spac
   const order = Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => dist[a] - dist[b]);
   return order.slice(0, k);
+}
+
+/** The k emoji whose nearest drawings are closest to `feature`, closest first: drawings counted by concept. */
+export function nearestConcepts(
+  set: TrainingSet,
+  feature: Float32Array,
+  k: number,
+  space: FeatureName = 'pooled',
+): string[] {
+  const out: string[] = [];
+  for (const i of nearest(set, feature, set.codes.length, space)) {
+    if (!out.includes(set.codes[i])) out.push(set.codes[i]);
+    if (out.length === k) break;
+  }
+  return out;
 }
 
 /** RMS difference of two same-sized RGB images, on a 0..1 scale. */

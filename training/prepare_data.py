@@ -1,11 +1,19 @@
-"""Build the training set: Noto emoji images + captions, and the BPE tokenizer learned from the captions.
+"""Build the training set: every emoji in four artists' drawings + captions, and the BPE tokenizer.
 
-Reads node_modules/emoji-datasource-google (images, Unicode names, short names, categories) and
-node_modules/emojilib (CLDR name + keywords, keyed by the emoji character). Writes into training/.work/:
-  dataset.npz   images uint8 [N,64,64,3] on white, unified codes, names
-  captions.json per emoji a list of captions; index 0 is the main name
-  tokenizer/    CLIP-format vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json
+Reads node_modules/emoji-datasource-google (Noto images, Unicode names, short names, categories),
+node_modules/emojilib (CLDR name + keywords, keyed by the emoji character) and the other artists' drawings
+that rasterize_styles.ts wrote to training/.work/styles/. Writes into training/.work/:
+  dataset.npz   one row per drawing: images uint8 [N,64,64,3] on white, unified codes, names, styles
+                (noto, fluent, flat, twemoji) and concept (the row of the emoji's Noto drawing)
+  captions.json per row a list of captions; index 0 is the main name, without a style; about a third of the
+                others name the row's style ("a fox, flat style")
+  tokenizer/    CLIP-format vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json; learned
+                from the captions, or --tokenizer DIR's copied (to go on training a model that uses it)
   wordnet.json  cache of WordNet look-ups (the `wn` command), reused on the next run
+
+Plain-language captions come from WordNet: the definition ("elongated crescent-shaped yellow fruit with soft
+sweet flesh") and the hypernym ("edible fruit") of the name's nouns and one-word keywords, in the shapes of
+sentences people type ("a …", "… on a white background").
 
 Kept/dropped (deliberate):
 - dropped: skin-tone variants (emoji.json nests them; only the default yellow figure is kept), the five
@@ -15,7 +23,7 @@ Kept/dropped (deliberate):
   (chequered, rainbow, pirate, white, ...) are kept.
 - kept: letter-in-a-box symbols (A button, SOS, ...), which are pictures with their own colours.
 
-Usage: /usr/bin/python3 training/prepare_data.py [--merges 4000] [--context 32]
+Usage: /usr/bin/python3 training/prepare_data.py [--merges 4000] [--context 32] [--tokenizer DIR] [--styles DIR]
 """
 from __future__ import annotations
 
@@ -23,6 +31,7 @@ import argparse
 import json
 import random
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,9 +112,78 @@ class WordNet:
         self.dirty = True
         return self.cache[word]
 
+    def senses(self, word: str, count: int = 2) -> list[tuple[str, str]]:
+        """(definition, first hypernym) of the word's first `count` noun senses; all of them cached under "noun:"."""
+        key = f"noun:{word}"
+        if key not in self.cache:
+            over = re.findall(r"^\d+\. (?:\(\d+\) )?[^\n]*? -- \((.*)\)$", self._run(word, "-over").split("Overview of verb")[0], re.M)
+            blocks = re.split(r"\nSense \d+\n", self._run(word, "-hypen"))[1:]
+            hypers = []
+            for block in blocks:
+                m = re.search(r"=> ([^,\n]+)", block)
+                hypers.append(m.group(1).strip() if m else "")
+            # the definition only: WordNet follows it with '; "an example sentence"'
+            self.cache[key] = [[d.split(';')[0].strip(), h] for d, h in zip(over, hypers + [""] * len(over))]
+            self.dirty = True
+        return [(d, h) for d, h in self.cache[key][:count]]
+
     def save(self) -> None:
         if self.dirty:
             self.path.write_text(json.dumps(self.cache, indent=0, sort_keys=True))
+
+
+NO_ARTICLE = {"a", "an", "the", "any", "used", "of", "in", "relating", "having", "being", "someone", "something", "one"}
+
+
+def article(phrase: str) -> str:
+    """"a fruit", "an apple"; a definition that already starts like "the ..." or "used of ..." keeps its start."""
+    first = phrase.split(" ", 1)[0].lower()
+    if first in NO_ARTICLE:
+        return phrase
+    return ("an " if first[:1] in "aeiou" else "a ") + phrase
+
+
+def plain_definition(text: str) -> str:
+    """WordNet's definition without its asides: "a member of the genus Canis (probably ...) that has ..."."""
+    return re.sub(r"\s+", " ", re.sub(r"\([^()]*\)", "", text)).strip(" ,")
+
+
+def fitting_senses(word: str, context: set[str], wn: WordNet, count: int) -> list[tuple[str, str]]:
+    """The word's senses that share the most words with the emoji's name and keywords, WordNet's order breaking ties."""
+    senses = wn.senses(word, 4)
+    scored = [(len(context & set(words_of(d + " " + h)) - {word}), -i, d, h) for i, (d, h) in enumerate(senses)]
+    scored.sort(reverse=True)
+    fitting = [(d, h) for n, _, d, h in scored[:count] if n > 0]
+    return fitting or senses[:1]
+
+
+def plain_captions(main: str, keywords: list[str], category: str, wn: WordNet, rng: random.Random) -> list[str]:
+    """Sentences in everyday words: WordNet definitions and kinds of the name's nouns and of one-word keywords."""
+    heads = [w for w in words_of(main) if w not in STOP and len(w) > 2]
+    looked = (["_".join(words_of(main))] if len(heads) > 1 else []) + heads[-2:]
+    looked += [k for k in keywords if re.fullmatch(r"[a-z]+", k) and k not in STOP][:3]
+    context = set(words_of(" ".join([main, category] + keywords))) - STOP
+    out: list[str] = []
+    for i, word in enumerate(looked):
+        for definition, hyper in fitting_senses(word, context, wn, 2 if i < 2 else 1):
+            definition = plain_definition(definition)
+            if not definition:
+                continue
+            shapes = [definition, article(definition), f"{article(definition)} on a white background"]
+            if hyper:
+                shapes += [article(hyper), f"{article(hyper)}, {definition}", f"{main}, {article(hyper)}"]
+            out += rng.sample(shapes, min(3, len(shapes)))
+    for k in rng.sample(keywords, min(2, len(keywords))):
+        out.append(rng.choice([f"an emoji of {article(k)}", f"{article(k)} on a white background", f"a picture of {k}"]))
+    return out
+
+
+def styled(captions: list[str], style: str, rng: random.Random, share: float = 0.35) -> list[str]:
+    """The row's captions with about `share` of them (never the name at index 0) naming its style."""
+    out = [captions[0], f"{captions[0]}, {style} style", f"{style} style {captions[0]}"]
+    for c in captions[1:]:
+        out.append(rng.choice([f"{c}, {style} style", f"{c} in {style} style", f"{style} {c}"]) if rng.random() < share else c)
+    return out
 
 
 def build_captions(e: dict, kw: list[str], wn: WordNet, rng: random.Random) -> tuple[str, list[str]]:
@@ -125,50 +203,81 @@ def build_captions(e: dict, kw: list[str], wn: WordNet, rng: random.Random) -> t
     for k in keywords[:8]:
         if re.fullmatch(r"[a-z]+", k) and k not in STOP:
             caps += wn.related(k)[:2]
+    caps += plain_captions(main, keywords, e["category"].lower(), wn, rng)
     out, seen = [], set()
     for c in caps:
         c = re.sub(r"\s+", " ", c).strip()
         if c and c not in seen:
             seen.add(c)
             out.append(c)
-    return main, out[:48]
+    return main, out[:64]
+
+
+def other_styles(folder: Path, codes: list[str]) -> list[tuple[str, np.ndarray, list[int]]]:
+    """(style, images [N,S,S,3], present per code) from rasterize_styles.ts's manifest, in the same code order."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if manifest["codes"] != codes:
+        raise SystemExit(f"{folder} was rasterised for another emoji list: rerun npx tsx training/rasterize_styles.ts")
+    side = manifest["side"]
+    if side != 64:
+        raise SystemExit(f"{folder} holds {side}px drawings; the model trains at 64px")
+    return [(st["name"], np.fromfile(folder / st["file"], dtype=np.uint8).reshape(len(codes), side, side, 3), st["present"])
+            for st in manifest["styles"]]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--merges", type=int, default=4000)
     ap.add_argument("--context", type=int, default=32)
+    ap.add_argument("--tokenizer", default=None, help="keep this tokenizer folder instead of learning one")
+    ap.add_argument("--styles", default=str(WORK / "styles"), help="rasterize_styles.ts's output")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     emoji = sorted(json.loads((DS / "emoji.json").read_text()), key=lambda e: e["sort_order"])
+    emoji = [e for e in emoji if keep(e)]
     lib = json.loads(LIB.read_text())
     wn = WordNet(WORK / "wordnet.json")
     rng = random.Random(0)
-    images, codes, names, captions, categories = [], [], [], [], []
+    base = []
     for e in emoji:
-        if not keep(e):
-            continue
         ch = unified_to_char(e["unified"])
         kw = lib.get(ch) or lib.get(ch.replace("\ufe0f", "")) or lib.get(ch + "\ufe0f") or []
-        main_name, caps = build_captions(e, kw, wn, rng)
-        images.append(load_image(e["image"]))
-        codes.append(e["unified"])
-        names.append(main_name)
-        captions.append(caps)
-        categories.append(e["category"])
+        base.append(build_captions(e, kw, wn, rng))
     wn.save()
-    imgs = np.stack(images)
-    np.savez_compressed(WORK / "dataset.npz", images=imgs, codes=np.array(codes), names=np.array(names),
-                        categories=np.array(categories))
+    codes0 = [e["unified"] for e in emoji]
+    styles = [("noto", np.stack([load_image(e["image"]) for e in emoji]), [1] * len(emoji))]
+    styles += other_styles(Path(args.styles), codes0)
+    images, codes, names, captions, categories, style_of, concept = [], [], [], [], [], [], []
+    for name, imgs, present in styles:
+        for i, e in enumerate(emoji):
+            if not present[i]:
+                continue
+            main_name, caps = base[i]
+            images.append(imgs[i])
+            codes.append(e["unified"])
+            names.append(main_name)
+            captions.append(styled(caps, name, rng))
+            categories.append(e["category"])
+            style_of.append(name)
+            concept.append(i)
+    np.savez_compressed(WORK / "dataset.npz", images=np.stack(images), codes=np.array(codes), names=np.array(names),
+                        categories=np.array(categories), styles=np.array(style_of), concept=np.array(concept))
     (WORK / "captions.json").write_text(json.dumps({"codes": codes, "captions": captions}, indent=0))
     corpus = [c for caps in captions for c in caps]
-    vocab, merges = learn_bpe(corpus, args.merges)
-    save_tokenizer(WORK / "tokenizer", vocab, merges, args.context)
+    if args.tokenizer:
+        if Path(args.tokenizer).resolve() != (WORK / "tokenizer").resolve():
+            shutil.rmtree(WORK / "tokenizer", ignore_errors=True)
+            shutil.copytree(args.tokenizer, WORK / "tokenizer")
+    else:
+        vocab, merges = learn_bpe(corpus, args.merges)
+        save_tokenizer(WORK / "tokenizer", vocab, merges, args.context)
     tok = ClipTokenizer.load(WORK / "tokenizer")
     lens = [len(tok.encode_text(c)) for c in corpus]
-    print(f"emoji kept {len(codes)} of {len(emoji)}; captions {len(corpus)} "
-          f"({len(corpus) / len(codes):.1f}/emoji); words {len(set(w for c in corpus for w in words_of(c)))}; "
-          f"vocab {len(vocab)} ({len(merges)} merges); tokens/caption mean {np.mean(lens):.1f} max {max(lens)}; "
+    print(f"emoji kept {len(codes0)}; drawings {len(codes)} "
+          f"({', '.join(f'{n} {sum(p)}' for n, _, p in styles)}); captions {len(corpus)} "
+          f"({len(corpus) / len(codes):.1f}/drawing); words {len(set(w for c in corpus for w in words_of(c)))}; "
+          f"vocab {len(tok.encoder)}; tokens/caption mean {np.mean(lens):.1f} max {max(lens)}, "
+          f"over {tok.max_length - 2}: {np.mean([n > tok.max_length - 2 for n in lens]):.1%}; "
           f"dataset {(WORK / 'dataset.npz').stat().st_size / 1e6:.1f} MB")
 
 

@@ -56,7 +56,9 @@ test('framedFeature crops to the square around the drawing, whatever its size an
 
 test('the training set follows prepare_data.py, and each emoji is its own nearest image', async () => {
   const set = await loadTrainingSet(ROOT);
-  assert.equal(set.codes.length, 1631); // dataset.npz of the shipped model
+  assert.equal(new Set(set.codes).size, 1631); // the emoji of dataset.npz
+  const per = (style: string) => set.styles.filter((s) => s === style).length;
+  assert.deepEqual([per('noto'), per('fluent'), per('flat'), per('twemoji')], [1631, 1581, 1581, 1631]);
   assert.ok(!set.codes.includes('1F1FA-1F1F8'), 'country flags are dropped');
   assert.ok(set.codes.includes('1F3F4-200D-2620-FE0F'), 'the pirate flag is kept');
   for (const code of ['1F34E', '1F600', '1F479']) {
