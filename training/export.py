@@ -120,6 +120,7 @@ def main() -> None:
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--model", default=str(HERE.parent / "models" / "emoji-tiny"))
     ap.add_argument("--tokenizer", default=str(HERE / ".work" / "tokenizer"))
+    ap.add_argument("--lcm", action="store_true", help="a distill_lcm.py U-Net: LCMScheduler, 4 steps, no guidance batch")
     args = ap.parse_args()
     ckpt, model = Path(args.ckpt), Path(args.model)
     log = json.loads((ckpt / "log.json").read_text())
@@ -156,16 +157,22 @@ def main() -> None:
     ae_log = log["ae"]
     if "scaling_factor" not in ae_log:
         raise SystemExit("log.json has no autoencoder statistics")
-    write_json(model / "model_index.json", {
+    scheduler = "LCMScheduler" if args.lcm else "EulerAncestralDiscreteScheduler"
+    index = {
         "_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": DIFFUSERS_VERSION, "_name_or_path": "emoji-tiny",
         "feature_extractor": [None, None], "requires_safety_checker": False, "safety_checker": [None, None],
-        "scheduler": ["diffusers", "EulerAncestralDiscreteScheduler"], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+        "scheduler": ["diffusers", scheduler], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
         "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "OnnxRuntimeModel"],
-        "vae_decoder": ["diffusers", "OnnxRuntimeModel"], "vae_encoder": ["diffusers", "OnnxRuntimeModel"]})
-    write_json(model / "scheduler" / "scheduler_config.json", {
-        "_class_name": "EulerAncestralDiscreteScheduler", "_diffusers_version": DIFFUSERS_VERSION,
-        "num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
-        "trained_betas": None, "prediction_type": "epsilon", "timestep_spacing": "trailing", "steps_offset": 0})
+        "vae_decoder": ["diffusers", "OnnxRuntimeModel"], "vae_encoder": ["diffusers", "OnnxRuntimeModel"]}
+    sched = {"_class_name": scheduler, "_diffusers_version": DIFFUSERS_VERSION,
+             "num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+             "trained_betas": None, "prediction_type": "epsilon", "timestep_spacing": "trailing", "steps_offset": 0}
+    if args.lcm:
+        # the teacher's guidance is distilled in: no negative batch (guidance 1), LCMScheduler's own timesteps
+        index["emojiforge"] = {"steps": 4, "guidance": 1, "sampler": "lcm"}
+        sched.update({"original_inference_steps": 50, "timestep_scaling": 10.0, "timestep_spacing": "leading"})
+    write_json(model / "model_index.json", index)
+    write_json(model / "scheduler" / "scheduler_config.json", sched)
     write_json(model / "text_encoder" / "config.json", {
         "_class_name": "TinyTextEncoder", "hidden_size": D, "num_hidden_layers": len(te.blocks), "num_attention_heads": 4,
         "max_position_embeddings": L, "vocab_size": V, "bos_token_id": tok.bos, "eos_token_id": tok.eos, "pad_token_id": tok.eos})

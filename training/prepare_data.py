@@ -23,7 +23,8 @@ Kept/dropped (deliberate):
   (chequered, rainbow, pirate, white, ...) are kept.
 - kept: letter-in-a-box symbols (A button, SOS, ...), which are pictures with their own colours.
 
-Usage: /usr/bin/python3 training/prepare_data.py [--merges 4000] [--context 32] [--tokenizer DIR] [--styles DIR]
+Usage: /usr/bin/python3 training/prepare_data.py [--merges 4000] [--context 32] [--tokenizer DIR] [--styles DIR|none]
+       [--no-plain]      (--styles none --no-plain: the first model's data set, exactly)
 """
 from __future__ import annotations
 
@@ -186,7 +187,7 @@ def styled(captions: list[str], style: str, rng: random.Random, share: float = 0
     return out
 
 
-def build_captions(e: dict, kw: list[str], wn: WordNet, rng: random.Random) -> tuple[str, list[str]]:
+def build_captions(e: dict, kw: list[str], wn: WordNet, rng: random.Random, plain: bool) -> tuple[str, list[str]]:
     uname = e["name"].lower()
     main = kw[0].replace("_", " ") if kw else uname
     keywords = [k.replace("_", " ").lower() for k in kw[1:]]
@@ -203,14 +204,15 @@ def build_captions(e: dict, kw: list[str], wn: WordNet, rng: random.Random) -> t
     for k in keywords[:8]:
         if re.fullmatch(r"[a-z]+", k) and k not in STOP:
             caps += wn.related(k)[:2]
-    caps += plain_captions(main, keywords, e["category"].lower(), wn, rng)
+    if plain:
+        caps += plain_captions(main, keywords, e["category"].lower(), wn, rng)
     out, seen = [], set()
     for c in caps:
         c = re.sub(r"\s+", " ", c).strip()
         if c and c not in seen:
             seen.add(c)
             out.append(c)
-    return main, out[:64]
+    return main, out[:64 if plain else 48]
 
 
 def other_styles(folder: Path, codes: list[str]) -> list[tuple[str, np.ndarray, list[int]]]:
@@ -230,9 +232,13 @@ def main() -> None:
     ap.add_argument("--merges", type=int, default=4000)
     ap.add_argument("--context", type=int, default=32)
     ap.add_argument("--tokenizer", default=None, help="keep this tokenizer folder instead of learning one")
-    ap.add_argument("--styles", default=str(WORK / "styles"), help="rasterize_styles.ts's output")
+    ap.add_argument("--styles", default=str(WORK / "styles"),
+                    help="rasterize_styles.ts's output, or 'none': the Noto drawings alone, captions without styles")
+    ap.add_argument("--no-plain", action="store_true", help="no WordNet sentences (the first model's captions)")
+    ap.add_argument("--out", default=str(WORK), help="where dataset.npz, captions.json and tokenizer/ go")
     args = ap.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     emoji = sorted(json.loads((DS / "emoji.json").read_text()), key=lambda e: e["sort_order"])
     emoji = [e for e in emoji if keep(e)]
     lib = json.loads(LIB.read_text())
@@ -242,11 +248,12 @@ def main() -> None:
     for e in emoji:
         ch = unified_to_char(e["unified"])
         kw = lib.get(ch) or lib.get(ch.replace("\ufe0f", "")) or lib.get(ch + "\ufe0f") or []
-        base.append(build_captions(e, kw, wn, rng))
+        base.append(build_captions(e, kw, wn, rng, not args.no_plain))
     wn.save()
     codes0 = [e["unified"] for e in emoji]
     styles = [("noto", np.stack([load_image(e["image"]) for e in emoji]), [1] * len(emoji))]
-    styles += other_styles(Path(args.styles), codes0)
+    if args.styles != "none":
+        styles += other_styles(Path(args.styles), codes0)
     images, codes, names, captions, categories, style_of, concept = [], [], [], [], [], [], []
     for name, imgs, present in styles:
         for i, e in enumerate(emoji):
@@ -256,29 +263,29 @@ def main() -> None:
             images.append(imgs[i])
             codes.append(e["unified"])
             names.append(main_name)
-            captions.append(styled(caps, name, rng))
+            captions.append(styled(caps, name, rng) if len(styles) > 1 else caps)
             categories.append(e["category"])
             style_of.append(name)
             concept.append(i)
-    np.savez_compressed(WORK / "dataset.npz", images=np.stack(images), codes=np.array(codes), names=np.array(names),
+    np.savez_compressed(out / "dataset.npz", images=np.stack(images), codes=np.array(codes), names=np.array(names),
                         categories=np.array(categories), styles=np.array(style_of), concept=np.array(concept))
-    (WORK / "captions.json").write_text(json.dumps({"codes": codes, "captions": captions}, indent=0))
+    (out / "captions.json").write_text(json.dumps({"codes": codes, "captions": captions}, indent=0))
     corpus = [c for caps in captions for c in caps]
     if args.tokenizer:
-        if Path(args.tokenizer).resolve() != (WORK / "tokenizer").resolve():
-            shutil.rmtree(WORK / "tokenizer", ignore_errors=True)
-            shutil.copytree(args.tokenizer, WORK / "tokenizer")
+        if Path(args.tokenizer).resolve() != (out / "tokenizer").resolve():
+            shutil.rmtree(out / "tokenizer", ignore_errors=True)
+            shutil.copytree(args.tokenizer, out / "tokenizer")
     else:
         vocab, merges = learn_bpe(corpus, args.merges)
-        save_tokenizer(WORK / "tokenizer", vocab, merges, args.context)
-    tok = ClipTokenizer.load(WORK / "tokenizer")
+        save_tokenizer(out / "tokenizer", vocab, merges, args.context)
+    tok = ClipTokenizer.load(out / "tokenizer")
     lens = [len(tok.encode_text(c)) for c in corpus]
     print(f"emoji kept {len(codes0)}; drawings {len(codes)} "
           f"({', '.join(f'{n} {sum(p)}' for n, _, p in styles)}); captions {len(corpus)} "
           f"({len(corpus) / len(codes):.1f}/drawing); words {len(set(w for c in corpus for w in words_of(c)))}; "
           f"vocab {len(tok.encoder)}; tokens/caption mean {np.mean(lens):.1f} max {max(lens)}, "
           f"over {tok.max_length - 2}: {np.mean([n > tok.max_length - 2 for n in lens]):.1%}; "
-          f"dataset {(WORK / 'dataset.npz').stat().st_size / 1e6:.1f} MB")
+          f"dataset {(out / 'dataset.npz').stat().st_size / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

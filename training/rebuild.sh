@@ -15,7 +15,7 @@ PY=/usr/bin/python3
 export LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 export MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 TORCH_THREADS=2
-$PY training/prepare_data.py
+$PY training/prepare_data.py --styles none --no-plain   # the Noto drawings and the captions this model was trained on
 $PY training/keywords.py
 $PY training/train.py --device cpu --minutes "$MINUTES" --out $W/ckpt
 $PY training/distill_captions.py --init $W/ckpt --check-heldout
