@@ -98,6 +98,24 @@ def export(module, args, path: Path, inputs, outputs, dyn) -> None:
     print(f"  {path} {path.stat().st_size / 1e6:.2f} MB")
 
 
+def export_graphs(te: TextEncoder, unet: UNet, ae: AutoEncoder, tok: ClipTokenizer, path_of) -> None:
+    """The four graphs, each at path_of(part); the example inputs fix the traced names import_onnx.py relies on."""
+    ids = torch.tensor([tok("grinning face"), tok("")], dtype=torch.int32)
+    export(TextWrap(te), (ids,), path_of("text_encoder"), ["input_ids"], ["last_hidden_state"],
+           {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}})
+    ctx = te(ids)
+    x = torch.randn(2, 4, 16, 16)
+    ts = torch.tensor([500.0])
+    export(UNetWrap(unet), (x, ts, ctx), path_of("unet"), ["sample", "timestep", "encoder_hidden_states"],
+           ["out_sample"], {"sample": {0: "batch", 2: "height", 3: "width"}, "timestep": {0: "timestep_batch"},
+                            "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch", 2: "height", 3: "width"}})
+    export(DecWrap(ae), (x,), path_of("vae_decoder"), ["latent_sample"], ["sample"],
+           {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}})
+    img = torch.rand(2, 3, 64, 64) * 2 - 1
+    export(EncWrap(ae), (img,), path_of("vae_encoder"), ["sample"], ["latent_sample"],
+           {"sample": {0: "batch", 2: "height", 3: "width"}, "latent_sample": {0: "batch", 2: "height", 3: "width"}})
+
+
 def write_json(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=2) + "\n")
@@ -137,20 +155,7 @@ def main() -> None:
     for sub in ("text_encoder", "unet", "vae_decoder", "vae_encoder", "tokenizer", "scheduler"):
         shutil.rmtree(model / sub, ignore_errors=True)
     print("exporting to", model)
-    ids = torch.tensor([tok("grinning face"), tok("")], dtype=torch.int32)
-    export(TextWrap(te), (ids,), model / "text_encoder" / "model.onnx", ["input_ids"], ["last_hidden_state"],
-           {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}})
-    ctx = te(ids)
-    x = torch.randn(2, 4, 16, 16)
-    ts = torch.tensor([500.0])
-    export(UNetWrap(unet), (x, ts, ctx), model / "unet" / "model.onnx", ["sample", "timestep", "encoder_hidden_states"],
-           ["out_sample"], {"sample": {0: "batch", 2: "height", 3: "width"}, "timestep": {0: "timestep_batch"},
-                            "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch", 2: "height", 3: "width"}})
-    export(DecWrap(ae), (x,), model / "vae_decoder" / "model.onnx", ["latent_sample"], ["sample"],
-           {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}})
-    img = torch.rand(2, 3, 64, 64) * 2 - 1
-    export(EncWrap(ae), (img,), model / "vae_encoder" / "model.onnx", ["sample"], ["latent_sample"],
-           {"sample": {0: "batch", 2: "height", 3: "width"}, "latent_sample": {0: "batch", 2: "height", 3: "width"}})
+    export_graphs(te, unet, ae, tok, lambda part: model / part / "model.onnx")
 
     # configs the engine reads
     shutil.copytree(args.tokenizer, model / "tokenizer")

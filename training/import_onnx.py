@@ -29,34 +29,17 @@ from onnx import numpy_helper
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from clip_tokenizer import ClipTokenizer  # noqa: E402
-from export import DecWrap, EncWrap, TextWrap, UNetWrap, export  # noqa: E402
+from export import export_graphs  # noqa: E402
 from models import AutoEncoder, TextEncoder, UNet  # noqa: E402
 from train import half_state, save_atomic  # noqa: E402
 
 PARTS = ("text_encoder", "unet", "vae_decoder", "vae_encoder")
 
 
-def wrappers(te: TextEncoder, unet: UNet, ae: AutoEncoder) -> dict:
-    return {"text_encoder": TextWrap(te), "unet": UNetWrap(unet), "vae_decoder": DecWrap(ae), "vae_encoder": EncWrap(ae)}
-
-
 def export_all(te: TextEncoder, unet: UNet, ae: AutoEncoder, tok: ClipTokenizer, folder: Path) -> None:
-    """The four graphs as export.py writes them (same example inputs, so the same traced names)."""
-    w = wrappers(te, unet, ae)
-    ids = torch.tensor([tok("grinning face"), tok("")], dtype=torch.int32)
+    """The four graphs as export.py writes them, as folder/<part>.onnx."""
     with torch.no_grad():
-        ctx = te(ids)
-    x = torch.randn(2, 4, 16, 16)
-    img = torch.rand(2, 3, 64, 64) * 2 - 1
-    export(w["text_encoder"], (ids,), folder / "text_encoder.onnx", ["input_ids"], ["last_hidden_state"],
-           {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}})
-    export(w["unet"], (x, torch.tensor([500.0]), ctx), folder / "unet.onnx", ["sample", "timestep", "encoder_hidden_states"],
-           ["out_sample"], {"sample": {0: "batch", 2: "height", 3: "width"}, "timestep": {0: "timestep_batch"},
-                            "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch", 2: "height", 3: "width"}})
-    export(w["vae_decoder"], (x,), folder / "vae_decoder.onnx", ["latent_sample"], ["sample"],
-           {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}})
-    export(w["vae_encoder"], (img,), folder / "vae_encoder.onnx", ["sample"], ["latent_sample"],
-           {"sample": {0: "batch", 2: "height", 3: "width"}, "latent_sample": {0: "batch", 2: "height", 3: "width"}})
+        export_graphs(te, unet, ae, tok, lambda part: folder / f"{part}.onnx")
 
 
 def initializers(path: Path) -> dict[str, np.ndarray]:
