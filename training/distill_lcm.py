@@ -100,11 +100,12 @@ def main() -> None:
     opt = torch.optim.AdamW(student.parameters(), lr=args.lr, weight_decay=0.0)
     print(f"lcm distillation: {n} drawings, guidance {args.guidance}, batch {args.batch}, skip {k}", flush=True)
 
+    if init.resolve() != out.resolve():
+        for name in ("ae.pt", "text_encoder.pt"):  # frozen: the init's, copied once
+            shutil.copyfile(init / name, out / name)
+
     def checkpoint(final: bool) -> None:
         save_atomic(half_state(target.model), out / "unet.pt")
-        for name in ("ae.pt", "text_encoder.pt"):
-            if init.resolve() != out.resolve():
-                shutil.copyfile(init / name, out / name)
         el = time.time() - t0
         log["lcm"] = {"steps": step, "batch": args.batch, "seconds": round(el, 1), "guidance": args.guidance,
                       "ema": args.ema, "lr": args.lr, "original_inference_steps": ORIGINAL_STEPS, "loss_curve": hist,
