@@ -10,11 +10,7 @@ cd "$(dirname "$0")/.."
 CHUNKS="${1:-4}"
 CANDIDATE="${2:-training/.work/emoji-gen2}"
 DEVICE="${DEVICE:-cpu}"
-W=training/.work
-PY=/usr/bin/python3
-export LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-export MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1
-export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 TORCH_THREADS=2
+. training/cpu_env.sh
 $PY training/import_onnx.py --model models/emoji-tiny --out $W/shipped
 npx tsx training/rasterize_styles.ts
 $PY training/prepare_data.py --tokenizer $W/shipped/tokenizer

@@ -9,12 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 MINUTES="${1:-600}"
-W=training/.work
-PY=/usr/bin/python3
-# jemalloc with decay off avoids page-fault storms (up to 4x slower without); two threads on two cores
-export LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-export MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1
-export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 TORCH_THREADS=2
+. training/cpu_env.sh
 $PY training/prepare_data.py --styles none --no-plain   # the Noto drawings and the captions this model was trained on
 $PY training/keywords.py
 $PY training/train.py --device cpu --minutes "$MINUTES" --out $W/ckpt
