@@ -2,7 +2,7 @@
 
 Reads node_modules/emoji-datasource-google (Noto images, Unicode names, short names, categories),
 node_modules/emojilib (CLDR name + keywords, keyed by the emoji character) and the other artists' drawings
-that rasterize_styles.ts wrote to training/.work/styles/. Writes into training/.work/:
+that rasterize_styles.ts wrote to training/.work/styles/. Writes into training/.work/ (or --out):
   dataset.npz   one row per drawing: images uint8 [N,64,64,3] on white, unified codes, names, styles
                 (noto, fluent, flat, twemoji) and concept (the row of the emoji's Noto drawing)
   captions.json per row a list of captions; index 0 is the main name, without a style; about a third of the
